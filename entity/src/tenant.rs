@@ -1,0 +1,42 @@
+//! A tenant: one customer, reachable at `<slug>.<public host>`.
+
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+/// Lifecycle state of a tenant, stored as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TenantStatus {
+    /// Brokering endpoints answer.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Brokering endpoints answer 404; data is kept.
+    #[sea_orm(string_value = "suspended")]
+    Suspended,
+}
+
+/// Row of the `tenant` table.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "tenant")]
+pub struct Model {
+    /// Random identifier.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// DNS label, unique across the deployment.
+    #[sea_orm(unique)]
+    pub slug: String,
+    /// Human name shown on pages.
+    pub display_name: String,
+    /// Lifecycle state.
+    pub status: TenantStatus,
+    /// Creation time.
+    pub created_at: DateTimeUtc,
+    /// Last change.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations yet.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

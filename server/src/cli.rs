@@ -1,0 +1,279 @@
+//! The command line: `serve` (the default), `migrate`, `tenant`. Every command takes
+//! `--json` for scripts; errors then come as `{"error": {"code", "message"}}` on stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rosetta_entity::tenant;
+use serde::Serialize;
+
+use crate::configuration::Settings;
+use crate::domain::{DisplayName, TenantSlug};
+use crate::services::{ServiceError, tenants};
+use crate::startup::Application;
+use crate::state::open_database;
+use crate::tenancy::HostRouter;
+use crate::{db, telemetry};
+
+/// Rosetta: sign in to Atlassian Cloud and other SAML apps with your OpenID Connect provider.
+#[derive(Debug, Parser)]
+#[command(name = "rosetta", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML); `ROSETTA_*` environment variables override it.
+    #[arg(long, global = true, env = "ROSETTA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies pending migrations first).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        /// Default: apply every pending migration.
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Manage tenants.
+    Tenant {
+        /// Tenant command.
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+}
+
+/// `rosetta migrate ...`
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back migrations (one unless told otherwise).
+    Down {
+        /// How many to roll back.
+        #[arg(long, conflicts_with = "all")]
+        steps: Option<u32>,
+        /// Roll back every migration (drops all tables).
+        #[arg(long)]
+        all: bool,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// `rosetta tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Create a tenant reachable at `<slug>.<public host>`.
+    Create {
+        /// Lowercase DNS label, e.g. `acme`.
+        slug: String,
+        /// Display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List every tenant.
+    List,
+    /// Show one tenant and its URLs.
+    Show {
+        /// The tenant's slug.
+        slug: String,
+    },
+}
+
+/// A command failure with its exit code and stable error code.
+#[derive(Debug)]
+struct Failure {
+    exit: u8,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(exit: u8, code: &'static str, message: impl Into<String>) -> Self {
+        Self { exit, code, message: message.into() }
+    }
+}
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid { .. } => Self::new(2, "invalid", e.to_string()),
+            ServiceError::Conflict(m) => Self::new(1, "conflict", m),
+            ServiceError::NotFound(m) => Self::new(1, "not_found", m),
+            ServiceError::Database(_) => Self::new(1, "database", e.to_string()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::new(1, "failed", format!("{e:#}"))
+    }
+}
+
+/// Parses the command line, runs the command, and maps failures to exit codes
+/// (2: invalid input or configuration, 1: anything else).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return report(json, &Failure::new(2, "config", e.to_string())),
+    };
+    telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return report(json, &Failure::new(1, "runtime", e.to_string())),
+    };
+    match runtime.block_on(run(cli, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => report(json, &failure),
+    }
+}
+
+fn report(json: bool, failure: &Failure) -> ExitCode {
+    if json {
+        let body = serde_json::json!({"error": {"code": failure.code, "message": failure.message}});
+        println!("{body}");
+    } else {
+        eprintln!("rosetta: {}", failure.message);
+    }
+    ExitCode::from(failure.exit)
+}
+
+async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
+    let json = cli.json;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings, json).await,
+        Command::Migrate { action } => migrate(settings, action.unwrap_or(MigrateAction::Up), json).await,
+        Command::Tenant { action } => tenant_command(settings, action, json).await,
+    }
+}
+
+/// Prints `value` as JSON, or the human text.
+fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> Result<(), Failure> {
+    let text = if json {
+        serde_json::to_string(value).map_err(|e| Failure::new(1, "output", e.to_string()))?
+    } else {
+        human()
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|_| out.flush())
+        .map_err(|e| Failure::new(1, "output", e.to_string()))
+}
+
+async fn serve(settings: Settings, json: bool) -> Result<(), Failure> {
+    let public_url = settings.public_url.to_string();
+    let hosts = HostRouter::new(&settings.public_url);
+    let app = Application::build(settings).await?;
+    let addresses: Vec<String> = app.addresses().iter().map(ToString::to_string).collect();
+    let example = hosts.tenant_url(&TenantSlug::parse("example").map_err(|e| Failure::new(1, "failed", e.0))?);
+    emit(
+        json,
+        &serde_json::json!({"event": "listening", "addresses": addresses, "public_url": public_url}),
+        || {
+            format!(
+                "Rosetta listening on {} — console at {public_url}, tenants at {}",
+                addresses.join(", "),
+                example.replace("example.", "<tenant>.")
+            )
+        },
+    )?;
+    app.run_until_stopped().await.map_err(|e| Failure::new(1, "serve", e.to_string()))
+}
+
+async fn migrate(settings: Settings, action: MigrateAction, json: bool) -> Result<(), Failure> {
+    let db = open_database(&settings).await?;
+    let backend = db::backend_name(&db);
+    match action {
+        MigrateAction::Up => db::migrate_up(&db).await,
+        MigrateAction::Down { steps, all } => db::migrate_down(&db, if all { None } else { Some(steps.unwrap_or(1)) }).await,
+        MigrateAction::Status => Ok(()),
+    }
+    .map_err(|e| Failure::new(1, "migration", e.to_string()))?;
+    let status = db::migration_status(&db).await.map_err(ServiceError::from)?;
+    let rows: Vec<_> = status.iter().map(|(name, applied)| serde_json::json!({"name": name, "applied": applied})).collect();
+    emit(json, &serde_json::json!({"backend": backend, "migrations": rows}), || {
+        let mut text = format!("database: {backend}");
+        for (name, applied) in &status {
+            text.push_str(&format!("\n  {} {name}", if *applied { "applied" } else { "pending" }));
+        }
+        text
+    })
+}
+
+fn to_wire(t: &tenant::Model, hosts: &HostRouter) -> rosetta_api::Tenant {
+    let url = TenantSlug::parse(&t.slug).map(|s| hosts.tenant_url(&s)).unwrap_or_default();
+    rosetta_api::Tenant {
+        id: t.id.to_string(),
+        slug: t.slug.clone(),
+        display_name: t.display_name.clone(),
+        status: match t.status {
+            tenant::TenantStatus::Active => rosetta_api::TenantStatus::Active,
+            tenant::TenantStatus::Suspended => rosetta_api::TenantStatus::Suspended,
+        },
+        url,
+        created_at: t.created_at.to_rfc3339(),
+    }
+}
+
+fn describe(t: &rosetta_api::Tenant) -> String {
+    format!(
+        "{}\n  name:    {}\n  status:  {:?}\n  url:     {}\n  created: {}\n  id:      {}",
+        t.slug, t.display_name, t.status, t.url, t.created_at, t.id
+    )
+}
+
+async fn tenant_command(settings: Settings, action: TenantAction, json: bool) -> Result<(), Failure> {
+    let hosts = HostRouter::new(&settings.public_url);
+    let parse_slug = |s: &str| TenantSlug::parse(s).map_err(ServiceError::invalid("slug"));
+    // Validate input before touching the database.
+    let action = match action {
+        TenantAction::Create { slug, name } => {
+            let slug = parse_slug(&slug)?;
+            let name = DisplayName::parse(name.as_deref().unwrap_or(slug.as_str())).map_err(ServiceError::invalid("name"))?;
+            Some((slug, name))
+        }
+        TenantAction::List => None,
+        TenantAction::Show { ref slug } => {
+            let slug = parse_slug(slug)?;
+            let db = ready_database(&settings).await?;
+            let t = to_wire(&tenants::get(&db, &slug).await?, &hosts);
+            return emit(json, &t, || describe(&t));
+        }
+    };
+    let db = ready_database(&settings).await?;
+    match action {
+        Some((slug, name)) => {
+            let t = to_wire(&tenants::create(&db, &slug, &name).await?, &hosts);
+            emit(json, &t, || format!("created tenant {}", describe(&t)))
+        }
+        None => {
+            let all: Vec<_> = tenants::list(&db).await?.iter().map(|t| to_wire(t, &hosts)).collect();
+            emit(json, &all, || {
+                if all.is_empty() {
+                    return "no tenants yet: create one with `rosetta tenant create <slug>`".into();
+                }
+                all.iter().map(|t| format!("{:<24} {:<10} {}", t.slug, format!("{:?}", t.status).to_lowercase(), t.url)).collect::<Vec<_>>().join("\n")
+            })
+        }
+    }
+}
+
+/// Opens the database and applies pending migrations, so operator commands work on a fresh
+/// data directory just as `serve` does.
+async fn ready_database(settings: &Settings) -> Result<sea_orm::DatabaseConnection, Failure> {
+    let db = open_database(settings).await?;
+    db::migrate_up(&db).await.map_err(|e| Failure::new(1, "migration", e.to_string()))?;
+    Ok(db)
+}

@@ -1,0 +1,364 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then `ROSETTA_*`
+//! environment variables. Invalid configuration stops start-up with one line naming the
+//! setting.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// Environment variable prefix of every setting.
+pub const ENV_PREFIX: &str = "ROSETTA_";
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every setting of the server. Secrets are typed so they never reach `Debug` or logs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Public base URL: the console lives here, tenants at `<slug>.<host>`.
+    pub public_url: Url,
+    /// Address to listen on (`host:port`; every address the host resolves to is bound).
+    pub listen: String,
+    /// Directory of the embedded database, key file and written emails.
+    pub data_dir: PathBuf,
+    /// Database URL; default: an SQLite file in the data directory.
+    pub database_url: Option<SecretString>,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// Redis URL; default: the in-process session store.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every session-store key (lets several deployments share one Redis).
+    pub store_prefix: String,
+    /// Entry cap of the in-process store; writes beyond it fail closed.
+    pub store_max_entries: usize,
+    /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
+    pub smtp_url: Option<SecretString>,
+    /// Master key (base64 of 32 bytes) encrypting secrets at rest.
+    pub master_key: Option<SecretString>,
+    /// File holding the master key; default: `<data_dir>/master.key`, created on first start.
+    pub master_key_file: Option<PathBuf>,
+    /// Peers whose `X-Forwarded-*` headers are believed (addresses or CIDR ranges).
+    #[serde(deserialize_with = "list_of_nets")]
+    pub trusted_proxies: Vec<IpNet>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// Directory of the built console (`index.html` and assets).
+    pub console_dir: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable_url()),
+            listen: "localhost:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_max_connections: 10,
+            redis_url: None,
+            store_prefix: "rosetta".into(),
+            store_max_entries: 200_000,
+            smtp_url: None,
+            master_key: None,
+            master_key_file: None,
+            trusted_proxies: Vec::new(),
+            log_format: LogFormat::Text,
+            console_dir: PathBuf::from("console/dist"),
+        }
+    }
+}
+
+// `Url::parse` of a literal cannot fail; this keeps `Default` free of `unwrap`.
+#[allow(clippy::panic)]
+fn unreachable_url() -> Url {
+    panic!("built-in default URL does not parse")
+}
+
+/// A configuration problem, naming the setting it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: setting `{setting}` ({env}): {reason}")]
+pub struct ConfigError {
+    /// The setting's name in files.
+    pub setting: String,
+    /// The setting's environment variable.
+    pub env: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, reason: impl Into<String>) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            env: format!("{ENV_PREFIX}{}", setting.to_ascii_uppercase()),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        // ROSETTA_CONFIG names the file itself and is read by the CLI.
+        Self::from_figment(Self::figment(file).merge(Env::prefixed(ENV_PREFIX).ignore(&["config"])))
+    }
+
+    fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| {
+            let setting = e.path.join(".");
+            let setting = if setting.is_empty() { "(file)".to_owned() } else { setting };
+            let source = e
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .map(|s| format!(" (from {s})"))
+                .unwrap_or_default();
+            ConfigError::new(&setting, format!("{}{source}", e.kind))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: URL shapes, ranges, resolvable addresses.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.public_url;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::new("public_url", "must be an http or https URL"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::new("public_url", "must name a host"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::new(
+                "public_url",
+                "must be a bare origin like https://rosetta.example.com (no path, query or fragment)",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::new("public_url", "must not contain credentials"));
+        }
+        if self.listen_addrs().is_err() {
+            return Err(ConfigError::new("listen", format!("`{}` is not a host:port that resolves", self.listen)));
+        }
+        if self.store_max_entries == 0 {
+            return Err(ConfigError::new("store_max_entries", "must be at least 1"));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::new("database_max_connections", "must be at least 1"));
+        }
+        if self.store_prefix.is_empty() || self.store_prefix.contains(char::is_whitespace) {
+            return Err(ConfigError::new("store_prefix", "must be non-empty, without white space"));
+        }
+        if let Some(db) = &self.database_url {
+            let db = db.expose_secret();
+            if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+                return Err(ConfigError::new("database_url", "must start with sqlite:, postgres:// or postgresql://"));
+            }
+        }
+        if let Some(redis) = &self.redis_url {
+            let parsed = Url::parse(redis.expose_secret())
+                .map_err(|_| ConfigError::new("redis_url", "is not a URL"))?;
+            if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
+                return Err(ConfigError::new("redis_url", "must be a redis:// or rediss:// URL"));
+            }
+        }
+        if let Some(smtp) = &self.smtp_url {
+            let parsed = Url::parse(smtp.expose_secret())
+                .map_err(|_| ConfigError::new("smtp_url", "is not a URL"))?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                return Err(ConfigError::new("smtp_url", "must be an smtp:// or smtps:// URL"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every socket address `listen` resolves to.
+    pub fn listen_addrs(&self) -> std::io::Result<Vec<SocketAddr>> {
+        let addrs: Vec<SocketAddr> = self.listen.to_socket_addrs()?.collect();
+        if addrs.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"));
+        }
+        Ok(addrs)
+    }
+
+    /// The database URL in force (the embedded SQLite file unless configured).
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("rosetta.db").display()
+            )),
+        }
+    }
+
+    /// Where the master key file is (or will be created).
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// Where emails are written when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// Settings for a test: loopback, a free port, the given data directory.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_path_buf(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Accepts a TOML list or a comma-separated string (the form environment variables take).
+fn list_of_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not an IP address or CIDR range")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    /// Runs `check` with the given environment, in a jail that restores it afterwards.
+    fn with_env(pairs: &[(&str, &str)], file: Option<&str>, check: impl FnOnce(Result<Settings, ConfigError>)) {
+        Jail::expect_with(|jail| {
+            for (k, v) in pairs {
+                jail.set_env(k, v);
+            }
+            let path = match file {
+                Some(text) => {
+                    jail.create_file("rosetta.toml", text)?;
+                    Some(PathBuf::from("rosetta.toml"))
+                }
+                None => None,
+            };
+            check(Settings::load(path.as_deref()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        with_env(&[], None, |s| {
+            let s = s.unwrap();
+            assert_eq!(s.public_url.as_str(), "http://localhost:8080/");
+            assert_eq!(s.listen, "localhost:8080");
+            assert!(s.redis_url.is_none() && s.smtp_url.is_none());
+            assert!(s.database_url().expose_secret().starts_with("sqlite://data/rosetta.db"));
+            assert_eq!(s.master_key_path(), PathBuf::from("data/master.key"));
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let file = "public_url = \"https://sso.example.com\"\nstore_prefix = \"fromfile\"\n";
+        with_env(&[("ROSETTA_STORE_PREFIX", "fromenv"), ("ROSETTA_CONFIG", "ignored")], Some(file), |s| {
+            let s = s.unwrap();
+            assert_eq!(s.public_url.as_str(), "https://sso.example.com/");
+            assert_eq!(s.store_prefix, "fromenv");
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_accept_a_comma_separated_list() {
+        with_env(&[("ROSETTA_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")], None, |s| {
+            let s = s.unwrap();
+            assert_eq!(s.trusted_proxies.len(), 2);
+            assert!(s.trusted_proxies[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        });
+        with_env(&[], Some("trusted_proxies = [\"::1\", \"192.168.0.0/16\"]\n"), |s| {
+            assert_eq!(s.unwrap().trusted_proxies.len(), 2);
+        });
+    }
+
+    #[test]
+    fn each_error_names_its_setting_and_variable() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("ROSETTA_PUBLIC_URL", "not a url", "public_url"),
+            ("ROSETTA_PUBLIC_URL", "ftp://example.com", "public_url"),
+            ("ROSETTA_PUBLIC_URL", "https://example.com/sub", "public_url"),
+            ("ROSETTA_LISTEN", "nowhere", "listen"),
+            ("ROSETTA_STORE_MAX_ENTRIES", "0", "store_max_entries"),
+            ("ROSETTA_STORE_MAX_ENTRIES", "many", "store_max_entries"),
+            ("ROSETTA_REDIS_URL", "http://x", "redis_url"),
+            ("ROSETTA_SMTP_URL", "mailto:x", "smtp_url"),
+            ("ROSETTA_DATABASE_URL", "mysql://x", "database_url"),
+            ("ROSETTA_TRUSTED_PROXIES", "10.0.0.0/8,bogus", "trusted_proxies"),
+            ("ROSETTA_LOG_FORMAT", "xml", "log_format"),
+        ];
+        for (key, value, setting) in cases {
+            with_env(&[(key, value)], None, |s| {
+                let err = s.expect_err(key).to_string();
+                assert!(err.contains(&format!("`{setting}`")), "{key}={value}: {err}");
+                assert!(err.contains(&setting.to_ascii_uppercase()), "{key}={value}: {err}");
+                assert!(!err.contains('\n'), "one line: {err}");
+            });
+        }
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        with_env(&[], Some("pubic_url = \"https://typo.example.com\"\n"), |s| {
+            let err = s.unwrap_err().to_string();
+            assert!(err.contains("pubic_url"), "{err}");
+        });
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        with_env(
+            &[("ROSETTA_MASTER_KEY", "c2VjcmV0LW1hc3Rlci1rZXk="), ("ROSETTA_REDIS_URL", "redis://:hunter2@localhost")],
+            None,
+            |s| {
+                let debug = format!("{:?}", s.unwrap());
+                assert!(!debug.contains("hunter2") && !debug.contains("c2VjcmV0"), "{debug}");
+            },
+        );
+    }
+}

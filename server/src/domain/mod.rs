@@ -1,0 +1,12 @@
+//! Newtypes that parse, don't validate: once you hold one, it is valid.
+
+mod display_name;
+mod tenant_slug;
+
+pub use display_name::DisplayName;
+pub use tenant_slug::TenantSlug;
+
+/// Why a value was refused, in words fit for an operator or an admin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);

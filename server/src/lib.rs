@@ -1,0 +1,22 @@
+//! Rosetta: a multi-tenant identity broker. Toward Atlassian Cloud and other SAML service
+//! providers it is a SAML Identity Provider; toward each tenant's OpenID Connect provider
+//! it is a relying party.
+//!
+//! Protocol and domain logic (`domain`, `crypto`, `store`, `tenancy`, `services`) knows
+//! nothing of HTTP; `routes` and `middleware` only translate HTTP.
+
+pub mod cli;
+pub mod configuration;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod middleware;
+pub mod pages;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tenancy;

@@ -1,0 +1,5 @@
+//! The `rosetta` binary: see `rosetta --help`.
+
+fn main() -> std::process::ExitCode {
+    rosetta::cli::main()
+}

@@ -1,0 +1,37 @@
+//! Data access behind small services: handlers and the CLI call these, never queries.
+
+pub mod tenants;
+
+use crate::domain::ParseError;
+
+/// Why a service call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A field did not parse; `field` names it for forms and the CLI.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A unique value is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// Nothing by that name (within the caller's tenant).
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+impl ServiceError {
+    /// Attaches a field name to a parse failure.
+    pub fn invalid(field: &'static str) -> impl FnOnce(ParseError) -> Self {
+        move |e| Self::Invalid { field, message: e.0 }
+    }
+}
+
+/// Result of a service call.
+pub type ServiceResult<T> = Result<T, ServiceError>;

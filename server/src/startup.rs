@@ -1,0 +1,92 @@
+//! An application you can build, ask for its port, and run.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::configuration::Settings;
+use crate::middleware::{resolve_site, trace_requests};
+use crate::routes;
+use crate::state::AppState;
+
+/// A bound, not yet running server.
+pub struct Application {
+    addresses: Vec<SocketAddr>,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens every dependency, applies migrations and binds the listen address(es).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let state = web::Data::new(AppState::init(settings).await?);
+        let listeners = bind(&state.settings)?;
+        if !state.settings.console_dir.join("index.html").is_file() {
+            let dir = state.settings.console_dir.display();
+            tracing::warn!(%dir, "console not built (run `make console`); serving a placeholder page");
+        }
+        let addresses = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(256 * 1024))
+                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .configure(routes::configure(&app_state.settings))
+                .wrap(from_fn(resolve_site))
+                .wrap(from_fn(trace_requests))
+        })
+        .shutdown_timeout(30)
+        .client_request_timeout(std::time::Duration::from_secs(10));
+        for listener in listeners {
+            server = server.listen(listener)?;
+        }
+        Ok(Self { addresses, server: server.run(), state })
+    }
+
+    /// The port of the first bound address (tests bind port 0).
+    pub fn port(&self) -> u16 {
+        self.addresses.first().map_or(0, SocketAddr::port)
+    }
+
+    /// Every bound address.
+    pub fn addresses(&self) -> &[SocketAddr] {
+        &self.addresses
+    }
+
+    /// The shared state (for tests that inspect the database or store).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Binds every address `listen` resolves to. An address family the machine lacks (no IPv6
+/// loopback, say) is skipped as long as one address binds.
+fn bind(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
+    let addrs = settings.listen_addrs().with_context(|| format!("resolving listen address `{}`", settings.listen))?;
+    let mut listeners = Vec::new();
+    let mut last_error = None;
+    for addr in addrs {
+        match TcpListener::bind(addr) {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "cannot listen on this address");
+                last_error = Some((addr, e));
+            }
+        }
+    }
+    if listeners.is_empty() {
+        if let Some((addr, e)) = last_error {
+            return Err(e).with_context(|| format!("cannot listen on {addr} (setting `listen`)"));
+        }
+    }
+    Ok(listeners)
+}

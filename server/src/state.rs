@@ -1,0 +1,67 @@
+//! What every handler shares: configuration, database, session store, keys.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+
+use crate::configuration::Settings;
+use crate::crypto::{Keyring, MasterKey};
+use crate::db;
+use crate::store::{MemoryStore, RedisStore, SharedStore};
+use crate::tenancy::HostRouter;
+
+/// Shared application state (held in `web::Data`, so cloned as an `Arc`).
+pub struct AppState {
+    /// The configuration in force.
+    pub settings: Settings,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The session store.
+    pub store: SharedStore,
+    /// Master keys for secrets at rest.
+    pub keyring: Keyring,
+    /// Host → site classification.
+    pub hosts: HostRouter,
+}
+
+impl AppState {
+    /// Opens the database (applying migrations), the session store and the master key.
+    pub async fn init(settings: Settings) -> anyhow::Result<Self> {
+        let keyring = load_keyring(&settings)?;
+        let db = open_database(&settings).await?;
+        db::migrate_up(&db).await.context("applying database migrations")?;
+        let store = open_store(&settings).await?;
+        let hosts = HostRouter::new(&settings.public_url);
+        Ok(Self { settings, db, store, keyring, hosts })
+    }
+}
+
+/// Opens the configured database without migrating it.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    db::connect(&settings.database_url(), settings.database_max_connections)
+        .await
+        .context("connecting to the database (setting `database_url`)")
+}
+
+/// Opens Redis when configured, else the in-process store.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<SharedStore> {
+    Ok(match &settings.redis_url {
+        Some(url) => Arc::new(
+            RedisStore::connect(url.expose_secret(), &settings.store_prefix)
+                .await
+                .context("connecting to Redis (setting `redis_url`)")?,
+        ),
+        None => Arc::new(MemoryStore::new(settings.store_max_entries)),
+    })
+}
+
+/// The configured master key, or the key file (created on first start).
+pub fn load_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
+    let primary = match &settings.master_key {
+        Some(key) => MasterKey::from_base64(key.expose_secret()).context("setting `master_key`")?,
+        None => MasterKey::load_or_create(&settings.master_key_path())?,
+    };
+    Ok(Keyring::new(primary, Vec::new()))
+}

@@ -1,0 +1,211 @@
+//! The in-process store of the embedded default: one process, memory bounded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{SessionStore, StoreError, StoreKey, StoreResult, check_value, ttl_millis};
+
+/// How often writes sweep out expired entries.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+struct Entry {
+    value: Vec<u8>,
+    expires: Instant,
+}
+
+struct Inner {
+    map: HashMap<String, Entry>,
+    last_sweep: Instant,
+}
+
+/// A map with per-entry expiry behind one mutex. Reads ignore expired entries; writes
+/// sweep them every few seconds and, at the entry cap, sweep at once and then refuse
+/// (fail closed) rather than evict live state such as a replay-cache entry.
+///
+/// Time comes from `tokio::time`, so tests can pause and advance the clock.
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    max_entries: usize,
+}
+
+impl MemoryStore {
+    /// A store that holds at most `max_entries` live keys.
+    pub fn new(max_entries: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner { map: HashMap::new(), last_sweep: Instant::now() }),
+            max_entries,
+        }
+    }
+
+    /// Live and not-yet-swept entries (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// Whether the store holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the map half-written (every
+        // mutation is a single HashMap call), so a poisoned lock is safe to reuse.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes room for one new key or fails.
+    fn admit(&self, inner: &mut Inner, key: &str, now: Instant) -> StoreResult<()> {
+        if now.duration_since(inner.last_sweep) >= SWEEP_EVERY || inner.map.len() >= self.max_entries {
+            inner.map.retain(|_, e| e.expires > now);
+            inner.last_sweep = now;
+        }
+        if inner.map.len() >= self.max_entries && !inner.map.contains_key(key) {
+            return Err(StoreError::Full(self.max_entries));
+        }
+        Ok(())
+    }
+
+    fn live<'a>(inner: &'a mut Inner, key: &str, now: Instant) -> Option<&'a mut Entry> {
+        match inner.map.get(key) {
+            Some(e) if e.expires <= now => {
+                inner.map.remove(key);
+                None
+            }
+            _ => inner.map.get_mut(key),
+        }
+    }
+}
+
+fn deadline(now: Instant, ttl: Duration) -> Instant {
+    now + Duration::from_millis(ttl_millis(ttl))
+}
+
+#[async_trait::async_trait]
+impl SessionStore for MemoryStore {
+    async fn get(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
+        let mut inner = self.lock();
+        Ok(Self::live(&mut inner, key.as_str(), Instant::now()).map(|e| e.value.clone()))
+    }
+
+    async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<()> {
+        check_value(value)?;
+        let now = Instant::now();
+        let mut inner = self.lock();
+        self.admit(&mut inner, key.as_str(), now)?;
+        inner
+            .map
+            .insert(key.as_str().to_owned(), Entry { value: value.to_vec(), expires: deadline(now, ttl) });
+        Ok(())
+    }
+
+    async fn take(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        Ok(inner.map.remove(key.as_str()).filter(|e| e.expires > now).map(|e| e.value))
+    }
+
+    async fn set_if_absent(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        check_value(value)?;
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if Self::live(&mut inner, key.as_str(), now).is_some() {
+            return Ok(false);
+        }
+        self.admit(&mut inner, key.as_str(), now)?;
+        inner
+            .map
+            .insert(key.as_str().to_owned(), Entry { value: value.to_vec(), expires: deadline(now, ttl) });
+        Ok(true)
+    }
+
+    async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if let Some(entry) = Self::live(&mut inner, key.as_str(), now) {
+            let count: u64 = std::str::from_utf8(&entry.value)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(StoreError::NotACounter)?;
+            let count = count.saturating_add(1);
+            entry.value = count.to_string().into_bytes();
+            return Ok(count);
+        }
+        self.admit(&mut inner, key.as_str(), now)?;
+        inner
+            .map
+            .insert(key.as_str().to_owned(), Entry { value: b"1".to_vec(), expires: deadline(now, ttl) });
+        Ok(1)
+    }
+
+    async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
+        self.lock().map.remove(key.as_str());
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> StoreKey {
+        StoreKey::global("test", id)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_expire_exactly_at_their_ttl() {
+        let store = MemoryStore::new(10);
+        store.set(&key("a"), b"1", Duration::from_secs(5)).await.unwrap();
+        tokio::time::advance(Duration::from_millis(4_999)).await;
+        assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(&b"1"[..]));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(store.get(&key("a")).await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counters_keep_their_first_window() {
+        let store = MemoryStore::new(10);
+        assert_eq!(store.increment(&key("c"), Duration::from_secs(60)).await.unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(store.increment(&key("c"), Duration::from_secs(60)).await.unwrap(), 2);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(store.increment(&key("c"), Duration::from_secs(60)).await.unwrap(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_store_refuses_new_keys_until_some_expire() {
+        let store = MemoryStore::new(3);
+        for id in ["a", "b", "c"] {
+            store.set(&key(id), b"x", Duration::from_secs(10)).await.unwrap();
+        }
+        assert!(matches!(store.set(&key("d"), b"x", Duration::from_secs(10)).await, Err(StoreError::Full(3))));
+        assert!(matches!(store.set_if_absent(&key("d"), b"x", Duration::from_secs(10)).await, Err(StoreError::Full(3))));
+        // Replacing a key already held needs no room.
+        store.set(&key("a"), b"y", Duration::from_secs(10)).await.unwrap();
+        tokio::time::advance(Duration::from_secs(10)).await;
+        store.set(&key("d"), b"x", Duration::from_secs(10)).await.unwrap();
+        assert_eq!(store.len(), 1, "expired entries were swept to make room");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abandoned_entries_are_swept_by_later_writes() {
+        let store = MemoryStore::new(100_000);
+        for i in 0..10_000 {
+            store.set(&key(&i.to_string()), &[0u8; 64], Duration::from_secs(600)).await.unwrap();
+        }
+        assert_eq!(store.len(), 10_000);
+        tokio::time::advance(Duration::from_secs(601)).await;
+        store.set(&key("fresh"), b"x", Duration::from_secs(600)).await.unwrap();
+        assert_eq!(store.len(), 1);
+    }
+}

@@ -1,0 +1,121 @@
+//! The session store: short-lived state with TTLs (pending logins, broker sessions, admin
+//! sessions, replay caches, rate-limit counters).
+//!
+//! One trait, two implementations with the same semantics: [`RedisStore`] for production
+//! (any number of replicas) and [`MemoryStore`] for the embedded default. Every key is a
+//! [`StoreKey`], namespaced by tenant; each store adds its own deployment-wide prefix.
+
+mod memory;
+mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+use crate::domain::TenantSlug;
+
+/// Largest value either store accepts; state beyond this is a bug or an attack.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Why a store operation failed. Callers fail closed on every variant.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backing service did not answer (connection lost, time-out).
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The in-process store reached its entry cap.
+    #[error("session store is full ({0} entries)")]
+    Full(usize),
+    /// A value over [`MAX_VALUE_BYTES`].
+    #[error("value of {0} bytes exceeds the session store limit")]
+    ValueTooLarge(usize),
+    /// A counter key holds something that is not a counter.
+    #[error("key does not hold a counter")]
+    NotACounter,
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A namespaced key: `t:<tenant>:<kind>:<id>` or `g:<kind>:<id>`. Slugs and kinds never
+/// contain `:`, so two different keys never collide.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoreKey(String);
+
+impl StoreKey {
+    /// A key owned by one tenant.
+    pub fn tenant(tenant: &TenantSlug, kind: &'static str, id: &str) -> Self {
+        debug_assert!(!kind.contains(':'));
+        Self(format!("t:{tenant}:{kind}:{id}"))
+    }
+
+    /// A key of the deployment itself (admin sessions, global rate limits).
+    pub fn global(kind: &'static str, id: &str) -> Self {
+        debug_assert!(!kind.contains(':'));
+        Self(format!("g:{kind}:{id}"))
+    }
+
+    /// The key without the store's prefix.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Short-lived state with TTL semantics. TTLs are rounded up to whole milliseconds.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The value, unless absent or expired.
+    async fn get(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value`, replacing any previous one, for `ttl`.
+    async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<()>;
+    /// Atomically reads and deletes: of two concurrent takes, one gets the value.
+    async fn take(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value` only if the key is absent; `true` when it was stored.
+    async fn set_if_absent(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<bool>;
+    /// Adds one to a counter and returns the new count. The first increment creates the
+    /// counter with `ttl`; later ones keep its expiry (a fixed window).
+    async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64>;
+    /// Removes the key if present.
+    async fn delete(&self, key: &StoreKey) -> StoreResult<()>;
+    /// Checks the backing service answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// `redis` or `memory`.
+    fn backend(&self) -> &'static str;
+}
+
+/// The store shared by handlers.
+pub type SharedStore = Arc<dyn SessionStore>;
+
+fn check_value(value: &[u8]) -> StoreResult<()> {
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(StoreError::ValueTooLarge(value.len()));
+    }
+    Ok(())
+}
+
+/// Whole milliseconds, at least one (zero would mean "no expiry" or an error in Redis).
+fn ttl_millis(ttl: Duration) -> u64 {
+    let ms = ttl.as_nanos().div_ceil(1_000_000);
+    u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_namespaced_by_tenant() {
+        let acme = TenantSlug::parse("acme").unwrap();
+        let key = StoreKey::tenant(&acme, "pending", "abc");
+        assert_eq!(key.as_str(), "t:acme:pending:abc");
+        assert_ne!(key, StoreKey::global("pending", "abc"));
+    }
+
+    #[test]
+    fn ttls_round_up_to_a_millisecond() {
+        assert_eq!(ttl_millis(Duration::ZERO), 1);
+        assert_eq!(ttl_millis(Duration::from_micros(1500)), 2);
+        assert_eq!(ttl_millis(Duration::from_secs(600)), 600_000);
+    }
+}
