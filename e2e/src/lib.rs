@@ -1,1 +1,226 @@
-//! placeholder
+//! Rosetta's test kit: per-test databases and Redis prefixes, a Redis server of its own,
+//! the real `rosetta` binary, and an HTTP client that maps `*.localhost` to loopback.
+//!
+//! Every resource is created for one test and removed when its guard drops, also when
+//! the test fails, so tests run in parallel and leave nothing behind.
+//!
+//! External services come from `TEST_DATABASE_URL` (a PostgreSQL database the kit may
+//! `CREATE DATABASE` from) and `TEST_REDIS_URL`. When unset, their variants are skipped
+//! with a message, unless `TEST_REQUIRE_EXTERNAL=1`, which turns a skip into a failure
+//! (CI sets it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod process;
+mod redis_server;
+
+use std::path::Path;
+
+pub use process::{Rosetta, cli, rosetta_bin};
+pub use redis_server::RedisServer;
+use sea_orm::{ConnectionTrait, Database};
+use tempfile::TempDir;
+
+/// Whether a missing external service fails the test instead of skipping it.
+pub fn require_external() -> bool {
+    std::env::var("TEST_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1" || v == "true")
+}
+
+fn external(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if require_external() => panic!("{var} is not set but TEST_REQUIRE_EXTERNAL=1: the {what} variant must run"),
+        _ => {
+            eprintln!("SKIPPED {what} variant: {var} is not set");
+            None
+        }
+    }
+}
+
+/// A short random name for databases and key prefixes.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A database of one test: an SQLite file in a temporary directory, or a fresh PostgreSQL
+/// database dropped (with its connections) when the guard drops.
+pub struct TestDatabase {
+    url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    /// A new SQLite database file.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        Self { url, postgres: None, _dir: Some(dir) }
+    }
+
+    /// A new PostgreSQL database, or `None` (skipped) without `TEST_DATABASE_URL`.
+    pub async fn postgres() -> Option<Self> {
+        let admin = external("TEST_DATABASE_URL", "PostgreSQL")?;
+        let name = unique_name("rosetta_t");
+        let conn = Database::connect(admin.as_str()).await.expect("connecting to TEST_DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("CREATE DATABASE");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(Self { url: url.to_string(), postgres: Some((admin, name)), _dir: None })
+    }
+
+    /// The database URL to give Rosetta.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        if self.postgres.is_some() { "postgres" } else { "sqlite" }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside or outside a runtime; a thread of its own works in both.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(async {
+                let conn = Database::connect(admin.as_str()).await?;
+                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+                conn.close().await
+            })
+            .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .join();
+    }
+}
+
+/// A Redis key prefix of one test on the shared Redis; its keys are deleted on drop.
+pub struct TestRedis {
+    url: String,
+    prefix: String,
+}
+
+impl TestRedis {
+    /// A fresh prefix on `TEST_REDIS_URL`, or `None` (skipped) when unset.
+    pub fn shared() -> Option<Self> {
+        let url = external("TEST_REDIS_URL", "Redis")?;
+        Some(Self::on(&url))
+    }
+
+    /// A fresh prefix on the Redis at `url`.
+    pub fn on(url: &str) -> Self {
+        Self { url: url.to_owned(), prefix: unique_name("rosetta_t") }
+    }
+
+    /// The Redis URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The key prefix to give Rosetta (`store_prefix`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Keys under this prefix (to check for leftovers).
+    pub fn keys(&self) -> Vec<String> {
+        let Ok(mut conn) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection()) else {
+            return Vec::new();
+        };
+        redis::cmd("KEYS").arg(format!("{}:*", self.prefix)).query(&mut conn).unwrap_or_default()
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let Ok(mut conn) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection()) else {
+            return;
+        };
+        let mut cursor: u64 = 0;
+        loop {
+            let Ok((next, keys)): redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}:*", self.prefix))
+                .arg("COUNT")
+                .arg(1000)
+                .query(&mut conn)
+            else {
+                return;
+            };
+            if !keys.is_empty() {
+                let _: redis::RedisResult<u64> = redis::cmd("DEL").arg(&keys).query(&mut conn);
+            }
+            if next == 0 {
+                return;
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// Database and session store of one test.
+pub struct Stack {
+    /// The database.
+    pub database: TestDatabase,
+    /// The Redis prefix, or `None` for the in-process store.
+    pub redis: Option<TestRedis>,
+}
+
+impl Stack {
+    /// SQLite + in-process store: the embedded default.
+    pub fn embedded() -> Self {
+        Self { database: TestDatabase::sqlite(), redis: None }
+    }
+
+    /// PostgreSQL + Redis, or `None` (skipped) when they are not configured.
+    pub async fn external() -> Option<Self> {
+        let redis = TestRedis::shared()?;
+        let database = TestDatabase::postgres().await?;
+        Some(Self { database, redis: Some(redis) })
+    }
+
+    /// A label for messages: `sqlite+memory` or `postgres+redis`.
+    pub fn label(&self) -> String {
+        format!("{}+{}", self.database.backend(), if self.redis.is_some() { "redis" } else { "memory" })
+    }
+
+    /// The `ROSETTA_*` variables that point Rosetta at this stack.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![("ROSETTA_DATABASE_URL".into(), self.database.url().to_owned())];
+        if let Some(redis) = &self.redis {
+            env.push(("ROSETTA_REDIS_URL".into(), redis.url().to_owned()));
+            env.push(("ROSETTA_STORE_PREFIX".into(), redis.prefix().to_owned()));
+        }
+        env
+    }
+}
+
+/// A port that was free a moment ago (for servers that cannot be handed a socket).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// An HTTP client that does not follow redirects and resolves the given `*.localhost`
+/// names to 127.0.0.1, as Chromium does natively.
+pub fn http_client(hosts: &[&str], port: u16) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    for host in hosts {
+        builder = builder.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    builder.build().expect("HTTP client")
+}
+
+/// Reads a whole file as text, or an empty string.
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}

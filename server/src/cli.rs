@@ -130,6 +130,9 @@ pub fn main() -> ExitCode {
         Err(e) => return report(json, &Failure::new(2, "config", e.to_string())),
     };
     telemetry::init(settings.log_format);
+    for name in Settings::unknown_env_vars() {
+        tracing::warn!(variable = %name, "environment variable names no setting and is ignored");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return report(json, &Failure::new(1, "runtime", e.to_string())),

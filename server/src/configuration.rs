@@ -15,6 +15,24 @@ use url::Url;
 /// Environment variable prefix of every setting.
 pub const ENV_PREFIX: &str = "ROSETTA_";
 
+/// Every setting's name, as in files; `ROSETTA_<NAME>` in the environment.
+pub const SETTING_NAMES: &[&str] = &[
+    "public_url",
+    "listen",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "redis_url",
+    "store_prefix",
+    "store_max_entries",
+    "smtp_url",
+    "master_key",
+    "master_key_file",
+    "trusted_proxies",
+    "log_format",
+    "console_dir",
+];
+
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -113,8 +131,21 @@ impl ConfigError {
 impl Settings {
     /// Loads defaults, then `file` if given, then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        // ROSETTA_CONFIG names the file itself and is read by the CLI.
-        Self::from_figment(Self::figment(file).merge(Env::prefixed(ENV_PREFIX).ignore(&["config"])))
+        // Only known names: platforms inject variables of their own under the same prefix
+        // (Kubernetes adds ROSETTA_PORT for a Service named rosetta). Typos are reported
+        // by `unknown_env_vars` instead of stopping start-up.
+        let env = Env::prefixed(ENV_PREFIX).filter(|key| SETTING_NAMES.iter().any(|name| key == *name));
+        Self::from_figment(Self::figment(file).merge(env))
+    }
+
+    /// `ROSETTA_*` variables in the environment that name no setting (likely typos).
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars()
+            .filter_map(|(key, _)| {
+                let name = key.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+                (!SETTING_NAMES.contains(&name.as_str()) && name != "config").then_some(key)
+            })
+            .collect()
     }
 
     fn figment(file: Option<&Path>) -> Figment {
@@ -340,6 +371,41 @@ mod tests {
                 assert!(!err.contains('\n'), "one line: {err}");
             });
         }
+    }
+
+    #[test]
+    fn every_listed_name_is_a_setting() {
+        let file: String = SETTING_NAMES
+            .iter()
+            .map(|name| match *name {
+                "public_url" | "redis_url" | "smtp_url" | "database_url" => {
+                    let url = match *name {
+                        "redis_url" => "redis://localhost",
+                        "smtp_url" => "smtp://localhost",
+                        "database_url" => "sqlite://x.db",
+                        _ => "https://sso.example.com",
+                    };
+                    format!("{name} = \"{url}\"\n")
+                }
+                "listen" => "listen = \"127.0.0.1:0\"\n".into(),
+                "database_max_connections" | "store_max_entries" => format!("{name} = 5\n"),
+                "trusted_proxies" => "trusted_proxies = []\n".into(),
+                "log_format" => "log_format = \"json\"\n".into(),
+                _ => format!("{name} = \"x\"\n"),
+            })
+            .collect();
+        with_env(&[], Some(&file), |s| {
+            s.unwrap();
+        });
+    }
+
+    #[test]
+    fn unknown_environment_variables_are_reported_not_fatal() {
+        with_env(&[("ROSETTA_PORT", "tcp://10.0.0.1:80"), ("ROSETTA_PUBLIC_URLL", "x")], None, |s| {
+            assert!(s.is_ok());
+            let unknown = Settings::unknown_env_vars();
+            assert!(unknown.contains(&"ROSETTA_PORT".to_owned()) && unknown.contains(&"ROSETTA_PUBLIC_URLL".to_owned()));
+        });
     }
 
     #[test]

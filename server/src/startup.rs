@@ -22,8 +22,14 @@ pub struct Application {
 impl Application {
     /// Opens every dependency, applies migrations and binds the listen address(es).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listeners = bind(&settings)?;
+        Self::build_with_listeners(settings, listeners).await
+    }
+
+    /// Like [`Application::build`], on sockets the caller bound (tests bind port 0 first
+    /// so the public URL can name the port).
+    pub async fn build_with_listeners(settings: Settings, listeners: Vec<TcpListener>) -> anyhow::Result<Self> {
         let state = web::Data::new(AppState::init(settings).await?);
-        let listeners = bind(&state.settings)?;
         if !state.settings.console_dir.join("index.html").is_file() {
             let dir = state.settings.console_dir.display();
             tracing::warn!(%dir, "console not built (run `make console`); serving a placeholder page");

@@ -54,33 +54,6 @@ impl RedisStore {
     fn key(&self, key: &StoreKey) -> String {
         format!("{}:{}", self.prefix, key.as_str())
     }
-
-    /// Deletes every key under this store's prefix (test clean-up; SCAN, never KEYS).
-    pub async fn delete_prefix(&self) -> StoreResult<u64> {
-        let mut conn = self.conn.clone();
-        let pattern = format!("{}:*", self.prefix.replace(['*', '?', '[', ']', '\\'], "\\$0"));
-        let mut cursor: u64 = 0;
-        let mut deleted = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            if !keys.is_empty() {
-                let n: u64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.map_err(unavailable)?;
-                deleted += n;
-            }
-            if next == 0 {
-                return Ok(deleted);
-            }
-            cursor = next;
-        }
-    }
 }
 
 #[async_trait::async_trait]

@@ -1,0 +1,90 @@
+//! A `redis-server` of one test, on a port of its own, that the test may stop and restart.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A private Redis server; killed on drop.
+pub struct RedisServer {
+    port: u16,
+    dir: TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` (from `PATH` or `REDIS_SERVER`) on a free port.
+    pub fn start() -> std::io::Result<Self> {
+        let mut server = Self { port: 0, dir: tempfile::tempdir()?, child: None };
+        let mut last = None;
+        // The free port may be taken between the probe and the bind: try a few.
+        for _ in 0..5 {
+            server.port = crate::free_port();
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(e) => {
+                    server.kill();
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("redis-server did not start")))
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let binary = std::env::var("REDIS_SERVER").map(PathBuf::from).unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(binary)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        self.wait_until_answering(Duration::from_secs(10))
+    }
+
+    fn wait_until_answering(&mut self, limit: Duration) -> std::io::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(mut conn) = redis::Client::open(self.url()).and_then(|c| c.get_connection()) {
+                if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
+                    return Ok(());
+                }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                return Err(std::io::Error::other(format!("redis-server exited: {status}")));
+            }
+            if Instant::now() > deadline {
+                return Err(std::io::Error::other("redis-server did not answer in time"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (abruptly, as a crash would).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (data is gone: it keeps nothing on disk).
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.kill();
+        self.spawn()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,103 @@
+//! `spawn_app()`: the application on a random port with its own database and store.
+
+use std::net::TcpListener;
+
+use actix_web::web;
+use reqwest::header::HOST;
+use rosetta::configuration::Settings;
+use rosetta::domain::{DisplayName, TenantSlug};
+use rosetta::services::tenants;
+use rosetta::startup::Application;
+use rosetta::state::AppState;
+use rosetta_e2e::Stack;
+use secrecy::SecretString;
+use tempfile::TempDir;
+
+/// Runs one async test body against the embedded stack and, when configured, against
+/// PostgreSQL + Redis: `both_stacks!(name, |stack| async move { ... })`.
+macro_rules! both_stacks {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite_memory() {
+                ($body)(rosetta_e2e::Stack::embedded()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres_redis() {
+                if let Some(stack) = rosetta_e2e::Stack::external().await {
+                    ($body)(stack).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use both_stacks;
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    pub port: u16,
+    pub state: web::Data<AppState>,
+    pub client: reqwest::Client,
+    _stack: Stack,
+    _dir: TempDir,
+}
+
+/// Settings for `stack` in a fresh data directory, public at `http://localhost:<port>`.
+pub fn settings_for(stack: &Stack, dir: &TempDir, port: u16) -> Settings {
+    let mut settings = Settings::for_tests(dir.path());
+    settings.public_url = format!("http://localhost:{port}").parse().unwrap();
+    settings.database_url = Some(SecretString::from(stack.database.url().to_owned()));
+    if let Some(redis) = &stack.redis {
+        settings.redis_url = Some(SecretString::from(redis.url().to_owned()));
+        settings.store_prefix = redis.prefix().to_owned();
+    }
+    settings
+}
+
+/// Starts the app on `stack` with default test settings.
+pub async fn spawn_app(stack: Stack) -> TestApp {
+    spawn_app_with(stack, |_| {}).await
+}
+
+/// Starts the app on `stack` after `tweak` adjusts the settings.
+pub async fn spawn_app_with(stack: Stack, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut settings = settings_for(&stack, &dir, port);
+    tweak(&mut settings);
+    let app = Application::build_with_listeners(settings, vec![listener]).await.expect("application builds");
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { port, state, client, _stack: stack, _dir: dir }
+}
+
+impl TestApp {
+    /// GET `path` with the given Host header (`{port}` is replaced by the app's port).
+    pub async fn get(&self, host: &str, path: &str) -> reqwest::Response {
+        self.get_with(host, path, &[]).await
+    }
+
+    /// GET with extra headers.
+    pub async fn get_with(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self
+            .client
+            .get(format!("http://127.0.0.1:{}{path}", self.port))
+            .header(HOST, host.replace("{port}", &self.port.to_string()));
+        for (k, v) in headers {
+            req = req.header(*k, v.replace("{port}", &self.port.to_string()));
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Creates a tenant through the service layer.
+    pub async fn create_tenant(&self, slug: &str, name: &str) -> rosetta_entity::tenant::Model {
+        tenants::create(&self.state.db, &TenantSlug::parse(slug).unwrap(), &DisplayName::parse(name).unwrap())
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the server library over real HTTP: one binary, many modules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod health;
+mod migrations;
+mod store;
+mod tenancy;
