@@ -55,19 +55,31 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-        Self { url, postgres: None, _dir: Some(dir) }
+        Self {
+            url,
+            postgres: None,
+            _dir: Some(dir),
+        }
     }
 
     /// A new PostgreSQL database, or `None` (skipped) without `TEST_DATABASE_URL`.
     pub async fn postgres() -> Option<Self> {
         let admin = external("TEST_DATABASE_URL", "PostgreSQL")?;
         let name = unique_name("rosetta_t");
-        let conn = Database::connect(admin.as_str()).await.expect("connecting to TEST_DATABASE_URL");
-        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("CREATE DATABASE");
+        let conn = Database::connect(admin.as_str())
+            .await
+            .expect("connecting to TEST_DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("CREATE DATABASE");
         conn.close().await.ok();
         let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
-        Some(Self { url: url.to_string(), postgres: Some((admin, name)), _dir: None })
+        Some(Self {
+            url: url.to_string(),
+            postgres: Some((admin, name)),
+            _dir: None,
+        })
     }
 
     /// The database URL to give Rosetta.
@@ -91,7 +103,8 @@ impl Drop for TestDatabase {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(async {
                 let conn = Database::connect(admin.as_str()).await?;
-                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await?;
                 conn.close().await
             })
             .map_err(|e| std::io::Error::other(e.to_string()))
@@ -115,7 +128,10 @@ impl TestRedis {
 
     /// A fresh prefix on the Redis at `url`.
     pub fn on(url: &str) -> Self {
-        Self { url: url.to_owned(), prefix: unique_name("rosetta_t") }
+        Self {
+            url: url.to_owned(),
+            prefix: unique_name("rosetta_t"),
+        }
     }
 
     /// The Redis URL.
@@ -133,7 +149,10 @@ impl TestRedis {
         let Ok(mut conn) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection()) else {
             return Vec::new();
         };
-        redis::cmd("KEYS").arg(format!("{}:*", self.prefix)).query(&mut conn).unwrap_or_default()
+        redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default()
     }
 }
 
@@ -176,19 +195,29 @@ pub struct Stack {
 impl Stack {
     /// SQLite + in-process store: the embedded default.
     pub fn embedded() -> Self {
-        Self { database: TestDatabase::sqlite(), redis: None }
+        Self {
+            database: TestDatabase::sqlite(),
+            redis: None,
+        }
     }
 
     /// PostgreSQL + Redis, or `None` (skipped) when they are not configured.
     pub async fn external() -> Option<Self> {
         let redis = TestRedis::shared()?;
         let database = TestDatabase::postgres().await?;
-        Some(Self { database, redis: Some(redis) })
+        Some(Self {
+            database,
+            redis: Some(redis),
+        })
     }
 
     /// A label for messages: `sqlite+memory` or `postgres+redis`.
     pub fn label(&self) -> String {
-        format!("{}+{}", self.database.backend(), if self.redis.is_some() { "redis" } else { "memory" })
+        format!(
+            "{}+{}",
+            self.database.backend(),
+            if self.redis.is_some() { "redis" } else { "memory" }
+        )
     }
 
     /// The `ROSETTA_*` variables that point Rosetta at this stack.

@@ -17,7 +17,11 @@ pub fn rosetta_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
     let bin = profile_dir.join("rosetta");
-    assert!(bin.is_file(), "{} not found: build it with `cargo build -p rosetta-server`", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} not found: build it with `cargo build -p rosetta-server`",
+        bin.display()
+    );
     bin
 }
 
@@ -38,7 +42,9 @@ fn base_command(data_dir: &Path, env: &[(String, String)]) -> Command {
             cmd.env_remove(key);
         }
     }
-    cmd.env("ROSETTA_DATA_DIR", data_dir).env("RUST_LOG", "info").current_dir(data_dir);
+    cmd.env("ROSETTA_DATA_DIR", data_dir)
+        .env("RUST_LOG", "info")
+        .current_dir(data_dir);
     cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd.stdin(Stdio::null()).kill_on_drop(true);
     cmd

@@ -16,7 +16,11 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts `redis-server` (from `PATH` or `REDIS_SERVER`) on a free port.
     pub fn start() -> std::io::Result<Self> {
-        let mut server = Self { port: 0, dir: tempfile::tempdir()?, child: None };
+        let mut server = Self {
+            port: 0,
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
         let mut last = None;
         // The free port may be taken between the probe and the bind: try a few.
         for _ in 0..5 {
@@ -33,9 +37,20 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
-        let binary = std::env::var("REDIS_SERVER").map(PathBuf::from).unwrap_or_else(|_| "redis-server".into());
+        let binary = std::env::var("REDIS_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| "redis-server".into());
         let child = Command::new(binary)
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -48,10 +63,10 @@ impl RedisServer {
     fn wait_until_answering(&mut self, limit: Duration) -> std::io::Result<()> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(mut conn) = redis::Client::open(self.url()).and_then(|c| c.get_connection()) {
-                if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
-                    return Ok(());
-                }
+            if let Ok(mut conn) = redis::Client::open(self.url()).and_then(|c| c.get_connection())
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return Ok(());
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 return Err(std::io::Error::other(format!("redis-server exited: {status}")));

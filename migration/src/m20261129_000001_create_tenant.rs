@@ -15,7 +15,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Tenant::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(Tenant::Slug).string_len(63).not_null().unique_key())
                     .col(ColumnDef::new(Tenant::DisplayName).string_len(200).not_null())
-                    .col(ColumnDef::new(Tenant::Status).string_len(16).not_null().default("active"))
+                    .col(
+                        ColumnDef::new(Tenant::Status)
+                            .string_len(16)
+                            .not_null()
+                            .default("active"),
+                    )
                     .col(ColumnDef::new(Tenant::CreatedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(Tenant::UpdatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),

@@ -99,7 +99,11 @@ struct Failure {
 
 impl Failure {
     fn new(exit: u8, code: &'static str, message: impl Into<String>) -> Self {
-        Self { exit, code, message: message.into() }
+        Self {
+            exit,
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -192,7 +196,9 @@ async fn serve(settings: Settings, json: bool) -> Result<(), Failure> {
             )
         },
     )?;
-    app.run_until_stopped().await.map_err(|e| Failure::new(1, "serve", e.to_string()))
+    app.run_until_stopped()
+        .await
+        .map_err(|e| Failure::new(1, "serve", e.to_string()))
 }
 
 async fn migrate(settings: Settings, action: MigrateAction, json: bool) -> Result<(), Failure> {
@@ -200,23 +206,34 @@ async fn migrate(settings: Settings, action: MigrateAction, json: bool) -> Resul
     let backend = db::backend_name(&db);
     match action {
         MigrateAction::Up => db::migrate_up(&db).await,
-        MigrateAction::Down { steps, all } => db::migrate_down(&db, if all { None } else { Some(steps.unwrap_or(1)) }).await,
+        MigrateAction::Down { steps, all } => {
+            db::migrate_down(&db, if all { None } else { Some(steps.unwrap_or(1)) }).await
+        }
         MigrateAction::Status => Ok(()),
     }
     .map_err(|e| Failure::new(1, "migration", e.to_string()))?;
     let status = db::migration_status(&db).await.map_err(ServiceError::from)?;
-    let rows: Vec<_> = status.iter().map(|(name, applied)| serde_json::json!({"name": name, "applied": applied})).collect();
-    emit(json, &serde_json::json!({"backend": backend, "migrations": rows}), || {
-        let mut text = format!("database: {backend}");
-        for (name, applied) in &status {
-            text.push_str(&format!("\n  {} {name}", if *applied { "applied" } else { "pending" }));
-        }
-        text
-    })
+    let rows: Vec<_> = status
+        .iter()
+        .map(|(name, applied)| serde_json::json!({"name": name, "applied": applied}))
+        .collect();
+    emit(
+        json,
+        &serde_json::json!({"backend": backend, "migrations": rows}),
+        || {
+            let mut text = format!("database: {backend}");
+            for (name, applied) in &status {
+                text.push_str(&format!("\n  {} {name}", if *applied { "applied" } else { "pending" }));
+            }
+            text
+        },
+    )
 }
 
 fn to_wire(t: &tenant::Model, hosts: &HostRouter) -> rosetta_api::Tenant {
-    let url = TenantSlug::parse(&t.slug).map(|s| hosts.tenant_url(&s)).unwrap_or_default();
+    let url = TenantSlug::parse(&t.slug)
+        .map(|s| hosts.tenant_url(&s))
+        .unwrap_or_default();
     rosetta_api::Tenant {
         id: t.id.to_string(),
         slug: t.slug.clone(),
@@ -244,7 +261,8 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
     let action = match action {
         TenantAction::Create { slug, name } => {
             let slug = parse_slug(&slug)?;
-            let name = DisplayName::parse(name.as_deref().unwrap_or(slug.as_str())).map_err(ServiceError::invalid("name"))?;
+            let name =
+                DisplayName::parse(name.as_deref().unwrap_or(slug.as_str())).map_err(ServiceError::invalid("name"))?;
             Some((slug, name))
         }
         TenantAction::List => None,
@@ -267,7 +285,17 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
                 if all.is_empty() {
                     return "no tenants yet: create one with `rosetta tenant create <slug>`".into();
                 }
-                all.iter().map(|t| format!("{:<24} {:<10} {}", t.slug, format!("{:?}", t.status).to_lowercase(), t.url)).collect::<Vec<_>>().join("\n")
+                all.iter()
+                    .map(|t| {
+                        format!(
+                            "{:<24} {:<10} {}",
+                            t.slug,
+                            format!("{:?}", t.status).to_lowercase(),
+                            t.url
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         }
     }
@@ -277,6 +305,8 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
 /// data directory just as `serve` does.
 async fn ready_database(settings: &Settings) -> Result<sea_orm::DatabaseConnection, Failure> {
     let db = open_database(settings).await?;
-    db::migrate_up(&db).await.map_err(|e| Failure::new(1, "migration", e.to_string()))?;
+    db::migrate_up(&db)
+        .await
+        .map_err(|e| Failure::new(1, "migration", e.to_string()))?;
     Ok(db)
 }

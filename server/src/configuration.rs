@@ -159,7 +159,11 @@ impl Settings {
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
         let settings: Settings = figment.extract().map_err(|e| {
             let setting = e.path.join(".");
-            let setting = if setting.is_empty() { "(file)".to_owned() } else { setting };
+            let setting = if setting.is_empty() {
+                "(file)".to_owned()
+            } else {
+                setting
+            };
             let source = e
                 .metadata
                 .as_ref()
@@ -191,7 +195,10 @@ impl Settings {
             return Err(ConfigError::new("public_url", "must not contain credentials"));
         }
         if self.listen_addrs().is_err() {
-            return Err(ConfigError::new("listen", format!("`{}` is not a host:port that resolves", self.listen)));
+            return Err(ConfigError::new(
+                "listen",
+                format!("`{}` is not a host:port that resolves", self.listen),
+            ));
         }
         if self.store_max_entries == 0 {
             return Err(ConfigError::new("store_max_entries", "must be at least 1"));
@@ -200,24 +207,29 @@ impl Settings {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));
         }
         if self.store_prefix.is_empty() || self.store_prefix.contains(char::is_whitespace) {
-            return Err(ConfigError::new("store_prefix", "must be non-empty, without white space"));
+            return Err(ConfigError::new(
+                "store_prefix",
+                "must be non-empty, without white space",
+            ));
         }
         if let Some(db) = &self.database_url {
             let db = db.expose_secret();
             if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-                return Err(ConfigError::new("database_url", "must start with sqlite:, postgres:// or postgresql://"));
+                return Err(ConfigError::new(
+                    "database_url",
+                    "must start with sqlite:, postgres:// or postgresql://",
+                ));
             }
         }
         if let Some(redis) = &self.redis_url {
-            let parsed = Url::parse(redis.expose_secret())
-                .map_err(|_| ConfigError::new("redis_url", "is not a URL"))?;
+            let parsed =
+                Url::parse(redis.expose_secret()).map_err(|_| ConfigError::new("redis_url", "is not a URL"))?;
             if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
                 return Err(ConfigError::new("redis_url", "must be a redis:// or rediss:// URL"));
             }
         }
         if let Some(smtp) = &self.smtp_url {
-            let parsed = Url::parse(smtp.expose_secret())
-                .map_err(|_| ConfigError::new("smtp_url", "is not a URL"))?;
+            let parsed = Url::parse(smtp.expose_secret()).map_err(|_| ConfigError::new("smtp_url", "is not a URL"))?;
             if !matches!(parsed.scheme(), "smtp" | "smtps") {
                 return Err(ConfigError::new("smtp_url", "must be an smtp:// or smtps:// URL"));
             }
@@ -297,6 +309,7 @@ mod tests {
     use figment::Jail;
 
     /// Runs `check` with the given environment, in a jail that restores it afterwards.
+    #[allow(clippy::result_large_err)] // figment's own closure signature
     fn with_env(pairs: &[(&str, &str)], file: Option<&str>, check: impl FnOnce(Result<Settings, ConfigError>)) {
         Jail::expect_with(|jail| {
             for (k, v) in pairs {
@@ -329,11 +342,15 @@ mod tests {
     #[test]
     fn environment_overrides_file_which_overrides_defaults() {
         let file = "public_url = \"https://sso.example.com\"\nstore_prefix = \"fromfile\"\n";
-        with_env(&[("ROSETTA_STORE_PREFIX", "fromenv"), ("ROSETTA_CONFIG", "ignored")], Some(file), |s| {
-            let s = s.unwrap();
-            assert_eq!(s.public_url.as_str(), "https://sso.example.com/");
-            assert_eq!(s.store_prefix, "fromenv");
-        });
+        with_env(
+            &[("ROSETTA_STORE_PREFIX", "fromenv"), ("ROSETTA_CONFIG", "ignored")],
+            Some(file),
+            |s| {
+                let s = s.unwrap();
+                assert_eq!(s.public_url.as_str(), "https://sso.example.com/");
+                assert_eq!(s.store_prefix, "fromenv");
+            },
+        );
     }
 
     #[test]
@@ -401,11 +418,17 @@ mod tests {
 
     #[test]
     fn unknown_environment_variables_are_reported_not_fatal() {
-        with_env(&[("ROSETTA_PORT", "tcp://10.0.0.1:80"), ("ROSETTA_PUBLIC_URLL", "x")], None, |s| {
-            assert!(s.is_ok());
-            let unknown = Settings::unknown_env_vars();
-            assert!(unknown.contains(&"ROSETTA_PORT".to_owned()) && unknown.contains(&"ROSETTA_PUBLIC_URLL".to_owned()));
-        });
+        with_env(
+            &[("ROSETTA_PORT", "tcp://10.0.0.1:80"), ("ROSETTA_PUBLIC_URLL", "x")],
+            None,
+            |s| {
+                assert!(s.is_ok());
+                let unknown = Settings::unknown_env_vars();
+                assert!(
+                    unknown.contains(&"ROSETTA_PORT".to_owned()) && unknown.contains(&"ROSETTA_PUBLIC_URLL".to_owned())
+                );
+            },
+        );
     }
 
     #[test]
@@ -419,7 +442,10 @@ mod tests {
     #[test]
     fn secrets_never_show_in_debug() {
         with_env(
-            &[("ROSETTA_MASTER_KEY", "c2VjcmV0LW1hc3Rlci1rZXk="), ("ROSETTA_REDIS_URL", "redis://:hunter2@localhost")],
+            &[
+                ("ROSETTA_MASTER_KEY", "c2VjcmV0LW1hc3Rlci1rZXk="),
+                ("ROSETTA_REDIS_URL", "redis://:hunter2@localhost"),
+            ],
             None,
             |s| {
                 let debug = format!("{:?}", s.unwrap());

@@ -10,11 +10,13 @@ use secrecy::{ExposeSecret, SecretString};
 /// not wait for writers.
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let url = url.expose_secret();
-    if let Some(path) = sqlite_path(url) {
-        if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
-        }
+    if let Some(path) = sqlite_path(url)
+        && let Some(parent) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -51,7 +53,12 @@ pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bo
     Ok(Migrator::get_migration_with_status(db)
         .await?
         .iter()
-        .map(|m| (m.name().to_owned(), m.status() == rosetta_migration::MigrationStatus::Applied))
+        .map(|m| {
+            (
+                m.name().to_owned(),
+                m.status() == rosetta_migration::MigrationStatus::Applied,
+            )
+        })
         .collect())
 }
 
@@ -75,7 +82,10 @@ mod tests {
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {
-        assert_eq!(sqlite_path("sqlite://data/rosetta.db?mode=rwc"), Some("data/rosetta.db"));
+        assert_eq!(
+            sqlite_path("sqlite://data/rosetta.db?mode=rwc"),
+            Some("data/rosetta.db")
+        );
         assert_eq!(sqlite_path("sqlite:/tmp/x.db"), Some("/tmp/x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://localhost/x"), None);

@@ -49,7 +49,9 @@ pub async fn trace_requests(
         status = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span.clone())).await;
+    let result = REQUEST_ID
+        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .await;
     let _enter = span.enter();
     match result {
         Ok(res) => {

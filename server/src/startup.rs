@@ -50,7 +50,11 @@ impl Application {
         for listener in listeners {
             server = server.listen(listener)?;
         }
-        Ok(Self { addresses, server: server.run(), state })
+        Ok(Self {
+            addresses,
+            server: server.run(),
+            state,
+        })
     }
 
     /// The port of the first bound address (tests bind port 0).
@@ -77,7 +81,9 @@ impl Application {
 /// Binds every address `listen` resolves to. An address family the machine lacks (no IPv6
 /// loopback, say) is skipped as long as one address binds.
 fn bind(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
-    let addrs = settings.listen_addrs().with_context(|| format!("resolving listen address `{}`", settings.listen))?;
+    let addrs = settings
+        .listen_addrs()
+        .with_context(|| format!("resolving listen address `{}`", settings.listen))?;
     let mut listeners = Vec::new();
     let mut last_error = None;
     for addr in addrs {
@@ -89,10 +95,10 @@ fn bind(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
             }
         }
     }
-    if listeners.is_empty() {
-        if let Some((addr, e)) = last_error {
-            return Err(e).with_context(|| format!("cannot listen on {addr} (setting `listen`)"));
-        }
+    if listeners.is_empty()
+        && let Some((addr, e)) = last_error
+    {
+        return Err(e).with_context(|| format!("cannot listen on {addr} (setting `listen`)"));
     }
     Ok(listeners)
 }

@@ -34,7 +34,13 @@ impl AppState {
         db::migrate_up(&db).await.context("applying database migrations")?;
         let store = open_store(&settings).await?;
         let hosts = HostRouter::new(&settings.public_url);
-        Ok(Self { settings, db, store, keyring, hosts })
+        Ok(Self {
+            settings,
+            db,
+            store,
+            keyring,
+            hosts,
+        })
     }
 }
 

@@ -34,7 +34,11 @@ pub struct HostRouter {
 impl HostRouter {
     /// Derives the public host and port from the public URL.
     pub fn new(public_url: &Url) -> Self {
-        let base_host = public_url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+        let base_host = public_url
+            .host_str()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         Self {
             scheme: public_url.scheme().to_owned(),
             base_host,
@@ -56,7 +60,10 @@ impl HostRouter {
         if name == self.base_host {
             return HostClass::Console;
         }
-        let Some(label) = name.strip_suffix(&self.base_host).and_then(|rest| rest.strip_suffix('.')) else {
+        let Some(label) = name
+            .strip_suffix(&self.base_host)
+            .and_then(|rest| rest.strip_suffix('.'))
+        else {
             return HostClass::Unknown;
         };
         match TenantSlug::parse(label) {
@@ -116,12 +123,11 @@ pub fn effective_host<'a>(
     peer: Option<IpAddr>,
     trusted: &[IpNet],
 ) -> Option<&'a str> {
-    if is_trusted(peer, trusted) {
-        if let Some(fwd) = forwarded_host.and_then(|v| v.rsplit(',').next()).map(str::trim) {
-            if !fwd.is_empty() {
-                return Some(fwd);
-            }
-        }
+    if is_trusted(peer, trusted)
+        && let Some(fwd) = forwarded_host.and_then(|v| v.rsplit(',').next()).map(str::trim)
+        && !fwd.is_empty()
+    {
+        return Some(fwd);
     }
     host
 }
@@ -187,8 +193,14 @@ mod tests {
         assert_eq!(r.classify("rosetta.example.com:443"), HostClass::Console);
         assert_eq!(r.classify("acme.rosetta.example.com"), tenant("acme"));
         assert_eq!(r.classify("acme.rosetta.example.com:80"), HostClass::Unknown);
-        assert_eq!(r.tenant_url(&TenantSlug::parse("acme").unwrap()), "https://acme.rosetta.example.com/");
-        assert_eq!(dev().tenant_url(&TenantSlug::parse("acme").unwrap()), "http://acme.localhost:8080/");
+        assert_eq!(
+            r.tenant_url(&TenantSlug::parse("acme").unwrap()),
+            "https://acme.rosetta.example.com/"
+        );
+        assert_eq!(
+            dev().tenant_url(&TenantSlug::parse("acme").unwrap()),
+            "http://acme.localhost:8080/"
+        );
     }
 
     #[test]
@@ -196,8 +208,14 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let proxy = Some("10.1.2.3".parse().unwrap());
         let stranger = Some("203.0.113.9".parse().unwrap());
-        assert_eq!(effective_host(Some("localhost"), Some("acme.localhost"), stranger, &trusted), Some("localhost"));
-        assert_eq!(effective_host(Some("localhost"), Some("x, acme.localhost"), proxy, &trusted), Some("acme.localhost"));
+        assert_eq!(
+            effective_host(Some("localhost"), Some("acme.localhost"), stranger, &trusted),
+            Some("localhost")
+        );
+        assert_eq!(
+            effective_host(Some("localhost"), Some("x, acme.localhost"), proxy, &trusted),
+            Some("acme.localhost")
+        );
         assert_eq!(client_ip(stranger, Some("1.2.3.4"), &trusted), stranger);
         assert_eq!(
             client_ip(proxy, Some("198.51.100.7, 1.2.3.4, 10.9.9.9"), &trusted),

@@ -82,7 +82,9 @@ impl MasterKey {
         if bytes.len() != 32 {
             return Err(CryptoError::BadKey);
         }
-        let digest = Sha256::new_with_prefix(b"rosetta-master-key-id").chain_update(bytes).finalize();
+        let digest = Sha256::new_with_prefix(b"rosetta-master-key-id")
+            .chain_update(bytes)
+            .finalize();
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
         let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| CryptoError::BadKey)?;
@@ -105,7 +107,10 @@ impl MasterKey {
 
     /// Reads the key file, or creates it (mode 0600) with a fresh key when absent.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
-        let err = |reason: String| CryptoError::KeyFile { path: path.display().to_string(), reason };
+        let err = |reason: String| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            reason,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 warn_if_readable_by_others(path);
@@ -147,10 +152,10 @@ impl fmt::Debug for MasterKey {
 #[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "master key file is readable by other users; chmod 600 it");
-        }
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "master key file is readable by other users; chmod 600 it");
     }
 }
 
@@ -179,7 +184,13 @@ impl Keyring {
         let aad = ctx.associated_data();
         let sealed = key
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| CryptoError::Decrypt)?;
         let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
         out.push(VERSION);
@@ -196,12 +207,20 @@ impl Keyring {
         }
         let key_id = &envelope[1..1 + KEY_ID_LEN];
         let nonce = &envelope[1 + KEY_ID_LEN..HEADER_LEN];
-        let key = self.keys.iter().find(|k| k.id == key_id).ok_or_else(|| {
-            CryptoError::UnknownKey(key_id.iter().map(|b| format!("{b:02x}")).collect())
-        })?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(key_id.iter().map(|b| format!("{b:02x}")).collect()))?;
         let aad = ctx.associated_data();
         key.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: &envelope[HEADER_LEN..], aad: &aad })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: &envelope[HEADER_LEN..],
+                    aad: &aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::Decrypt)
     }
@@ -212,7 +231,11 @@ mod tests {
     use super::*;
 
     fn ctx<'a>(tenant: &'a str, record: &'a str) -> SecretContext<'a> {
-        SecretContext { tenant, kind: "identity_source.client_secret", record }
+        SecretContext {
+            tenant,
+            kind: "identity_source.client_secret",
+            record,
+        }
     }
 
     fn ring() -> Keyring {
@@ -234,30 +257,56 @@ mod tests {
         let ring = ring();
         let sealed = ring.seal(ctx("acme", "1"), b"s3cret").unwrap();
         assert_eq!(ring.open(ctx("acme", "2"), &sealed).unwrap_err(), CryptoError::Decrypt);
-        assert_eq!(ring.open(ctx("globex", "1"), &sealed).unwrap_err(), CryptoError::Decrypt);
-        let other_kind = SecretContext { tenant: "acme", kind: "signing_key.private", record: "1" };
+        assert_eq!(
+            ring.open(ctx("globex", "1"), &sealed).unwrap_err(),
+            CryptoError::Decrypt
+        );
+        let other_kind = SecretContext {
+            tenant: "acme",
+            kind: "signing_key.private",
+            record: "1",
+        };
         assert_eq!(ring.open(other_kind, &sealed).unwrap_err(), CryptoError::Decrypt);
     }
 
     #[test]
     fn context_fields_cannot_be_shifted_into_each_other() {
         let ring = ring();
-        let sealed = ring.seal(SecretContext { tenant: "ab", kind: "c", record: "d" }, b"x").unwrap();
-        let shifted = SecretContext { tenant: "a", kind: "bc", record: "d" };
+        let sealed = ring
+            .seal(
+                SecretContext {
+                    tenant: "ab",
+                    kind: "c",
+                    record: "d",
+                },
+                b"x",
+            )
+            .unwrap();
+        let shifted = SecretContext {
+            tenant: "a",
+            kind: "bc",
+            record: "d",
+        };
         assert_eq!(ring.open(shifted, &sealed).unwrap_err(), CryptoError::Decrypt);
     }
 
     #[test]
     fn wrong_key_and_tampering_fail_closed() {
         let sealed = ring().seal(ctx("acme", "1"), b"s3cret").unwrap();
-        assert!(matches!(ring().open(ctx("acme", "1"), &sealed), Err(CryptoError::UnknownKey(_))));
+        assert!(matches!(
+            ring().open(ctx("acme", "1"), &sealed),
+            Err(CryptoError::UnknownKey(_))
+        ));
 
         let ring = ring();
         let mut sealed = ring.seal(ctx("acme", "1"), b"s3cret").unwrap();
         let last = sealed.len() - 1;
         sealed[last] ^= 1;
         assert_eq!(ring.open(ctx("acme", "1"), &sealed).unwrap_err(), CryptoError::Decrypt);
-        assert_eq!(ring.open(ctx("acme", "1"), &sealed[..10]).unwrap_err(), CryptoError::Malformed);
+        assert_eq!(
+            ring.open(ctx("acme", "1"), &sealed[..10]).unwrap_err(),
+            CryptoError::Malformed
+        );
         assert_eq!(ring.open(ctx("acme", "1"), &[]).unwrap_err(), CryptoError::Malformed);
     }
 
@@ -265,7 +314,10 @@ mod tests {
     fn older_keys_still_open_after_rotation() {
         let (old, old_b64) = MasterKey::generate().unwrap();
         let sealed = Keyring::new(old, vec![]).seal(ctx("acme", "1"), b"s3cret").unwrap();
-        let rotated = Keyring::new(MasterKey::generate().unwrap().0, vec![MasterKey::from_base64(&old_b64).unwrap()]);
+        let rotated = Keyring::new(
+            MasterKey::generate().unwrap().0,
+            vec![MasterKey::from_base64(&old_b64).unwrap()],
+        );
         assert_eq!(rotated.open(ctx("acme", "1"), &sealed).unwrap().as_slice(), b"s3cret");
     }
 

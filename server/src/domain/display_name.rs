@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn trims_and_bounds() {
-        assert_eq!(DisplayName::parse("  Acme Corp ").map(|d| d.to_string()), Ok("Acme Corp".into()));
+        assert_eq!(
+            DisplayName::parse("  Acme Corp ").map(|d| d.to_string()),
+            Ok("Acme Corp".into())
+        );
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());
         assert!(DisplayName::parse(&"é".repeat(201)).is_err());

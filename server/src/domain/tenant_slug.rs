@@ -6,8 +6,25 @@ use super::ParseError;
 
 /// Labels a tenant may not take: they name parts of the service or invite confusion.
 const RESERVED: &[&str] = &[
-    "admin", "api", "app", "auth", "console", "dashboard", "docs", "help", "login", "mail",
-    "metrics", "rosetta", "saml", "oidc", "sso", "static", "status", "support", "www",
+    "admin",
+    "api",
+    "app",
+    "auth",
+    "console",
+    "dashboard",
+    "docs",
+    "help",
+    "login",
+    "mail",
+    "metrics",
+    "rosetta",
+    "saml",
+    "oidc",
+    "sso",
+    "static",
+    "status",
+    "support",
+    "www",
 ];
 
 /// A tenant's slug: one lowercase DNS label (`a-z`, `0-9`, inner `-`), 1–63 bytes, not
@@ -90,8 +107,20 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_lowercase_label() {
         for bad in [
-            "", "Acme", "acme.evil", "acme:1", "-acme", "acme-", "ac me", "äcme", "acme_", "xn--acme",
-            "www", "api", "admin", &"a".repeat(64),
+            "",
+            "Acme",
+            "acme.evil",
+            "acme:1",
+            "-acme",
+            "acme-",
+            "ac me",
+            "äcme",
+            "acme_",
+            "xn--acme",
+            "www",
+            "api",
+            "admin",
+            &"a".repeat(64),
         ] {
             assert!(TenantSlug::parse(bad).is_err(), "{bad:?} was accepted");
         }

@@ -14,16 +14,18 @@ pub fn configure(dir: PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let index = dir.join("index.html");
         if index.is_file() {
-            cfg.service(Files::new("/", &dir).index_file("index.html").default_handler(fn_service(
-                move |req: ServiceRequest| {
-                    let index = index.clone();
-                    async move {
-                        let (req, _) = req.into_parts();
-                        let res = NamedFile::open_async(&index).await?.into_response(&req);
-                        Ok(ServiceResponse::new(req, res))
-                    }
-                },
-            )));
+            cfg.service(
+                Files::new("/", &dir)
+                    .index_file("index.html")
+                    .default_handler(fn_service(move |req: ServiceRequest| {
+                        let index = index.clone();
+                        async move {
+                            let (req, _) = req.into_parts();
+                            let res = NamedFile::open_async(&index).await?.into_response(&req);
+                            Ok(ServiceResponse::new(req, res))
+                        }
+                    })),
+            );
         } else {
             cfg.default_service(web::to(not_built));
         }
@@ -31,10 +33,12 @@ pub fn configure(dir: PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 async fn not_built() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(pages::layout(
-        "Rosetta",
-        "<h1>Rosetta is running</h1><p>The admin console has not been built into this \
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(pages::layout(
+            "Rosetta",
+            "<h1>Rosetta is running</h1><p>The admin console has not been built into this \
 installation. Build it with <code>make console</code>, or use the <code>rosetta</code> \
 command line.</p>",
-    ))
+        ))
 }

@@ -8,11 +8,14 @@ use crate::state::AppState;
 
 /// Mounts the probe routes (answered on every host).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
 }
 
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok\n")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok\n")
 }
 
 #[tracing::instrument(skip_all)]
@@ -32,8 +35,15 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if !ready {
         tracing::warn!(database = ?report.database.error, store = ?report.store.error, "not ready");
     }
-    let report = ReadinessReport { status: if ready { "ready" } else { "not_ready" }.into(), ..report };
-    if ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() }
-        .insert_header(("cache-control", "no-store"))
-        .json(report)
+    let report = ReadinessReport {
+        status: if ready { "ready" } else { "not_ready" }.into(),
+        ..report
+    };
+    if ready {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    }
+    .insert_header(("cache-control", "no-store"))
+    .json(report)
 }

@@ -16,8 +16,16 @@ pub fn configure(settings: &Settings) -> impl FnOnce(&mut web::ServiceConfig) {
     let console_dir = settings.console_dir.clone();
     move |cfg| {
         cfg.configure(health::configure)
-            .service(web::scope("").guard(guard::fn_guard(is_tenant)).configure(tenant::configure))
-            .service(web::scope("").guard(guard::fn_guard(is_console)).configure(console::configure(console_dir)))
+            .service(
+                web::scope("")
+                    .guard(guard::fn_guard(is_tenant))
+                    .configure(tenant::configure),
+            )
+            .service(
+                web::scope("")
+                    .guard(guard::fn_guard(is_console))
+                    .configure(console::configure(console_dir)),
+            )
             .default_service(web::to(not_found));
     }
 }

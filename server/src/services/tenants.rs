@@ -27,15 +27,23 @@ pub async fn create(db: &DatabaseConnection, slug: &TenantSlug, name: &DisplayNa
 
 /// Every tenant, by slug.
 pub async fn list(db: &DatabaseConnection) -> ServiceResult<Vec<tenant::Model>> {
-    Ok(tenant::Entity::find().order_by_asc(tenant::Column::Slug).all(db).await?)
+    Ok(tenant::Entity::find()
+        .order_by_asc(tenant::Column::Slug)
+        .all(db)
+        .await?)
 }
 
 /// The tenant with this slug, if any.
 pub async fn find(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<Option<tenant::Model>> {
-    Ok(tenant::Entity::find().filter(tenant::Column::Slug.eq(slug.as_str())).one(db).await?)
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug.as_str()))
+        .one(db)
+        .await?)
 }
 
 /// The tenant with this slug, or [`ServiceError::NotFound`].
 pub async fn get(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<tenant::Model> {
-    find(db, slug).await?.ok_or_else(|| ServiceError::NotFound(format!("no tenant `{slug}`")))
+    find(db, slug)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no tenant `{slug}`")))
 }

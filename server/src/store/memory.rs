@@ -35,7 +35,10 @@ impl MemoryStore {
     /// A store that holds at most `max_entries` live keys.
     pub fn new(max_entries: usize) -> Self {
         Self {
-            inner: Mutex::new(Inner { map: HashMap::new(), last_sweep: Instant::now() }),
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                last_sweep: Instant::now(),
+            }),
             max_entries,
         }
     }
@@ -95,16 +98,24 @@ impl SessionStore for MemoryStore {
         let now = Instant::now();
         let mut inner = self.lock();
         self.admit(&mut inner, key.as_str(), now)?;
-        inner
-            .map
-            .insert(key.as_str().to_owned(), Entry { value: value.to_vec(), expires: deadline(now, ttl) });
+        inner.map.insert(
+            key.as_str().to_owned(),
+            Entry {
+                value: value.to_vec(),
+                expires: deadline(now, ttl),
+            },
+        );
         Ok(())
     }
 
     async fn take(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
         let now = Instant::now();
         let mut inner = self.lock();
-        Ok(inner.map.remove(key.as_str()).filter(|e| e.expires > now).map(|e| e.value))
+        Ok(inner
+            .map
+            .remove(key.as_str())
+            .filter(|e| e.expires > now)
+            .map(|e| e.value))
     }
 
     async fn set_if_absent(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<bool> {
@@ -115,9 +126,13 @@ impl SessionStore for MemoryStore {
             return Ok(false);
         }
         self.admit(&mut inner, key.as_str(), now)?;
-        inner
-            .map
-            .insert(key.as_str().to_owned(), Entry { value: value.to_vec(), expires: deadline(now, ttl) });
+        inner.map.insert(
+            key.as_str().to_owned(),
+            Entry {
+                value: value.to_vec(),
+                expires: deadline(now, ttl),
+            },
+        );
         Ok(true)
     }
 
@@ -134,9 +149,13 @@ impl SessionStore for MemoryStore {
             return Ok(count);
         }
         self.admit(&mut inner, key.as_str(), now)?;
-        inner
-            .map
-            .insert(key.as_str().to_owned(), Entry { value: b"1".to_vec(), expires: deadline(now, ttl) });
+        inner.map.insert(
+            key.as_str().to_owned(),
+            Entry {
+                value: b"1".to_vec(),
+                expires: deadline(now, ttl),
+            },
+        );
         Ok(1)
     }
 
@@ -188,8 +207,14 @@ mod tests {
         for id in ["a", "b", "c"] {
             store.set(&key(id), b"x", Duration::from_secs(10)).await.unwrap();
         }
-        assert!(matches!(store.set(&key("d"), b"x", Duration::from_secs(10)).await, Err(StoreError::Full(3))));
-        assert!(matches!(store.set_if_absent(&key("d"), b"x", Duration::from_secs(10)).await, Err(StoreError::Full(3))));
+        assert!(matches!(
+            store.set(&key("d"), b"x", Duration::from_secs(10)).await,
+            Err(StoreError::Full(3))
+        ));
+        assert!(matches!(
+            store.set_if_absent(&key("d"), b"x", Duration::from_secs(10)).await,
+            Err(StoreError::Full(3))
+        ));
         // Replacing a key already held needs no room.
         store.set(&key("a"), b"y", Duration::from_secs(10)).await.unwrap();
         tokio::time::advance(Duration::from_secs(10)).await;
@@ -201,7 +226,10 @@ mod tests {
     async fn abandoned_entries_are_swept_by_later_writes() {
         let store = MemoryStore::new(100_000);
         for i in 0..10_000 {
-            store.set(&key(&i.to_string()), &[0u8; 64], Duration::from_secs(600)).await.unwrap();
+            store
+                .set(&key(&i.to_string()), &[0u8; 64], Duration::from_secs(600))
+                .await
+                .unwrap();
         }
         assert_eq!(store.len(), 10_000);
         tokio::time::advance(Duration::from_secs(601)).await;

@@ -27,7 +27,9 @@ pub struct RedisStore {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry a password: show only the prefix.
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,8 +49,14 @@ impl RedisStore {
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config).await.map_err(unavailable)?;
-        Ok(Self { conn, prefix: prefix.to_owned(), increment: Script::new(INCREMENT) })
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            increment: Script::new(INCREMENT),
+        })
     }
 
     fn key(&self, key: &StoreKey) -> String {
@@ -60,7 +68,11 @@ impl RedisStore {
 impl SessionStore for RedisStore {
     async fn get(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
-        redis::cmd("GET").arg(self.key(key)).query_async(&mut conn).await.map_err(unavailable)
+        redis::cmd("GET")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)
     }
 
     async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<()> {
@@ -78,7 +90,11 @@ impl SessionStore for RedisStore {
 
     async fn take(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
-        redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut conn).await.map_err(unavailable)
+        redis::cmd("GETDEL")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)
     }
 
     async fn set_if_absent(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<bool> {
@@ -108,7 +124,11 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
         let mut conn = self.conn.clone();
-        redis::cmd("DEL").arg(self.key(key)).query_async(&mut conn).await.map_err(unavailable)
+        redis::cmd("DEL")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -5,26 +5,32 @@ use rosetta_e2e::{RedisServer, TestDatabase, TestRedis};
 
 use crate::helpers::{both_stacks, spawn_app};
 
-both_stacks!(probes_answer_on_any_host_and_name_their_backends, |stack: rosetta_e2e::Stack| async move {
-    let label = stack.label();
-    let app = spawn_app(stack).await;
-    // Kubernetes probes address the pod by IP: no tenant, no console host.
-    for host in ["10.1.2.3:8080", "localhost:{port}", "nope.localhost:{port}"] {
-        let res = app.get(host, "/healthz").await;
-        assert_eq!(res.status(), 200, "{host}");
-        assert_eq!(res.text().await.unwrap(), "ok\n");
+both_stacks!(
+    probes_answer_on_any_host_and_name_their_backends,
+    |stack: rosetta_e2e::Stack| async move {
+        let label = stack.label();
+        let app = spawn_app(stack).await;
+        // Kubernetes probes address the pod by IP: no tenant, no console host.
+        for host in ["10.1.2.3:8080", "localhost:{port}", "nope.localhost:{port}"] {
+            let res = app.get(host, "/healthz").await;
+            assert_eq!(res.status(), 200, "{host}");
+            assert_eq!(res.text().await.unwrap(), "ok\n");
+        }
+        let res = app.get("10.1.2.3:8080", "/readyz").await;
+        assert_eq!(res.status(), 200);
+        let report: ReadinessReport = res.json().await.unwrap();
+        assert_eq!(report.status, "ready");
+        assert_eq!(format!("{}+{}", report.database.backend, report.store.backend), label);
     }
-    let res = app.get("10.1.2.3:8080", "/readyz").await;
-    assert_eq!(res.status(), 200);
-    let report: ReadinessReport = res.json().await.unwrap();
-    assert_eq!(report.status, "ready");
-    assert_eq!(format!("{}+{}", report.database.backend, report.store.backend), label);
-});
+);
 
 #[tokio::test]
 async fn readiness_follows_redis_down_and_back_up() {
     let mut redis = RedisServer::start().expect("redis-server starts (apt-get install redis-server)");
-    let stack = rosetta_e2e::Stack { database: TestDatabase::sqlite(), redis: Some(TestRedis::on(&redis.url())) };
+    let stack = rosetta_e2e::Stack {
+        database: TestDatabase::sqlite(),
+        redis: Some(TestRedis::on(&redis.url())),
+    };
     let app = spawn_app(stack).await;
     assert_eq!(app.get("localhost:{port}", "/readyz").await.status(), 200);
 
@@ -32,7 +38,10 @@ async fn readiness_follows_redis_down_and_back_up() {
     let res = app.get("localhost:{port}", "/readyz").await;
     assert_eq!(res.status(), 503);
     let report: ReadinessReport = res.json().await.unwrap();
-    assert_eq!((report.status.as_str(), report.store.status.as_str()), ("not_ready", "unavailable"));
+    assert_eq!(
+        (report.status.as_str(), report.store.status.as_str()),
+        ("not_ready", "unavailable")
+    );
     assert_eq!(report.database.status, "ok");
     assert!(report.store.error.is_some());
 
@@ -42,7 +51,10 @@ async fn readiness_follows_redis_down_and_back_up() {
         if app.get("localhost:{port}", "/readyz").await.status() == 200 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "store did not recover after Redis came back");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "store did not recover after Redis came back"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -69,11 +69,22 @@ pub async fn spawn_app_with(stack: Stack, tweak: impl FnOnce(&mut Settings)) -> 
     let port = listener.local_addr().unwrap().port();
     let mut settings = settings_for(&stack, &dir, port);
     tweak(&mut settings);
-    let app = Application::build_with_listeners(settings, vec![listener]).await.expect("application builds");
+    let app = Application::build_with_listeners(settings, vec![listener])
+        .await
+        .expect("application builds");
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { port, state, client, _stack: stack, _dir: dir }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        port,
+        state,
+        client,
+        _stack: stack,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
@@ -96,8 +107,12 @@ impl TestApp {
 
     /// Creates a tenant through the service layer.
     pub async fn create_tenant(&self, slug: &str, name: &str) -> rosetta_entity::tenant::Model {
-        tenants::create(&self.state.db, &TenantSlug::parse(slug).unwrap(), &DisplayName::parse(name).unwrap())
-            .await
-            .unwrap()
+        tenants::create(
+            &self.state.db,
+            &TenantSlug::parse(slug).unwrap(),
+            &DisplayName::parse(name).unwrap(),
+        )
+        .await
+        .unwrap()
     }
 }

@@ -6,19 +6,38 @@ use rosetta::services::tenants;
 use secrecy::SecretString;
 
 async fn up_down_up(stack: rosetta_e2e::Stack) {
-    let conn = db::connect(&SecretString::from(stack.database.url().to_owned()), 2).await.unwrap();
+    let conn = db::connect(&SecretString::from(stack.database.url().to_owned()), 2)
+        .await
+        .unwrap();
     db::migrate_up(&conn).await.unwrap();
     let status = db::migration_status(&conn).await.unwrap();
-    assert!(!status.is_empty() && status.iter().all(|(_, applied)| *applied), "{status:?}");
+    assert!(
+        !status.is_empty() && status.iter().all(|(_, applied)| *applied),
+        "{status:?}"
+    );
 
     let slug = TenantSlug::parse("acme").unwrap();
-    tenants::create(&conn, &slug, &DisplayName::parse("Acme").unwrap()).await.unwrap();
+    tenants::create(&conn, &slug, &DisplayName::parse("Acme").unwrap())
+        .await
+        .unwrap();
     let again = tenants::create(&conn, &slug, &DisplayName::parse("Acme 2").unwrap()).await;
-    assert!(matches!(again, Err(rosetta::services::ServiceError::Conflict(_))), "slugs are unique");
+    assert!(
+        matches!(again, Err(rosetta::services::ServiceError::Conflict(_))),
+        "slugs are unique"
+    );
 
     db::migrate_down(&conn, None).await.unwrap();
-    assert!(db::migration_status(&conn).await.unwrap().iter().all(|(_, applied)| !*applied));
-    assert!(tenants::list(&conn).await.is_err(), "the tenant table is gone after down");
+    assert!(
+        db::migration_status(&conn)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, applied)| !*applied)
+    );
+    assert!(
+        tenants::list(&conn).await.is_err(),
+        "the tenant table is gone after down"
+    );
 
     db::migrate_up(&conn).await.unwrap();
     assert!(tenants::list(&conn).await.unwrap().is_empty());

@@ -39,7 +39,10 @@ async fn suite(store: Arc<dyn SessionStore>) {
 
     // take is single use
     store.set(&key("state"), b"pending", LONG).await.unwrap();
-    assert_eq!(store.take(&key("state")).await.unwrap().as_deref(), Some(&b"pending"[..]));
+    assert_eq!(
+        store.take(&key("state")).await.unwrap().as_deref(),
+        Some(&b"pending"[..])
+    );
     assert_eq!(store.take(&key("state")).await.unwrap(), None);
 
     // of many concurrent takes, exactly one wins
@@ -61,19 +64,43 @@ async fn suite(store: Arc<dyn SessionStore>) {
         assert_eq!(store.increment(&key("hits"), LONG).await.unwrap(), expected);
     }
     store.set(&key("text"), b"abc", LONG).await.unwrap();
-    assert!(matches!(store.increment(&key("text"), LONG).await, Err(StoreError::NotACounter)));
+    assert!(matches!(
+        store.increment(&key("text"), LONG).await,
+        Err(StoreError::NotACounter)
+    ));
 
     // TTLs: short ones expire, long ones stay
-    store.set(&key("short"), b"x", Duration::from_millis(150)).await.unwrap();
-    assert!(store.set_if_absent(&key("short-nx"), b"x", Duration::from_millis(150)).await.unwrap());
-    assert_eq!(store.increment(&key("short-ctr"), Duration::from_millis(150)).await.unwrap(), 1);
+    store
+        .set(&key("short"), b"x", Duration::from_millis(150))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .set_if_absent(&key("short-nx"), b"x", Duration::from_millis(150))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .increment(&key("short-ctr"), Duration::from_millis(150))
+            .await
+            .unwrap(),
+        1
+    );
     store.set(&key("long"), b"x", LONG).await.unwrap();
     wait_until_gone(store.as_ref(), &key("short")).await;
     wait_until_gone(store.as_ref(), &key("short-nx")).await;
     wait_until_gone(store.as_ref(), &key("short-ctr")).await;
     assert!(store.get(&key("long")).await.unwrap().is_some());
-    assert!(store.set_if_absent(&key("short-nx"), b"y", LONG).await.unwrap(), "an expired replay entry frees its key");
-    assert_eq!(store.increment(&key("short-ctr"), LONG).await.unwrap(), 1, "an expired window restarts");
+    assert!(
+        store.set_if_absent(&key("short-nx"), b"y", LONG).await.unwrap(),
+        "an expired replay entry frees its key"
+    );
+    assert_eq!(
+        store.increment(&key("short-ctr"), LONG).await.unwrap(),
+        1,
+        "an expired window restarts"
+    );
 
     // tenants are separate namespaces
     let acme = StoreKey::tenant(&TenantSlug::parse("acme").unwrap(), "pending", "s1");
@@ -85,7 +112,10 @@ async fn suite(store: Arc<dyn SessionStore>) {
 
     // oversized values are refused and change nothing
     let big = vec![0u8; MAX_VALUE_BYTES + 1];
-    assert!(matches!(store.set(&key("big"), &big, LONG).await, Err(StoreError::ValueTooLarge(_))));
+    assert!(matches!(
+        store.set(&key("big"), &big, LONG).await,
+        Err(StoreError::ValueTooLarge(_))
+    ));
     assert_eq!(store.get(&key("big")).await.unwrap(), None);
 
     store.ping().await.unwrap();
@@ -136,7 +166,10 @@ async fn redis_store_recovers_after_a_restart_without_reconnecting_by_hand() {
     let started = Instant::now();
     let err = store.get(&key("before")).await.expect_err("Redis is down");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "a dead Redis fails fast, it does not hang");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a dead Redis fails fast, it does not hang"
+    );
 
     server.restart().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -148,5 +181,9 @@ async fn redis_store_recovers_after_a_restart_without_reconnecting_by_hand() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(store.get(&key("after")).await.unwrap().as_deref(), Some(&b"y"[..]));
-    assert_eq!(store.get(&key("before")).await.unwrap(), None, "the restarted Redis kept nothing");
+    assert_eq!(
+        store.get(&key("before")).await.unwrap(),
+        None,
+        "the restarted Redis kept nothing"
+    );
 }

@@ -1,0 +1,171 @@
+//! The real `rosetta` binary as a newcomer and an operator use it: serve on the embedded
+//! defaults, create a tenant with the CLI, reach it by host name; the same on PostgreSQL
+//! and Redis; configuration mistakes stop start-up with one clear line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use rosetta_e2e::{Rosetta, Stack, cli, http_client};
+
+async fn tenant_reachable_by_host(stack: Stack) {
+    let env = stack.env();
+    let server = Rosetta::start(&env).await;
+    let client = http_client(&["localhost", "acme.localhost", "nope.localhost"], server.port());
+
+    let res = client
+        .get(format!("{}/healthz", server.console_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", server.logs());
+
+    // The operator creates a tenant while the server runs, against the same data.
+    let out = cli(
+        server.data_dir(),
+        &env,
+        &["tenant", "create", "acme", "--name", "Acme Corp", "--json"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["slug"], "acme");
+    assert_eq!(created["status"], "active");
+    assert!(created["url"].as_str().unwrap().starts_with("http://acme.localhost:"));
+
+    let res = client
+        .get(format!("{}/", server.tenant_url("acme")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Acme Corp"));
+
+    let res = client
+        .get(format!("{}/", server.tenant_url("nope")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(res.text().await.unwrap().contains(&id));
+    assert!(
+        server.logs().contains(&id),
+        "the correlation ID on the page is in the log"
+    );
+
+    let ready: serde_json::Value = client
+        .get(format!("{}/readyz", server.console_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(
+        format!(
+            "{}+{}",
+            ready["database"]["backend"].as_str().unwrap(),
+            ready["store"]["backend"].as_str().unwrap()
+        ),
+        stack.label()
+    );
+
+    // Duplicates and bad slugs are refused with a code and a non-zero exit.
+    let out = cli(server.data_dir(), &env, &["tenant", "create", "acme", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "conflict");
+    let out = cli(server.data_dir(), &env, &["tenant", "create", "Not_A_Slug"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lowercase"));
+
+    let out = cli(server.data_dir(), &env, &["tenant", "list", "--json"]).await;
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let out = cli(server.data_dir(), &env, &["tenant", "show", "acme"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Acme Corp"));
+    let out = cli(server.data_dir(), &env, &["tenant", "show", "globex", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not_found"));
+}
+
+#[tokio::test]
+async fn embedded_default_serves_and_routes_tenants() {
+    // No database URL, no Redis, no SMTP: only where to listen and keep data.
+    let server = Rosetta::start(&[]).await;
+    let key = server.data_dir().join("master.key");
+    assert!(key.is_file(), "a master key is generated into the data directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(
+        server.data_dir().join("rosetta.db").is_file(),
+        "the SQLite database lives in the data directory"
+    );
+    drop(server);
+    tenant_reachable_by_host(Stack::embedded()).await;
+}
+
+#[tokio::test]
+async fn postgres_and_redis_serve_and_route_tenants() {
+    if let Some(stack) = Stack::external().await {
+        tenant_reachable_by_host(stack).await;
+    }
+}
+
+#[tokio::test]
+async fn migrate_command_goes_down_and_up() {
+    let mut stacks = vec![Stack::embedded()];
+    stacks.extend(Stack::external().await);
+    for stack in stacks {
+        let dir = tempfile::tempdir().unwrap();
+        let env = stack.env();
+        let status = |out: std::process::Output| -> Vec<bool> {
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["migrations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["applied"].as_bool().unwrap())
+                .collect()
+        };
+        let up = status(cli(dir.path(), &env, &["migrate", "--json"]).await);
+        assert!(!up.is_empty() && up.iter().all(|a| *a), "{}: {up:?}", stack.label());
+        let down = status(cli(dir.path(), &env, &["migrate", "down", "--all", "--json"]).await);
+        assert!(down.iter().all(|a| !*a), "{}: {down:?}", stack.label());
+        let again = status(cli(dir.path(), &env, &["migrate", "up", "--json"]).await);
+        assert!(again.iter().all(|a| *a));
+        let shown = status(cli(dir.path(), &env, &["migrate", "status", "--json"]).await);
+        assert_eq!(shown, again);
+    }
+}
+
+#[tokio::test]
+async fn bad_configuration_stops_start_up_with_one_line_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("ROSETTA_PUBLIC_URL", "localhost:8080", "public_url"),
+        ("ROSETTA_LISTEN", "not-an-address", "listen"),
+        ("ROSETTA_REDIS_URL", "http://localhost", "redis_url"),
+        ("ROSETTA_MASTER_KEY", "too-short", "master_key"),
+        (
+            "ROSETTA_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none",
+            "database_url",
+        ),
+    ];
+    for (var, value, setting) in cases {
+        let out = cli(dir.path(), &[(var.into(), value.into())], &["serve"]).await;
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("rosetta: ") && last.contains(setting),
+            "{var}={value}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

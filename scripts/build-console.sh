@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the Leptos console to console/dist with cargo + wasm-bindgen (no tool that
+# downloads binaries at build time). Installs the wasm32 target and the wasm-bindgen CLI
+# at exactly the version in Cargo.lock when they are missing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+profile="${CONSOLE_PROFILE:-console-release}"
+out="$root/console/dist"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  echo "==> installing the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  echo "==> installing wasm-bindgen-cli $want (found: ${have:-none})"
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+echo "==> building the console (profile $profile)"
+cargo build -p rosetta-console --target wasm32-unknown-unknown --profile "$profile"
+
+rm -rf "$out"
+mkdir -p "$out"
+wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name rosetta-console \
+  "$target_dir/wasm32-unknown-unknown/$profile/rosetta-console.wasm"
+if command -v wasm-opt >/dev/null 2>&1; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    -o "$out/rosetta-console_bg.wasm" "$out/rosetta-console_bg.wasm"
+fi
+cp console/index.html console/console.css "$out/"
+echo "==> console built in $out ($(du -sh "$out" | cut -f1))"

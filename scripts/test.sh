@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. PostgreSQL and Redis variants run when
+# TEST_DATABASE_URL / TEST_REDIS_URL are set, and are named here when they are skipped;
+# with TEST_REQUIRE_EXTERNAL=1 a missing service fails the run instead.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+skipped=()
+[ -n "${TEST_DATABASE_URL:-}" ] || skipped+=("PostgreSQL (set TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test)")
+[ -n "${TEST_REDIS_URL:-}" ] || skipped+=("Redis (set TEST_REDIS_URL, e.g. redis://127.0.0.1:6379)")
+if [ ${#skipped[@]} -gt 0 ]; then
+  if [ "${TEST_REQUIRE_EXTERNAL:-}" = 1 ]; then
+    printf 'error: TEST_REQUIRE_EXTERNAL=1 but these variants cannot run: %s\n' "${skipped[@]}" >&2
+    exit 1
+  fi
+  echo "================================================================"
+  for s in "${skipped[@]}"; do echo "SKIPPING the $s variants"; done
+  echo "================================================================"
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "error: redis-server is not on PATH; the store restart tests start their own (apt-get install redis-server)" >&2
+  exit 1
+fi
+
+# The end-to-end tests run the real binary.
+cargo build -p rosetta-server --bin rosetta
+cargo test --workspace "$@"
+
+if [ ${#skipped[@]} -gt 0 ]; then
+  for s in "${skipped[@]}"; do echo "NOTE: the $s variants were skipped"; done
+fi
