@@ -22,9 +22,21 @@ if ! command -v redis-server >/dev/null 2>&1; then
   exit 1
 fi
 
+if ! "${PYTHON:-python3}" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "error: the mail tests need a real SMTP server: pip install aiosmtpd" >&2
+  exit 1
+fi
+
 # The end-to-end tests run the real binary.
 cargo build -p rosetta-server --bin rosetta
-cargo test --workspace "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace "$@" 2>&1 | tee "$log" || status=$?
+# One plain closing line over every test binary (cargo prints one summary per binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+[ "$status" = 0 ] || exit "$status"
 
 if [ ${#skipped[@]} -gt 0 ]; then
   for s in "${skipped[@]}"; do echo "NOTE: the $s variants were skipped"; done

@@ -13,12 +13,14 @@
 
 mod process;
 mod redis_server;
+mod smtp_server;
 
 use std::path::Path;
 
 pub use process::{Rosetta, cli, rosetta_bin};
 pub use redis_server::RedisServer;
 use sea_orm::{ConnectionTrait, Database};
+pub use smtp_server::SmtpServer;
 use tempfile::TempDir;
 
 /// Whether a missing external service fails the test instead of skipping it.

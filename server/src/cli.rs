@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::configuration::Settings;
 use crate::domain::{DisplayName, TenantSlug};
+use crate::mail::{Delivery, MailError, Mailer, OutgoingEmail};
 use crate::services::{ServiceError, tenants};
 use crate::startup::Application;
 use crate::state::open_database;
@@ -48,6 +49,22 @@ pub enum Command {
         /// Tenant command.
         #[command(subcommand)]
         action: TenantAction,
+    },
+    /// Check outgoing email.
+    Mail {
+        /// Mail command.
+        #[command(subcommand)]
+        action: MailAction,
+    },
+}
+
+/// `rosetta mail ...`
+#[derive(Debug, Subcommand)]
+pub enum MailAction {
+    /// Send a test message through the configured transport (SMTP or the outbox).
+    Test {
+        /// Recipient address.
+        to: String,
     },
 }
 
@@ -163,6 +180,9 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Serve => serve(settings, json).await,
         Command::Migrate { action } => migrate(settings, action.unwrap_or(MigrateAction::Up), json).await,
         Command::Tenant { action } => tenant_command(settings, action, json).await,
+        Command::Mail {
+            action: MailAction::Test { to },
+        } => mail_test(settings, to, json).await,
     }
 }
 
@@ -309,4 +329,33 @@ async fn ready_database(settings: &Settings) -> Result<sea_orm::DatabaseConnecti
         .await
         .map_err(|e| Failure::new(1, "migration", e.to_string()))?;
     Ok(db)
+}
+
+async fn mail_test(settings: Settings, to: String, json: bool) -> Result<(), Failure> {
+    let mailer = Mailer::from_settings(&settings).map_err(|e| Failure::new(2, "config", e.to_string()))?;
+    let email = OutgoingEmail {
+        to: to.clone(),
+        subject: "Rosetta test message".into(),
+        text: format!(
+            "This is a test message from Rosetta at {}.\nIf you can read it, outgoing email works.\n",
+            settings.public_url
+        ),
+        html: None,
+    };
+    let delivery = mailer.send(&email).await.map_err(|e| match e {
+        MailError::Invalid { .. } => Failure::new(2, "invalid", e.to_string()),
+        _ => Failure::new(1, "mail", e.to_string()),
+    })?;
+    let file = match &delivery {
+        Delivery::Written(path) => Some(path.display().to_string()),
+        Delivery::Sent => None,
+    };
+    emit(
+        json,
+        &serde_json::json!({"to": to, "transport": mailer.kind(), "file": file}),
+        || match &file {
+            Some(path) => format!("no smtp_url configured: message to {to} written to {path}"),
+            None => format!("message to {to} accepted by the SMTP server"),
+        },
+    )
 }

@@ -4,6 +4,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -26,6 +27,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "store_prefix",
     "store_max_entries",
     "smtp_url",
+    "mail_from",
     "master_key",
     "master_key_file",
     "trusted_proxies",
@@ -66,6 +68,8 @@ pub struct Settings {
     pub store_max_entries: usize,
     /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
     pub smtp_url: Option<SecretString>,
+    /// Sender of every email, e.g. `Rosetta <no-reply@rosetta.example.com>`.
+    pub mail_from: String,
     /// Master key (base64 of 32 bytes) encrypting secrets at rest.
     pub master_key: Option<SecretString>,
     /// File holding the master key; default: `<data_dir>/master.key`, created on first start.
@@ -91,6 +95,7 @@ impl Default for Settings {
             store_prefix: "rosetta".into(),
             store_max_entries: 200_000,
             smtp_url: None,
+            mail_from: "Rosetta <no-reply@localhost>".into(),
             master_key: None,
             master_key_file: None,
             trusted_proxies: Vec::new(),
@@ -227,6 +232,12 @@ impl Settings {
             if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
                 return Err(ConfigError::new("redis_url", "must be a redis:// or rediss:// URL"));
             }
+        }
+        if lettre::message::Mailbox::from_str(&self.mail_from).is_err() {
+            return Err(ConfigError::new(
+                "mail_from",
+                "must be an address like `Rosetta <no-reply@example.com>`",
+            ));
         }
         if let Some(smtp) = &self.smtp_url {
             let parsed = Url::parse(smtp.expose_secret()).map_err(|_| ConfigError::new("smtp_url", "is not a URL"))?;
@@ -379,6 +390,7 @@ mod tests {
             ("ROSETTA_DATABASE_URL", "mysql://x", "database_url"),
             ("ROSETTA_TRUSTED_PROXIES", "10.0.0.0/8,bogus", "trusted_proxies"),
             ("ROSETTA_LOG_FORMAT", "xml", "log_format"),
+            ("ROSETTA_MAIL_FROM", "not an address", "mail_from"),
         ];
         for (key, value, setting) in cases {
             with_env(&[(key, value)], None, |s| {
@@ -408,6 +420,7 @@ mod tests {
                 "database_max_connections" | "store_max_entries" => format!("{name} = 5\n"),
                 "trusted_proxies" => "trusted_proxies = []\n".into(),
                 "log_format" => "log_format = \"json\"\n".into(),
+                "mail_from" => "mail_from = \"a@example.com\"\n".into(),
                 _ => format!("{name} = \"x\"\n"),
             })
             .collect();
