@@ -1,0 +1,4 @@
+//! The SAML 2.0 Identity Provider side: reading AuthnRequests, building and signing
+//! Responses, publishing metadata. Plain functions over plain types; no HTTP here.
+
+pub mod request;

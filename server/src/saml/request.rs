@@ -1,0 +1,1 @@
+//! Reading SP-initiated AuthnRequests (HTTP-Redirect and HTTP-POST bindings).
