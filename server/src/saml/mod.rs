@@ -1,4 +1,8 @@
 //! The SAML 2.0 Identity Provider side: reading AuthnRequests, building and signing
 //! Responses, publishing metadata. Plain functions over plain types; no HTTP here.
 
+pub mod keys;
+pub mod metadata;
 pub mod request;
+pub mod response;
+pub mod xml;
