@@ -66,6 +66,134 @@ pub struct ApiError {
     pub request_id: String,
 }
 
+/// A tenant with what an admin pastes into their service providers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantDetails {
+    /// The tenant.
+    #[serde(flatten)]
+    pub tenant: Tenant,
+    /// Rosetta's identity-provider side for this tenant.
+    pub idp: IdpInfo,
+}
+
+/// Rosetta as a SAML IdP for one tenant (Atlassian: "Identity provider Entity ID",
+/// "Identity provider SSO URL", "Public x509 certificate").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpInfo {
+    /// IdP entity ID.
+    pub entity_id: String,
+    /// SSO URL (HTTP-Redirect and HTTP-POST).
+    pub sso_url: String,
+    /// Metadata URL.
+    pub metadata_url: String,
+    /// Published signing certificates, the active one first.
+    pub certificates: Vec<CertificateInfo>,
+}
+
+/// A published signing certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    /// `active` or `next`.
+    pub state: String,
+    /// PEM text.
+    pub pem: String,
+    /// SHA-256 fingerprint, colon-separated hex.
+    pub fingerprint_sha256: String,
+    /// Expiry, as text.
+    pub not_after: String,
+}
+
+/// How a service provider was set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// Atlassian Cloud (Guard): email NameID and the four claims Atlassian reads.
+    Atlassian,
+    /// Any SAML 2.0 SP.
+    Generic,
+}
+
+/// One registered ACS endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcsEndpoint {
+    /// `AssertionConsumerServiceIndex`.
+    pub index: u16,
+    /// The URL, exactly as registered.
+    pub url: String,
+    /// Used when a request names neither URL nor index.
+    pub default: bool,
+}
+
+/// Which identity value an attribute carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// The verified email.
+    Email,
+    /// Given name.
+    GivenName,
+    /// Family name.
+    FamilyName,
+    /// Full name.
+    Name,
+    /// Rosetta's stable user ID (from issuer + sub, never the email).
+    UserId,
+}
+
+/// One attribute a service provider receives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeRule {
+    /// SAML attribute `Name`.
+    pub name: String,
+    /// SAML `NameFormat`.
+    pub name_format: String,
+    /// Which value.
+    pub claim: Claim,
+}
+
+/// A SAML service provider of a tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceProvider {
+    /// Identifier.
+    pub id: String,
+    /// Short name (used in `/saml/init/{name}`).
+    pub name: String,
+    /// Preset it was created from.
+    pub preset: Preset,
+    /// The SP's entity ID.
+    pub entity_id: String,
+    /// ACS endpoints.
+    pub acs: Vec<AcsEndpoint>,
+    /// NameID format URI.
+    pub name_id_format: String,
+    /// Attributes released.
+    pub attributes: Vec<AttributeRule>,
+    /// Whether AuthnRequests must be signed.
+    pub want_requests_signed: bool,
+}
+
+/// An upstream OpenID Connect provider of a tenant. The client secret is write-only and
+/// never appears here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySource {
+    /// Identifier.
+    pub id: String,
+    /// Short name (used in `/oidc/callback/{name}`).
+    pub name: String,
+    /// Issuer URL.
+    pub issuer: String,
+    /// OAuth client ID.
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    /// Allowed (and routed) email domains.
+    pub domains: Vec<String>,
+    /// Whether userinfo is called.
+    pub use_userinfo: bool,
+    /// Callback URL to register at the provider.
+    pub redirect_uri: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,9 @@
 //! A tenant: one customer, reachable at `<slug>.<public host>`.
 
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
 
 /// Lifecycle state of a tenant, stored as text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum TenantStatus {
     /// Brokering endpoints answer.
@@ -16,7 +15,7 @@ pub enum TenantStatus {
 }
 
 /// Row of the `tenant` table.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenant")]
 pub struct Model {
     /// Random identifier.

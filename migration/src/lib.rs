@@ -4,6 +4,11 @@ pub use sea_orm_migration::migrator::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_tenant;
+mod m20261129_000002_create_service_provider;
+mod m20261129_000003_create_identity_source;
+mod m20261129_000004_create_signing_key;
+mod m20261129_000005_create_end_user;
+mod m20261129_000006_create_audit_event;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -11,6 +16,13 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_create_tenant::Migration)]
+        vec![
+            Box::new(m20261129_000001_create_tenant::Migration),
+            Box::new(m20261129_000002_create_service_provider::Migration),
+            Box::new(m20261129_000003_create_identity_source::Migration),
+            Box::new(m20261129_000004_create_signing_key::Migration),
+            Box::new(m20261129_000005_create_end_user::Migration),
+            Box::new(m20261129_000006_create_audit_event::Migration),
+        ]
     }
 }

@@ -34,7 +34,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Tenant {
+pub(crate) enum Tenant {
     Table,
     Id,
     Slug,

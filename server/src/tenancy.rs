@@ -81,6 +81,29 @@ impl HostRouter {
     }
 }
 
+impl HostRouter {
+    /// The tenant's IdP entity ID (also its metadata URL).
+    pub fn idp_entity_id(&self, slug: &TenantSlug) -> String {
+        format!("{}saml/metadata", self.tenant_url(slug))
+    }
+
+    /// The callback URL of one identity source of a tenant.
+    pub fn callback_url(&self, slug: &TenantSlug, source: &str) -> String {
+        format!("{}oidc/callback/{source}", self.tenant_url(slug))
+    }
+
+    /// The tenant's SSO endpoint, for both bindings.
+    pub fn sso_url(&self, slug: &TenantSlug) -> String {
+        format!("{}saml/sso", self.tenant_url(slug))
+    }
+
+    /// Whether the deployment runs in dev mode (plain http public URL), which allows http
+    /// ACS URLs on loopback hosts.
+    pub fn dev_mode(&self) -> bool {
+        self.scheme == "http"
+    }
+}
+
 /// Splits `host[:port]` or `[v6][:port]`; `None` when malformed.
 fn split_host_port(value: &str) -> Option<(&str, Option<u16>)> {
     let value = value.trim();

@@ -1,9 +1,11 @@
 //! Newtypes that parse, don't validate: once you hold one, it is valid.
 
 mod display_name;
+mod saml_types;
 mod tenant_slug;
 
 pub use display_name::DisplayName;
+pub use saml_types::{AcsUrl, EmailDomain, EntityId, Handle};
 pub use tenant_slug::TenantSlug;
 
 /// Why a value was refused, in words fit for an operator or an admin.

@@ -1,5 +1,8 @@
 //! Data access behind small services: handlers and the CLI call these, never queries.
 
+pub mod identity_sources;
+pub mod service_providers;
+pub mod signing_keys;
 pub mod tenants;
 
 use crate::domain::ParseError;
@@ -24,6 +27,9 @@ pub enum ServiceError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// Something else failed (crypto, key generation); details for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ServiceError {
@@ -35,3 +41,16 @@ impl ServiceError {
 
 /// Result of a service call.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Maps a unique-constraint violation to [`ServiceError::Conflict`] with `message`.
+pub(crate) fn conflict_on_unique(message: impl Into<String>) -> impl FnOnce(sea_orm::DbErr) -> ServiceError {
+    move |e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict(message.into()),
+        _ => ServiceError::Database(e),
+    }
+}
+
+/// Serialises a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
+    serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))
+}

@@ -1,15 +1,27 @@
-//! Tenants: create, list, look up.
+//! Tenants: create (with their first signing key), list, look up.
 
 use chrono::Utc;
+use rosetta_entity::signing_key::KeyState;
 use rosetta_entity::tenant::{self, TenantStatus};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult};
+use super::{ServiceResult, conflict_on_unique, signing_keys};
+use crate::crypto::Keyring;
 use crate::domain::{DisplayName, TenantSlug};
+use crate::tenancy::HostRouter;
 
-/// Creates an active tenant. The slug is unique deployment-wide.
-pub async fn create(db: &DatabaseConnection, slug: &TenantSlug, name: &DisplayName) -> ServiceResult<tenant::Model> {
+/// Creates an active tenant and its active signing key, atomically. The slug is unique
+/// deployment-wide.
+pub async fn create(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    hosts: &HostRouter,
+    slug: &TenantSlug,
+    name: &DisplayName,
+) -> ServiceResult<tenant::Model> {
     let now = Utc::now();
     let row = tenant::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -19,10 +31,14 @@ pub async fn create(db: &DatabaseConnection, slug: &TenantSlug, name: &DisplayNa
         created_at: Set(now),
         updated_at: Set(now),
     };
-    row.insert(db).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict(format!("tenant `{slug}` already exists")),
-        _ => ServiceError::Database(e),
-    })
+    let txn = db.begin().await?;
+    let tenant = row
+        .insert(&txn)
+        .await
+        .map_err(conflict_on_unique(format!("tenant `{slug}` already exists")))?;
+    signing_keys::generate(&txn, keyring, tenant.id, &hosts.idp_entity_id(slug), KeyState::Active).await?;
+    txn.commit().await?;
+    Ok(tenant)
 }
 
 /// Every tenant, by slug.
@@ -41,9 +57,9 @@ pub async fn find(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<O
         .await?)
 }
 
-/// The tenant with this slug, or [`ServiceError::NotFound`].
+/// The tenant with this slug, or [`super::ServiceError::NotFound`].
 pub async fn get(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<tenant::Model> {
     find(db, slug)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no tenant `{slug}`")))
+        .ok_or_else(|| super::ServiceError::NotFound(format!("no tenant `{slug}`")))
 }

@@ -107,12 +107,10 @@ impl TestApp {
 
     /// Creates a tenant through the service layer.
     pub async fn create_tenant(&self, slug: &str, name: &str) -> rosetta_entity::tenant::Model {
-        tenants::create(
-            &self.state.db,
-            &TenantSlug::parse(slug).unwrap(),
-            &DisplayName::parse(name).unwrap(),
-        )
-        .await
-        .unwrap()
+        let state = &self.state;
+        let (slug, name) = (TenantSlug::parse(slug).unwrap(), DisplayName::parse(name).unwrap());
+        tenants::create(&state.db, &state.keyring, &state.hosts, &slug, &name)
+            .await
+            .unwrap()
     }
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod brokering_config;
 mod health;
 mod migrations;
 mod store;

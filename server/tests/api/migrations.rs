@@ -1,8 +1,10 @@
 //! Every migration goes up and down on SQLite and PostgreSQL.
 
+use rosetta::crypto::{Keyring, MasterKey};
 use rosetta::db;
 use rosetta::domain::{DisplayName, TenantSlug};
 use rosetta::services::tenants;
+use rosetta::tenancy::HostRouter;
 use secrecy::SecretString;
 
 async fn up_down_up(stack: rosetta_e2e::Stack) {
@@ -17,10 +19,12 @@ async fn up_down_up(stack: rosetta_e2e::Stack) {
     );
 
     let slug = TenantSlug::parse("acme").unwrap();
-    tenants::create(&conn, &slug, &DisplayName::parse("Acme").unwrap())
+    let keyring = Keyring::new(MasterKey::generate().unwrap().0, vec![]);
+    let hosts = HostRouter::new(&"http://localhost:8080".parse().unwrap());
+    tenants::create(&conn, &keyring, &hosts, &slug, &DisplayName::parse("Acme").unwrap())
         .await
         .unwrap();
-    let again = tenants::create(&conn, &slug, &DisplayName::parse("Acme 2").unwrap()).await;
+    let again = tenants::create(&conn, &keyring, &hosts, &slug, &DisplayName::parse("Acme 2").unwrap()).await;
     assert!(
         matches!(again, Err(rosetta::services::ServiceError::Conflict(_))),
         "slugs are unique"

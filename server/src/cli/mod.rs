@@ -1,6 +1,8 @@
 //! The command line: `serve` (the default), `migrate`, `tenant`. Every command takes
 //! `--json` for scripts; errors then come as `{"error": {"code", "message"}}` on stdout.
 
+mod brokering;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,9 +14,9 @@ use serde::Serialize;
 use crate::configuration::Settings;
 use crate::domain::{DisplayName, TenantSlug};
 use crate::mail::{Delivery, MailError, Mailer, OutgoingEmail};
-use crate::services::{ServiceError, tenants};
+use crate::services::{ServiceError, signing_keys, tenants};
 use crate::startup::Application;
-use crate::state::open_database;
+use crate::state::{load_keyring, open_database};
 use crate::tenancy::HostRouter;
 use crate::{db, telemetry};
 
@@ -49,6 +51,18 @@ pub enum Command {
         /// Tenant command.
         #[command(subcommand)]
         action: TenantAction,
+    },
+    /// Manage SAML service providers (Atlassian, generic).
+    Sp {
+        /// Service provider command.
+        #[command(subcommand)]
+        action: brokering::SpAction,
+    },
+    /// Manage upstream OpenID Connect providers.
+    Source {
+        /// Identity source command.
+        #[command(subcommand)]
+        action: brokering::SourceAction,
     },
     /// Check outgoing email.
     Mail {
@@ -131,6 +145,7 @@ impl From<ServiceError> for Failure {
             ServiceError::Conflict(m) => Self::new(1, "conflict", m),
             ServiceError::NotFound(m) => Self::new(1, "not_found", m),
             ServiceError::Database(_) => Self::new(1, "database", e.to_string()),
+            ServiceError::Internal(_) => Self::new(1, "internal", e.to_string()),
         }
     }
 }
@@ -180,6 +195,8 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Serve => serve(settings, json).await,
         Command::Migrate { action } => migrate(settings, action.unwrap_or(MigrateAction::Up), json).await,
         Command::Tenant { action } => tenant_command(settings, action, json).await,
+        Command::Sp { action } => brokering::sp(settings, action, json).await,
+        Command::Source { action } => brokering::source(settings, action, json).await,
         Command::Mail {
             action: MailAction::Test { to },
         } => mail_test(settings, to, json).await,
@@ -274,6 +291,56 @@ fn describe(t: &rosetta_api::Tenant) -> String {
     )
 }
 
+async fn idp_info(
+    db: &sea_orm::DatabaseConnection,
+    hosts: &HostRouter,
+    tenant: &tenant::Model,
+    slug: &TenantSlug,
+) -> Result<rosetta_api::IdpInfo, Failure> {
+    let mut certificates = Vec::new();
+    for row in signing_keys::published(db, tenant.id).await? {
+        let cert =
+            openssl::x509::X509::from_der(&row.certificate).map_err(|e| Failure::new(1, "internal", e.to_string()))?;
+        let pem = String::from_utf8_lossy(&cert.to_pem().map_err(|e| Failure::new(1, "internal", e.to_string()))?)
+            .into_owned();
+        let fingerprint = cert
+            .digest(openssl::hash::MessageDigest::sha256())
+            .map(|d| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+            .unwrap_or_default();
+        certificates.push(rosetta_api::CertificateInfo {
+            state: format!("{:?}", row.state).to_lowercase(),
+            pem,
+            fingerprint_sha256: fingerprint,
+            not_after: cert.not_after().to_string(),
+        });
+    }
+    Ok(rosetta_api::IdpInfo {
+        entity_id: hosts.idp_entity_id(slug),
+        sso_url: hosts.sso_url(slug),
+        metadata_url: hosts.idp_entity_id(slug),
+        certificates,
+    })
+}
+
+fn describe_details(d: &rosetta_api::TenantDetails) -> String {
+    let mut text = describe(&d.tenant);
+    text.push_str(&format!(
+        "\n\nIdentity provider (paste into Atlassian: Security > Identity providers > SAML single sign-on)\n  \
+Identity provider Entity ID: {}\n  Identity provider SSO URL:   {}\n  Metadata URL:                {}",
+        d.idp.entity_id, d.idp.sso_url, d.idp.metadata_url
+    ));
+    for cert in &d.idp.certificates {
+        text.push_str(&format!(
+            "\n\nPublic x509 certificate ({}, SHA-256 {}, valid until {}):\n{}",
+            cert.state,
+            cert.fingerprint_sha256,
+            cert.not_after,
+            cert.pem.trim_end()
+        ));
+    }
+    text
+}
+
 async fn tenant_command(settings: Settings, action: TenantAction, json: bool) -> Result<(), Failure> {
     let hosts = HostRouter::new(&settings.public_url);
     let parse_slug = |s: &str| TenantSlug::parse(s).map_err(ServiceError::invalid("slug"));
@@ -289,14 +356,19 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
         TenantAction::Show { ref slug } => {
             let slug = parse_slug(slug)?;
             let db = ready_database(&settings).await?;
-            let t = to_wire(&tenants::get(&db, &slug).await?, &hosts);
-            return emit(json, &t, || describe(&t));
+            let row = tenants::get(&db, &slug).await?;
+            let details = rosetta_api::TenantDetails {
+                idp: idp_info(&db, &hosts, &row, &slug).await?,
+                tenant: to_wire(&row, &hosts),
+            };
+            return emit(json, &details, || describe_details(&details));
         }
     };
     let db = ready_database(&settings).await?;
     match action {
         Some((slug, name)) => {
-            let t = to_wire(&tenants::create(&db, &slug, &name).await?, &hosts);
+            let keyring = load_keyring(&settings)?;
+            let t = to_wire(&tenants::create(&db, &keyring, &hosts, &slug, &name).await?, &hosts);
             emit(json, &t, || format!("created tenant {}", describe(&t)))
         }
         None => {

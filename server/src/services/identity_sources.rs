@@ -1,0 +1,250 @@
+//! Upstream OpenID Connect providers of a tenant, with the email domains routed to them.
+
+use chrono::Utc;
+use rosetta_entity::{identity_source, identity_source_domain};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use url::Url;
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult, conflict_on_unique};
+use crate::crypto::{Keyring, SecretContext};
+use crate::domain::{EmailDomain, Handle};
+
+const KIND: &str = "identity_source.client_secret";
+
+/// What an admin or operator registers.
+#[derive(Debug)]
+pub struct NewIdentitySource {
+    /// Short name (appears in the callback path).
+    pub name: Handle,
+    /// Issuer URL.
+    pub issuer: Url,
+    /// OAuth client ID.
+    pub client_id: String,
+    /// OAuth client secret (sealed before it is stored).
+    pub client_secret: SecretString,
+    /// Scopes; `openid` is always included.
+    pub scopes: Vec<String>,
+    /// Email domains allowed for (and routed to) this source.
+    pub domains: Vec<EmailDomain>,
+    /// Whether to call userinfo after the token exchange.
+    pub use_userinfo: bool,
+}
+
+/// A source as shown to admins: never the secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdentitySource {
+    /// Identifier.
+    pub id: Uuid,
+    /// Short name.
+    pub name: String,
+    /// Issuer URL.
+    pub issuer: String,
+    /// OAuth client ID.
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    /// Allowed email domains.
+    pub domains: Vec<String>,
+    /// Whether userinfo is called.
+    pub use_userinfo: bool,
+}
+
+/// Checks an issuer URL: https, or http on loopback in dev mode; no credentials, query or
+/// fragment (discovery appends a path to it).
+pub fn parse_issuer(value: &str, dev: bool) -> ServiceResult<Url> {
+    let invalid = |m: &str| ServiceError::Invalid {
+        field: "issuer",
+        message: m.into(),
+    };
+    let url = Url::parse(value).map_err(|_| invalid("the issuer must be an absolute URL"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        || url.host_str().is_some_and(|h| h.ends_with(".localhost"));
+    match url.scheme() {
+        "https" => {}
+        "http" if dev && loopback => {}
+        _ => return Err(invalid("the issuer must be an https URL")),
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("the issuer cannot contain credentials, a query or a fragment"));
+    }
+    Ok(url)
+}
+
+/// Registers a source; its domains cannot belong to another source or tenant.
+pub async fn create(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    new: NewIdentitySource,
+) -> ServiceResult<IdentitySource> {
+    if new.client_id.trim().is_empty() || new.client_id.len() > 512 {
+        return Err(ServiceError::Invalid {
+            field: "client_id",
+            message: "a client ID has 1 to 512 characters".into(),
+        });
+    }
+    if new.client_secret.expose_secret().is_empty() {
+        return Err(ServiceError::Invalid {
+            field: "client_secret",
+            message: "the client secret is empty".into(),
+        });
+    }
+    let mut scopes = vec!["openid".to_owned()];
+    scopes.extend(new.scopes.into_iter().filter(|s| s != "openid" && !s.is_empty()));
+    let id = Uuid::new_v4();
+    let sealed = keyring
+        .seal(
+            SecretContext {
+                tenant: &tenant_id.to_string(),
+                kind: KIND,
+                record: &id.to_string(),
+            },
+            new.client_secret.expose_secret().as_bytes(),
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let now = Utc::now();
+    // Issuers are stored as given: discovery compares them exactly.
+    let issuer = new.issuer.as_str().to_owned();
+    let row = identity_source::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        name: Set(new.name.to_string()),
+        issuer: Set(issuer),
+        client_id: Set(new.client_id),
+        client_secret: Set(sealed),
+        scopes: Set(scopes.join(" ")),
+        use_userinfo: Set(new.use_userinfo),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let txn = db.begin().await?;
+    let source = row
+        .insert(&txn)
+        .await
+        .map_err(conflict_on_unique(format!("a source named `{}` exists", new.name)))?;
+    for domain in &new.domains {
+        identity_source_domain::ActiveModel {
+            domain: Set(domain.to_string()),
+            tenant_id: Set(tenant_id),
+            source_id: Set(id),
+        }
+        .insert(&txn)
+        .await
+        .map_err(conflict_on_unique(format!("the domain `{domain}` is already claimed")))?;
+    }
+    txn.commit().await?;
+    Ok(view(source, new.domains.iter().map(ToString::to_string).collect()))
+}
+
+impl IdentitySource {
+    /// The wire view; `redirect_uri` is this source's callback URL.
+    pub fn to_wire(&self, redirect_uri: String) -> rosetta_api::IdentitySource {
+        rosetta_api::IdentitySource {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            scopes: self.scopes.clone(),
+            domains: self.domains.clone(),
+            use_userinfo: self.use_userinfo,
+            redirect_uri,
+        }
+    }
+}
+
+fn view(m: identity_source::Model, domains: Vec<String>) -> IdentitySource {
+    IdentitySource {
+        id: m.id,
+        name: m.name,
+        issuer: m.issuer,
+        client_id: m.client_id,
+        scopes: m.scopes,
+        domains,
+        use_userinfo: m.use_userinfo,
+    }
+}
+
+/// The tenant's sources, by name, with their domains.
+pub async fn list(db: &DatabaseConnection, tenant_id: Uuid) -> ServiceResult<Vec<IdentitySource>> {
+    let sources = identity_source::Entity::find()
+        .filter(identity_source::Column::TenantId.eq(tenant_id))
+        .order_by_asc(identity_source::Column::Name)
+        .all(db)
+        .await?;
+    let domains = identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::TenantId.eq(tenant_id))
+        .order_by_asc(identity_source_domain::Column::Domain)
+        .all(db)
+        .await?;
+    Ok(sources
+        .into_iter()
+        .map(|s| {
+            let mine = domains
+                .iter()
+                .filter(|d| d.source_id == s.id)
+                .map(|d| d.domain.clone())
+                .collect();
+            view(s, mine)
+        })
+        .collect())
+}
+
+/// The tenant's source with this name, with its client secret unsealed.
+pub async fn find_with_secret(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    name: &str,
+) -> ServiceResult<Option<(IdentitySource, SecretString)>> {
+    let Some(row) = identity_source::Entity::find()
+        .filter(identity_source::Column::TenantId.eq(tenant_id))
+        .filter(identity_source::Column::Name.eq(name))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let secret = keyring
+        .open(
+            SecretContext {
+                tenant: &tenant_id.to_string(),
+                kind: KIND,
+                record: &row.id.to_string(),
+            },
+            &row.client_secret,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
+    let domains = identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::SourceId.eq(row.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    Ok(Some((view(row, domains), secret)))
+}
+
+/// Removes the tenant's source with this name (and its domains).
+pub async fn remove(db: &DatabaseConnection, tenant_id: Uuid, name: &str) -> ServiceResult<()> {
+    let row = identity_source::Entity::find()
+        .filter(identity_source::Column::TenantId.eq(tenant_id))
+        .filter(identity_source::Column::Name.eq(name))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no identity source `{name}`")))?;
+    let txn = db.begin().await?;
+    identity_source_domain::Entity::delete_many()
+        .filter(identity_source_domain::Column::SourceId.eq(row.id))
+        .exec(&txn)
+        .await?;
+    row.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

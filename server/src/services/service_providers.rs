@@ -1,0 +1,253 @@
+//! SAML service providers of a tenant.
+
+use chrono::Utc;
+pub use rosetta_api::{AcsEndpoint, AttributeRule, Claim, Preset};
+use rosetta_entity::service_provider;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult, conflict_on_unique, to_json};
+use crate::domain::{AcsUrl, EntityId, Handle};
+use crate::saml::metadata::{NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED};
+use crate::saml::response::{ATTRNAME_FORMAT_UNSPECIFIED, ATTRNAME_FORMAT_URI};
+
+/// Where Atlassian (and Microsoft-style SPs) expect user claims.
+pub const CLAIMS_NS: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
+
+fn preset_str(p: Preset) -> &'static str {
+    match p {
+        Preset::Atlassian => "atlassian",
+        Preset::Generic => "generic",
+    }
+}
+
+/// The Atlassian claims: `givenname`, `surname`, `emailaddress`, `name` (a stable ID).
+pub fn atlassian_attributes() -> Vec<AttributeRule> {
+    [
+        ("givenname", Claim::GivenName),
+        ("surname", Claim::FamilyName),
+        ("emailaddress", Claim::Email),
+        ("name", Claim::UserId),
+    ]
+    .into_iter()
+    .map(|(n, claim)| AttributeRule {
+        name: format!("{CLAIMS_NS}{n}"),
+        name_format: ATTRNAME_FORMAT_URI.into(),
+        claim,
+    })
+    .collect()
+}
+
+fn generic_attributes() -> Vec<AttributeRule> {
+    [
+        ("email", Claim::Email),
+        ("given_name", Claim::GivenName),
+        ("family_name", Claim::FamilyName),
+        ("name", Claim::Name),
+    ]
+    .into_iter()
+    .map(|(n, claim)| AttributeRule {
+        name: n.into(),
+        name_format: ATTRNAME_FORMAT_UNSPECIFIED.into(),
+        claim,
+    })
+    .collect()
+}
+
+/// A service provider with its JSON columns parsed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceProvider {
+    /// Identifier.
+    pub id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Short name.
+    pub name: String,
+    /// Preset it was created from.
+    pub preset: Preset,
+    /// Entity ID.
+    pub entity_id: String,
+    /// ACS endpoints.
+    pub acs: Vec<AcsEndpoint>,
+    /// NameID format URI.
+    pub name_id_format: String,
+    /// Attributes released.
+    pub attributes: Vec<AttributeRule>,
+    /// Whether AuthnRequests must be signed.
+    pub want_requests_signed: bool,
+    /// Base64 DER certificates that may sign requests.
+    pub request_signing_certs: Vec<String>,
+}
+
+impl ServiceProvider {
+    /// The wire view.
+    pub fn to_wire(&self) -> rosetta_api::ServiceProvider {
+        rosetta_api::ServiceProvider {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            preset: self.preset,
+            entity_id: self.entity_id.clone(),
+            acs: self.acs.clone(),
+            name_id_format: self.name_id_format.clone(),
+            attributes: self.attributes.clone(),
+            want_requests_signed: self.want_requests_signed,
+        }
+    }
+}
+
+impl TryFrom<service_provider::Model> for ServiceProvider {
+    type Error = ServiceError;
+
+    fn try_from(m: service_provider::Model) -> ServiceResult<Self> {
+        let json = |e: serde_json::Error| ServiceError::Internal(format!("service provider {}: {e}", m.id));
+        Ok(Self {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            preset: if m.preset == "atlassian" {
+                Preset::Atlassian
+            } else {
+                Preset::Generic
+            },
+            acs: serde_json::from_str(&m.acs_urls).map_err(json)?,
+            attributes: serde_json::from_str(&m.attribute_mapping).map_err(json)?,
+            request_signing_certs: serde_json::from_str(&m.request_signing_certs).map_err(json)?,
+            name: m.name,
+            entity_id: m.entity_id,
+            name_id_format: m.name_id_format,
+            want_requests_signed: m.want_requests_signed,
+        })
+    }
+}
+
+/// What an admin or operator registers.
+#[derive(Clone, Debug)]
+pub struct NewServiceProvider {
+    /// Short name.
+    pub name: Handle,
+    /// Preset.
+    pub preset: Preset,
+    /// Entity ID.
+    pub entity_id: EntityId,
+    /// ACS URLs; the first is the default, indexes follow the order.
+    pub acs_urls: Vec<AcsUrl>,
+    /// NameID format; default from the preset.
+    pub name_id_format: Option<String>,
+}
+
+/// NameID formats we can produce.
+pub const SUPPORTED_NAMEID_FORMATS: &[&str] = &[NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED];
+
+/// Registers an SP. Its entity ID is unique across all tenants.
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    new: NewServiceProvider,
+) -> ServiceResult<ServiceProvider> {
+    if new.acs_urls.is_empty() {
+        return Err(ServiceError::Invalid {
+            field: "acs_url",
+            message: "at least one ACS URL is required".into(),
+        });
+    }
+    let format = new.name_id_format.unwrap_or_else(|| match new.preset {
+        Preset::Atlassian => NAMEID_EMAIL.into(),
+        Preset::Generic => NAMEID_UNSPECIFIED.into(),
+    });
+    if !SUPPORTED_NAMEID_FORMATS.contains(&format.as_str()) {
+        return Err(ServiceError::Invalid {
+            field: "name_id_format",
+            message: format!("unsupported NameID format `{format}`"),
+        });
+    }
+    let acs: Vec<AcsEndpoint> = new
+        .acs_urls
+        .iter()
+        .enumerate()
+        .map(|(i, url)| AcsEndpoint {
+            index: u16::try_from(i).unwrap_or(u16::MAX),
+            url: url.to_string(),
+            default: i == 0,
+        })
+        .collect();
+    let attributes = match new.preset {
+        Preset::Atlassian => atlassian_attributes(),
+        Preset::Generic => generic_attributes(),
+    };
+    let now = Utc::now();
+    let row = service_provider::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant_id),
+        name: Set(new.name.to_string()),
+        preset: Set(preset_str(new.preset).into()),
+        entity_id: Set(new.entity_id.to_string()),
+        acs_urls: Set(to_json(&acs)?),
+        name_id_format: Set(format),
+        attribute_mapping: Set(to_json(&attributes)?),
+        want_requests_signed: Set(false),
+        request_signing_certs: Set("[]".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let message = format!(
+        "a service provider named `{}` or with entity ID `{}` is already registered",
+        new.name, new.entity_id
+    );
+    row.insert(db).await.map_err(conflict_on_unique(message))?.try_into()
+}
+
+/// The tenant's SPs, by name.
+pub async fn list(db: &DatabaseConnection, tenant_id: Uuid) -> ServiceResult<Vec<ServiceProvider>> {
+    service_provider::Entity::find()
+        .filter(service_provider::Column::TenantId.eq(tenant_id))
+        .order_by_asc(service_provider::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+}
+
+/// The tenant's SP with this entity ID (the Issuer of an AuthnRequest), if any.
+pub async fn find_by_entity_id(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    entity_id: &str,
+) -> ServiceResult<Option<ServiceProvider>> {
+    service_provider::Entity::find()
+        .filter(service_provider::Column::TenantId.eq(tenant_id))
+        .filter(service_provider::Column::EntityId.eq(entity_id))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// The tenant's SP with this name, if any.
+pub async fn find_by_name(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    name: &str,
+) -> ServiceResult<Option<ServiceProvider>> {
+    service_provider::Entity::find()
+        .filter(service_provider::Column::TenantId.eq(tenant_id))
+        .filter(service_provider::Column::Name.eq(name))
+        .one(db)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// Removes the tenant's SP with this name.
+pub async fn remove(db: &DatabaseConnection, tenant_id: Uuid, name: &str) -> ServiceResult<()> {
+    let row = service_provider::Entity::find()
+        .filter(service_provider::Column::TenantId.eq(tenant_id))
+        .filter(service_provider::Column::Name.eq(name))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no service provider `{name}`")))?;
+    row.delete(db).await?;
+    Ok(())
+}

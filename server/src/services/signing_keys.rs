@@ -1,0 +1,94 @@
+//! Tenant signing keys: generated at tenant creation, sealed at rest, parsed on use.
+
+use chrono::Utc;
+use rosetta_entity::signing_key::{self, KeyState};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::crypto::{Keyring, SecretContext};
+use crate::saml::keys::SigningKey;
+
+const KIND: &str = "signing_key.private_key";
+
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
+}
+
+/// Generates a key for `tenant_id` in `state`, sealing the private key under the master key.
+pub async fn generate<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    common_name: &str,
+    state: KeyState,
+) -> ServiceResult<signing_key::Model> {
+    // RSA generation takes tens of milliseconds: keep it off the async workers.
+    let cn = common_name.to_owned();
+    let key = tokio::task::spawn_blocking(move || SigningKey::generate(&cn))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    let id = Uuid::new_v4();
+    let sealed = keyring
+        .seal(
+            SecretContext {
+                tenant: &tenant_id.to_string(),
+                kind: KIND,
+                record: &id.to_string(),
+            },
+            &key.private_key_der().map_err(internal)?,
+        )
+        .map_err(internal)?;
+    let now = Utc::now();
+    let row = signing_key::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        state: Set(state),
+        private_key: Set(sealed),
+        certificate: Set(key.cert_der().to_vec()),
+        created_at: Set(now),
+        activated_at: Set((state == KeyState::Active).then_some(now)),
+        retired_at: Set(None),
+    };
+    Ok(row.insert(db).await?)
+}
+
+/// Keys in metadata order: the active key, then any `next` key.
+pub async fn published<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<Vec<signing_key::Model>> {
+    let mut keys = signing_key::Entity::find()
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .filter(signing_key::Column::State.is_in([KeyState::Active, KeyState::Next]))
+        .order_by_asc(signing_key::Column::CreatedAt)
+        .all(db)
+        .await?;
+    keys.sort_by_key(|k| k.state != KeyState::Active);
+    Ok(keys)
+}
+
+/// The tenant's active key, unsealed and parsed.
+pub async fn active<C: ConnectionTrait>(db: &C, keyring: &Keyring, tenant_id: Uuid) -> ServiceResult<SigningKey> {
+    let row = signing_key::Entity::find()
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .filter(signing_key::Column::State.eq(KeyState::Active))
+        .order_by_desc(signing_key::Column::ActivatedAt)
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("this tenant has no active signing key".into()))?;
+    unseal(keyring, &row)
+}
+
+/// Opens and parses a stored key.
+pub fn unseal(keyring: &Keyring, row: &signing_key::Model) -> ServiceResult<SigningKey> {
+    let der = keyring
+        .open(
+            SecretContext {
+                tenant: &row.tenant_id.to_string(),
+                kind: KIND,
+                record: &row.id.to_string(),
+            },
+            &row.private_key,
+        )
+        .map_err(internal)?;
+    SigningKey::from_der(&der, &row.certificate).map_err(internal)
+}

@@ -1,0 +1,193 @@
+//! Service providers, identity sources and signing keys: tenant isolation, uniqueness,
+//! secrets sealed at rest, and the metadata each tenant publishes.
+
+use rosetta::domain::{AcsUrl, EmailDomain, EntityId, Handle};
+use rosetta::services::identity_sources::{self, NewIdentitySource};
+use rosetta::services::service_providers::{self, NewServiceProvider, Preset};
+use rosetta::services::{ServiceError, signing_keys};
+use rosetta_entity::identity_source;
+use sea_orm::EntityTrait;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::helpers::{both_stacks, spawn_app};
+
+const ATLASSIAN_ENTITY: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+const ATLASSIAN_ACS: &str =
+    "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+
+fn jira(entity: &str) -> NewServiceProvider {
+    NewServiceProvider {
+        name: Handle::parse("jira").unwrap(),
+        preset: Preset::Atlassian,
+        entity_id: EntityId::parse(entity).unwrap(),
+        acs_urls: vec![AcsUrl::parse(ATLASSIAN_ACS, false).unwrap()],
+        name_id_format: None,
+    }
+}
+
+fn corp(domains: &[&str]) -> NewIdentitySource {
+    NewIdentitySource {
+        name: Handle::parse("corp").unwrap(),
+        issuer: "https://accounts.example.com".parse().unwrap(),
+        client_id: "client-1".into(),
+        client_secret: SecretString::from("very-secret-value".to_owned()),
+        scopes: vec!["email".into(), "profile".into()],
+        domains: domains.iter().map(|d| EmailDomain::parse(d).unwrap()).collect(),
+        use_userinfo: false,
+    }
+}
+
+both_stacks!(
+    service_providers_are_scoped_and_unclaimable,
+    |stack: rosetta_e2e::Stack| async move {
+        let app = spawn_app(stack).await;
+        let db = &app.state.db;
+        let acme = app.create_tenant("acme", "Acme").await;
+        let globex = app.create_tenant("globex", "Globex").await;
+
+        let sp = service_providers::create(db, acme.id, jira(ATLASSIAN_ENTITY))
+            .await
+            .unwrap();
+        assert_eq!(sp.acs[0].url, ATLASSIAN_ACS, "the ACS query string is kept");
+        assert!(sp.acs[0].default);
+        assert_eq!(
+            sp.name_id_format,
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+        );
+        assert_eq!(sp.attributes.len(), 4);
+
+        // Another tenant can neither see nor claim it.
+        assert!(
+            service_providers::find_by_entity_id(db, globex.id, ATLASSIAN_ENTITY)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(service_providers::list(db, globex.id).await.unwrap().is_empty());
+        let claim = service_providers::create(db, globex.id, jira(ATLASSIAN_ENTITY)).await;
+        assert!(matches!(claim, Err(ServiceError::Conflict(_))), "{claim:?}");
+        assert!(matches!(
+            service_providers::remove(db, globex.id, "jira").await,
+            Err(ServiceError::NotFound(_))
+        ));
+
+        // Names are unique within a tenant.
+        let again = service_providers::create(db, acme.id, jira("https://auth.atlassian.com/saml/other")).await;
+        assert!(matches!(again, Err(ServiceError::Conflict(_))));
+
+        assert!(
+            service_providers::find_by_entity_id(db, acme.id, ATLASSIAN_ENTITY)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        service_providers::remove(db, acme.id, "jira").await.unwrap();
+        assert!(
+            service_providers::find_by_entity_id(db, acme.id, ATLASSIAN_ENTITY)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
+
+both_stacks!(
+    source_secrets_are_sealed_and_domains_unclaimable,
+    |stack: rosetta_e2e::Stack| async move {
+        let app = spawn_app(stack).await;
+        let (db, keyring) = (&app.state.db, &app.state.keyring);
+        let acme = app.create_tenant("acme", "Acme").await;
+        let globex = app.create_tenant("globex", "Globex").await;
+
+        let source = identity_sources::create(db, keyring, acme.id, corp(&["acme.example"]))
+            .await
+            .unwrap();
+        assert_eq!(source.scopes, "openid email profile");
+        assert_eq!(source.domains, ["acme.example"]);
+
+        let row = identity_source::Entity::find_by_id(source.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !row.client_secret.windows(17).any(|w| w == b"very-secret-value"),
+            "sealed at rest"
+        );
+        assert!(!format!("{row:?}").contains("very-secret"));
+
+        let (_, secret) = identity_sources::find_with_secret(db, keyring, acme.id, "corp")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(secret.expose_secret(), "very-secret-value");
+        assert!(
+            identity_sources::find_with_secret(db, keyring, globex.id, "corp")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // A domain belongs to one tenant; the same source name is fine elsewhere.
+        let claim = identity_sources::create(db, keyring, globex.id, corp(&["ACME.example"])).await;
+        assert!(matches!(claim, Err(ServiceError::Conflict(_))), "{claim:?}");
+        assert!(
+            identity_sources::list(db, globex.id).await.unwrap().is_empty(),
+            "a failed create leaves nothing"
+        );
+        identity_sources::create(db, keyring, globex.id, corp(&["globex.example"]))
+            .await
+            .unwrap();
+
+        identity_sources::remove(db, acme.id, "corp").await.unwrap();
+        identity_sources::create(
+            db,
+            keyring,
+            globex.id,
+            NewIdentitySource {
+                name: Handle::parse("second").unwrap(),
+                ..corp(&["acme.example"])
+            },
+        )
+        .await
+        .expect("a removed source frees its domains");
+    }
+);
+
+both_stacks!(
+    each_tenant_publishes_its_own_metadata,
+    |stack: rosetta_e2e::Stack| async move {
+        let app = spawn_app(stack).await;
+        let acme = app.create_tenant("acme", "Acme").await;
+        app.create_tenant("globex", "Globex").await;
+
+        let res = app.get("acme.localhost:{port}", "/saml/metadata").await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/samlmetadata+xml");
+        let acme_md = res.text().await.unwrap();
+        let globex_md = app
+            .get("globex.localhost:{port}", "/saml/metadata")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let entity = format!("http://acme.localhost:{}/saml/metadata", app.port);
+        assert!(acme_md.contains(&format!("entityID=\"{entity}\"")), "{acme_md}");
+        assert!(acme_md.contains(&format!("Location=\"http://acme.localhost:{}/saml/sso\"", app.port)));
+
+        let key = signing_keys::active(&app.state.db, &app.state.keyring, acme.id)
+            .await
+            .unwrap();
+        assert!(
+            acme_md.contains(&key.cert_base64()),
+            "the active certificate is published"
+        );
+        assert!(!globex_md.contains(&key.cert_base64()), "tenants have their own keys");
+        let console = app.get("localhost:{port}", "/saml/metadata").await;
+        assert_ne!(
+            console.headers()["content-type"],
+            "application/samlmetadata+xml",
+            "not on the console host"
+        );
+    }
+);
