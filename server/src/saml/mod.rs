@@ -2,3 +2,4 @@
 //! Responses, publishing metadata. Plain functions over plain types; no HTTP here.
 
 pub mod request;
+pub mod request_signature;
