@@ -656,3 +656,540 @@ fn effective_name_id_format(req: &AuthnRequest, policy: &SpPolicy) -> Option<Str
         Some(_) => None,
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::DeflateEncoder;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    pub(crate) const FIXTURE: &str = include_str!("../../tests/fixtures/saml/atlassian-authnrequest.xml");
+    pub(crate) const ATLASSIAN_ENTITY: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+    pub(crate) const ATLASSIAN_ACS: &str =
+        "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+    pub(crate) const SSO_URL: &str = "https://acme.rosetta.example.com/saml/sso";
+
+    /// The Atlassian preset as an admin would register it from the fixture.
+    pub(crate) fn atlassian_policy() -> SpPolicy {
+        SpPolicy {
+            entity_id: ATLASSIAN_ENTITY.into(),
+            acs: vec![Acs {
+                index: 0,
+                url: ATLASSIAN_ACS.into(),
+                is_default: true,
+            }],
+            name_id_format: NAMEID_EMAIL.into(),
+            want_requests_signed: false,
+            signing_certs_der: vec![],
+        }
+    }
+
+    /// One minute after the fixture's IssueInstant.
+    pub(crate) fn context(received: Received) -> RequestContext {
+        RequestContext {
+            sso_urls: vec![SSO_URL.into(), "https://acme.rosetta.example.com/saml/sso/post".into()],
+            now: at("2026-11-29T08:01:00Z"),
+            max_skew: Duration::minutes(3),
+            max_age: Duration::minutes(5),
+            received,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// Deflate + base64, as an SP does for HTTP-Redirect.
+    pub(crate) fn redirect_encode(xml: &[u8]) -> String {
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(xml).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(enc.finish().unwrap())
+    }
+
+    fn validate_xml(xml: &str) -> Result<ValidRequest, Rejection> {
+        validate(&parse(xml).unwrap(), &atlassian_policy(), &context(Received::Post))
+    }
+
+    fn saml_status(result: Result<ValidRequest, Rejection>) -> SamlStatus {
+        match result {
+            Err(Rejection::Saml {
+                status,
+                acs_url,
+                in_response_to,
+                detail,
+            }) => {
+                // A SAML error is only ever posted to the registered ACS, for this request.
+                assert_eq!(acs_url, ATLASSIAN_ACS);
+                assert_eq!(in_response_to, "_5f0e3c1a9b7d4e2f8a6c");
+                assert!(!detail.is_empty());
+                status
+            }
+            other => panic!("expected a SAML error Response, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn atlassian_fixture_parses() {
+        let req = parse(FIXTURE).unwrap();
+        assert_eq!(req.id, "_5f0e3c1a9b7d4e2f8a6c");
+        assert_eq!(req.version, "2.0");
+        assert_eq!(req.issue_instant, at("2026-11-29T08:00:00Z"));
+        assert_eq!(req.issuer.as_deref(), Some(ATLASSIAN_ENTITY));
+        assert_eq!(req.destination.as_deref(), Some(SSO_URL));
+        assert_eq!(req.acs_url.as_deref(), Some(ATLASSIAN_ACS));
+        assert_eq!(req.acs_index, None);
+        assert_eq!(req.protocol_binding.as_deref(), Some(BINDING_HTTP_POST));
+        assert!(!req.is_passive && !req.force_authn && !req.has_signature);
+        assert_eq!(req.name_id_policy, None);
+        assert_eq!(req.xml(), FIXTURE);
+        assert_eq!(req.issuer_for_lookup(), Ok(ATLASSIAN_ENTITY));
+    }
+
+    #[test]
+    fn atlassian_fixture_validates_with_its_query_string_acs() {
+        let valid = validate_xml(FIXTURE).unwrap();
+        assert_eq!(
+            valid,
+            ValidRequest {
+                id: "_5f0e3c1a9b7d4e2f8a6c".into(),
+                issuer: ATLASSIAN_ENTITY.into(),
+                acs_url: ATLASSIAN_ACS.into(),
+                is_passive: false,
+                force_authn: false,
+                // No NameIDPolicy: the SP's configured format applies.
+                name_id_format: NAMEID_EMAIL.into(),
+                replay_ttl: Duration::minutes(11),
+            }
+        );
+    }
+
+    #[test]
+    fn atlassian_fixture_round_trips_through_the_redirect_binding() {
+        let encoded = redirect_encode(FIXTURE.as_bytes());
+        assert_eq!(decode(Binding::Redirect, &encoded).unwrap(), FIXTURE);
+    }
+
+    #[test]
+    fn post_binding_tolerates_wrapped_base64() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(FIXTURE);
+        let wrapped: Vec<String> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        let wrapped = format!("  {}\r\n", wrapped.join("\r\n"));
+        assert_eq!(decode(Binding::Post, &wrapped).unwrap(), FIXTURE);
+        // Some SPs drop the padding.
+        assert_eq!(decode(Binding::Post, encoded.trim_end_matches('=')).unwrap(), FIXTURE);
+    }
+
+    #[test]
+    fn acs_urls_not_exactly_registered_are_local_rejections() {
+        let variants = [
+            "https://auth.atlassian.com:8443/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "https://auth.atlassian.com:443/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "https://auth.atlassian.com/login/callback2?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "https://auth.atlassian.com/login/callback",
+            "https://auth.atlassian.com/login/callback?connection=saml-other",
+            "https://evil@auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "https://auth.atlassian.com@evil.example/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90&amp;x=1",
+            "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90.evil.example",
+            "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90#x",
+            "HTTPS://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "http://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90",
+            "javascript:alert(document.cookie)//https://auth.atlassian.com/login/callback",
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            "",
+        ];
+        for variant in variants {
+            let xml = FIXTURE.replace(ATLASSIAN_ACS, variant);
+            assert_eq!(
+                validate_xml(&xml),
+                Err(Rejection::Local(RequestError::AcsNotRegistered)),
+                "ACS variant {variant:?} must be refused locally"
+            );
+        }
+    }
+
+    fn without_acs_url(xml: &str) -> String {
+        xml.replace(&format!("AssertionConsumerServiceURL=\"{ATLASSIAN_ACS}\""), "")
+    }
+
+    #[test]
+    fn acs_index_selects_a_registered_acs_and_unknown_index_is_local() {
+        let mut policy = atlassian_policy();
+        policy.acs.push(Acs {
+            index: 7,
+            url: "https://sp.example/acs7".into(),
+            is_default: false,
+        });
+        let ctx = context(Received::Post);
+        let with_index =
+            |i: &str| without_acs_url(FIXTURE).replace("ID=", &format!("AssertionConsumerServiceIndex=\"{i}\" ID="));
+
+        let valid = validate(&parse(&with_index("7")).unwrap(), &policy, &ctx).unwrap();
+        assert_eq!(valid.acs_url, "https://sp.example/acs7");
+        assert_eq!(
+            validate(&parse(&with_index("3")).unwrap(), &policy, &ctx),
+            Err(Rejection::Local(RequestError::UnknownAcsIndex))
+        );
+        assert_eq!(
+            parse(&with_index("-1")),
+            Err(RequestError::InvalidValue("AssertionConsumerServiceIndex"))
+        );
+        assert_eq!(
+            parse(&with_index("70000")),
+            Err(RequestError::InvalidValue("AssertionConsumerServiceIndex"))
+        );
+        // URL and index together are ambiguous: refuse rather than guess.
+        let both = FIXTURE.replace("ID=", "AssertionConsumerServiceIndex=\"0\" ID=");
+        assert_eq!(
+            validate(&parse(&both).unwrap(), &policy, &ctx),
+            Err(Rejection::Local(RequestError::AcsAmbiguous))
+        );
+    }
+
+    #[test]
+    fn absent_acs_url_and_index_use_the_default_acs() {
+        let mut policy = atlassian_policy();
+        policy.acs[0].is_default = false;
+        policy.acs.push(Acs {
+            index: 1,
+            url: "https://sp.example/default".into(),
+            is_default: true,
+        });
+        let req = parse(&without_acs_url(FIXTURE)).unwrap();
+        let ctx = context(Received::Post);
+        assert_eq!(
+            validate(&req, &policy, &ctx).unwrap().acs_url,
+            "https://sp.example/default"
+        );
+
+        policy.acs[1].is_default = false;
+        assert_eq!(validate(&req, &policy, &ctx).unwrap().acs_url, ATLASSIAN_ACS);
+
+        policy.acs.clear();
+        assert_eq!(
+            validate(&req, &policy, &ctx),
+            Err(Rejection::Local(RequestError::NoAcsConfigured))
+        );
+    }
+
+    #[test]
+    fn non_post_protocol_binding_is_unsupported_binding() {
+        for binding in [
+            BINDING_HTTP_REDIRECT,
+            "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact",
+            "urn:x",
+        ] {
+            let xml = FIXTURE.replace(BINDING_HTTP_POST, binding);
+            let status = saml_status(validate_xml(&xml));
+            assert_eq!(status, SamlStatus::UnsupportedBinding);
+            assert_eq!(status.top_level(), "urn:oasis:names:tc:SAML:2.0:status:Requester");
+            assert_eq!(
+                status.second_level(),
+                Some("urn:oasis:names:tc:SAML:2.0:status:UnsupportedBinding")
+            );
+        }
+        // Absent ProtocolBinding is fine: we answer with HTTP-POST.
+        let xml = FIXTURE.replace(&format!("ProtocolBinding=\"{BINDING_HTTP_POST}\""), "");
+        assert!(validate_xml(&xml).is_ok());
+    }
+
+    #[test]
+    fn destination_must_be_one_of_our_sso_urls_when_present() {
+        for other in [
+            "https://globex.rosetta.example.com/saml/sso",
+            "https://acme.rosetta.example.com/saml/sso/",
+            "",
+        ] {
+            let xml = FIXTURE.replace(SSO_URL, other);
+            assert_eq!(
+                validate_xml(&xml),
+                Err(Rejection::Local(RequestError::DestinationMismatch))
+            );
+        }
+        let xml = FIXTURE.replace(SSO_URL, "https://acme.rosetta.example.com/saml/sso/post");
+        assert!(validate_xml(&xml).is_ok());
+        let xml = FIXTURE.replace(&format!("Destination=\"{SSO_URL}\""), "");
+        assert!(validate_xml(&xml).is_ok());
+    }
+
+    #[test]
+    fn version_other_than_2_0_is_version_mismatch() {
+        for version in ["1.1", "2.1", "3.0", "2"] {
+            let xml = FIXTURE.replace("Version=\"2.0\"", &format!("Version=\"{version}\""));
+            let status = saml_status(validate_xml(&xml));
+            assert_eq!(status, SamlStatus::VersionMismatch);
+            assert_eq!(status.top_level(), "urn:oasis:names:tc:SAML:2.0:status:VersionMismatch");
+        }
+    }
+
+    #[test]
+    fn issue_instant_outside_the_window_is_request_denied() {
+        // now = 08:01, skew 3 min, age 5 min: accepted from 07:53 to 08:04.
+        for instant in ["2026-11-29T07:52:59Z", "2026-11-29T08:04:01Z", "2025-11-29T08:00:00Z"] {
+            let xml = FIXTURE.replace("2026-11-29T08:00:00Z", instant);
+            let status = saml_status(validate_xml(&xml));
+            assert_eq!(status, SamlStatus::RequestDenied);
+            assert_eq!(
+                status.second_level(),
+                Some("urn:oasis:names:tc:SAML:2.0:status:RequestDenied")
+            );
+        }
+        for instant in [
+            "2026-11-29T07:53:00Z",
+            "2026-11-29T08:04:00Z",
+            "2026-11-29T09:03:00.123+01:00",
+        ] {
+            let xml = FIXTURE.replace("2026-11-29T08:00:00Z", instant);
+            assert!(validate_xml(&xml).is_ok(), "{instant} is inside the window");
+        }
+        let xml = FIXTURE.replace("2026-11-29T08:00:00Z", "yesterday");
+        assert_eq!(parse(&xml), Err(RequestError::InvalidValue("IssueInstant")));
+    }
+
+    fn with_name_id_policy(format: &str) -> String {
+        FIXTURE.replace(
+            "</samlp:AuthnRequest>",
+            &format!("<samlp:NameIDPolicy Format=\"{format}\" AllowCreate=\"true\"/></samlp:AuthnRequest>"),
+        )
+    }
+
+    #[test]
+    fn name_id_policy_accepts_configured_and_unspecified_formats_only() {
+        let req = parse(&with_name_id_policy(NAMEID_EMAIL)).unwrap();
+        assert_eq!(
+            req.name_id_policy,
+            Some(NameIdPolicy {
+                format: Some(NAMEID_EMAIL.into()),
+                allow_create: Some(true)
+            })
+        );
+        for format in [NAMEID_EMAIL, NAMEID_UNSPECIFIED] {
+            assert_eq!(
+                validate_xml(&with_name_id_policy(format)).unwrap().name_id_format,
+                NAMEID_EMAIL
+            );
+        }
+        for format in [
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:encrypted",
+        ] {
+            let status = saml_status(validate_xml(&with_name_id_policy(format)));
+            assert_eq!(status, SamlStatus::InvalidNameIdPolicy);
+        }
+        // emailAddress is only supported when it is the SP's configured format.
+        let mut policy = atlassian_policy();
+        policy.name_id_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into();
+        let req = parse(&with_name_id_policy(NAMEID_EMAIL)).unwrap();
+        assert!(matches!(
+            validate(&req, &policy, &context(Received::Post)),
+            Err(Rejection::Saml {
+                status: SamlStatus::InvalidNameIdPolicy,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn is_passive_and_force_authn_are_carried_through() {
+        let xml = FIXTURE.replace("ID=", "IsPassive=\"true\" ForceAuthn=\"1\" ID=");
+        let valid = validate_xml(&xml).unwrap();
+        assert!(valid.is_passive && valid.force_authn);
+        let xml = FIXTURE.replace("ID=", "IsPassive=\"yes\" ID=");
+        assert_eq!(parse(&xml), Err(RequestError::InvalidValue("IsPassive")));
+        assert_eq!(
+            SamlStatus::NoPassive.second_level(),
+            Some("urn:oasis:names:tc:SAML:2.0:status:NoPassive")
+        );
+    }
+
+    #[test]
+    fn missing_or_foreign_issuer_is_local() {
+        let start = FIXTURE.find("<saml:Issuer").unwrap();
+        let end = FIXTURE.find("</saml:Issuer>").unwrap() + "</saml:Issuer>".len();
+        let no_issuer = format!("{}{}", &FIXTURE[..start], &FIXTURE[end..]);
+        let req = parse(&no_issuer).unwrap();
+        assert_eq!(req.issuer_for_lookup(), Err(RequestError::MissingIssuer));
+        assert_eq!(
+            validate_xml(&no_issuer),
+            Err(Rejection::Local(RequestError::MissingIssuer))
+        );
+
+        let other = FIXTURE.replace(ATLASSIAN_ENTITY, "https://evil.example/saml");
+        assert_eq!(validate_xml(&other), Err(Rejection::Local(RequestError::UnknownIssuer)));
+        // What a parser sees as "the text" differs with comments inside: refuse those.
+        let commented = FIXTURE.replace("auth.atlassian.com/saml/", "auth.atlassian.com<!---->/saml/");
+        assert_eq!(parse(&commented), Err(RequestError::InvalidValue("Issuer")));
+    }
+
+    #[test]
+    fn relay_state_is_capped_and_echoed_verbatim() {
+        assert_eq!(check_relay_state(None), Ok(None));
+        let odd = "https://acme.atlassian.net/?a=1&b=%2F<script>\"'";
+        assert_eq!(check_relay_state(Some(odd)), Ok(Some(odd.to_owned())));
+        let at_cap = "x".repeat(MAX_RELAY_STATE);
+        assert_eq!(check_relay_state(Some(&at_cap)), Ok(Some(at_cap.clone())));
+        let over = "x".repeat(MAX_RELAY_STATE + 1);
+        assert_eq!(check_relay_state(Some(&over)), Err(RequestError::RelayStateTooLong));
+        // Longer than the bindings spec's 80 bytes, as real SPs send.
+        assert!(check_relay_state(Some(&"y".repeat(500))).is_ok());
+    }
+
+    #[test]
+    fn oversized_parameter_is_rejected_before_decoding() {
+        // Not base64 at all: only a size check that runs first can answer TooLarge.
+        let junk = "!".repeat(MAX_SAML_REQUEST_PARAM + 1);
+        assert_eq!(decode(Binding::Redirect, &junk), Err(RequestError::TooLarge));
+        assert_eq!(decode(Binding::Post, &junk), Err(RequestError::TooLarge));
+        assert!(RequestError::TooLarge.is_too_large());
+    }
+
+    /// `n` zero bytes, deflated as hard as an attacker would.
+    fn zeros_bomb(n: usize) -> Vec<u8> {
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
+        let chunk = vec![0u8; 1024 * 1024];
+        for _ in 0..n / chunk.len() {
+            enc.write_all(&chunk).unwrap();
+        }
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn deflate_bomb_is_refused_with_bounded_output() {
+        // 50 MB of zeros deflates to ~49 KiB, whose base64 is already over the parameter cap.
+        let bomb = base64::engine::general_purpose::STANDARD.encode(zeros_bomb(50 * 1024 * 1024));
+        assert_eq!(decode(Binding::Redirect, &bomb), Err(RequestError::TooLarge));
+
+        // 40 MB fits under the parameter cap: inflating stops at the output cap.
+        let bomb = base64::engine::general_purpose::STANDARD.encode(zeros_bomb(40 * 1024 * 1024));
+        assert!(bomb.len() <= MAX_SAML_REQUEST_PARAM, "{}", bomb.len());
+        assert_eq!(decode(Binding::Redirect, &bomb), Err(RequestError::InflatedTooLarge));
+        assert!(RequestError::InflatedTooLarge.is_too_large());
+
+        // The cap is exact.
+        let at_cap = redirect_encode(&vec![b' '; MAX_INFLATED_XML]);
+        assert!(decode(Binding::Redirect, &at_cap).is_ok());
+        let over_cap = redirect_encode(&vec![b' '; MAX_INFLATED_XML + 1]);
+        assert_eq!(
+            decode(Binding::Redirect, &over_cap),
+            Err(RequestError::InflatedTooLarge)
+        );
+    }
+
+    #[test]
+    fn bad_encodings_are_refused() {
+        assert_eq!(decode(Binding::Post, "not base64!"), Err(RequestError::BadBase64));
+        assert_eq!(decode(Binding::Redirect, "%%%"), Err(RequestError::BadBase64));
+        assert_eq!(decode(Binding::Post, " \n "), Err(RequestError::Missing));
+        let not_deflate = base64::engine::general_purpose::STANDARD.encode([0xffu8; 16]);
+        assert_eq!(decode(Binding::Redirect, &not_deflate), Err(RequestError::BadDeflate));
+        let latin1 = base64::engine::general_purpose::STANDARD.encode(b"<a>\xe9</a>");
+        assert_eq!(decode(Binding::Post, &latin1), Err(RequestError::NotUtf8));
+    }
+
+    #[test]
+    fn any_doctype_is_refused_before_parsing() {
+        let billion_laughs = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="a" Version="2.0"
+ IssueInstant="2026-11-29T08:00:00Z">&lol3;</samlp:AuthnRequest>"#;
+        let xxe = r#"<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="a" Version="2.0"
+ IssueInstant="2026-11-29T08:00:00Z"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">&xxe;</saml:Issuer></samlp:AuthnRequest>"#;
+        let external_dtd = format!("<!DOCTYPE samlp:AuthnRequest SYSTEM \"http://evil.example/x.dtd\">{FIXTURE}");
+        let empty = format!("<!DOCTYPE x>{FIXTURE}");
+        let lowercase = format!("<!doctype x>{FIXTURE}");
+        for xml in [
+            billion_laughs.to_owned(),
+            xxe.to_owned(),
+            external_dtd,
+            empty,
+            lowercase,
+        ] {
+            assert_eq!(parse(&xml), Err(RequestError::Doctype));
+            // Same through the binding, as it would arrive.
+            let decoded = decode(Binding::Post, &base64::engine::general_purpose::STANDARD.encode(&xml)).unwrap();
+            assert_eq!(parse(&decoded), Err(RequestError::Doctype));
+        }
+    }
+
+    #[test]
+    fn wrong_root_and_malformed_xml_are_refused() {
+        let response = FIXTURE.replace("samlp:AuthnRequest", "samlp:Response");
+        let logout = FIXTURE.replace("samlp:AuthnRequest", "samlp:LogoutRequest");
+        let wrong_ns = FIXTURE.replace(
+            "urn:oasis:names:tc:SAML:2.0:protocol",
+            "urn:oasis:names:tc:SAML:1.0:protocol",
+        );
+        let no_ns = FIXTURE.replace("samlp:AuthnRequest", "AuthnRequest");
+        for xml in [response, logout, wrong_ns, no_ns] {
+            assert_eq!(parse(&xml), Err(RequestError::WrongRoot));
+        }
+        for xml in ["", "<", "not xml", "<a><b></a>", &FIXTURE[..FIXTURE.len() - 10]] {
+            assert_eq!(parse(xml), Err(RequestError::MalformedXml), "{xml:?}");
+        }
+        let undeclared_prefix = FIXTURE.replace("xmlns:samlp=", "xmlns:other=");
+        assert_eq!(parse(&undeclared_prefix), Err(RequestError::MalformedXml));
+    }
+
+    #[test]
+    fn missing_required_attributes_are_refused() {
+        for (attr, value) in [
+            ("ID", "_5f0e3c1a9b7d4e2f8a6c"),
+            ("Version", "2.0"),
+            ("IssueInstant", "2026-11-29T08:00:00Z"),
+        ] {
+            let xml = FIXTURE.replace(&format!("{attr}=\"{value}\""), "");
+            assert_eq!(parse(&xml), Err(RequestError::MissingAttribute(attr)));
+            let xml = FIXTURE.replace(&format!("{attr}=\"{value}\""), &format!("{attr}=\" \""));
+            assert_eq!(parse(&xml), Err(RequestError::MissingAttribute(attr)));
+        }
+    }
+
+    #[test]
+    fn error_messages_are_plain_and_leak_nothing() {
+        let xml = FIXTURE.replace(ATLASSIAN_ACS, "https://evil.example/steal");
+        let rejection = validate_xml(&xml).unwrap_err();
+        let message = rejection.to_string();
+        assert!(!message.contains("evil.example") && !message.contains('<'), "{message}");
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics(input in ".{0,2000}", redirect in any::<bool>()) {
+            let binding = if redirect { Binding::Redirect } else { Binding::Post };
+            let _ = decode(binding, &input);
+        }
+
+        #[test]
+        fn decode_never_panics_on_base64_of_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let _ = decode(Binding::Redirect, &encoded);
+            let _ = decode(Binding::Post, &encoded);
+        }
+
+        #[test]
+        fn parse_never_panics(input in ".{0,2000}") {
+            let _ = parse(&input);
+        }
+
+        #[test]
+        fn parse_never_panics_on_mutated_fixture(at in 0..FIXTURE.len(), cut in 0usize..50, insert in ".{0,40}") {
+            let mut xml = FIXTURE.as_bytes().to_vec();
+            let end = (at + cut).min(xml.len());
+            xml.splice(at..end, insert.bytes());
+            if let Ok(xml) = String::from_utf8(xml) {
+                let _ = parse(&xml).map(|req| validate(&req, &atlassian_policy(), &context(Received::Post)));
+            }
+        }
+    }
+}
