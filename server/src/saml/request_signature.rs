@@ -337,3 +337,448 @@ pub fn verify_request_signature(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::LazyLock;
+
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::MsbOption;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+    use openssl::pkey::Private;
+    use openssl::rsa::Rsa;
+    use openssl::sign::Signer;
+    use openssl::x509::X509NameBuilder;
+
+    use super::*;
+    use crate::saml::request::tests::{ATLASSIAN_ACS, FIXTURE, atlassian_policy, context, redirect_encode};
+    use crate::saml::request::{Rejection, SpPolicy, parse, validate};
+
+    const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+    const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+
+    /// A test key pair with its self-signed certificate (DER).
+    struct TestKey {
+        key: PKey<Private>,
+        cert_der: Vec<u8>,
+    }
+
+    fn test_key(key: PKey<Private>) -> TestKey {
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "sp.example").unwrap();
+        let name = name.build();
+        let mut serial = BigNum::new().unwrap();
+        serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+        let mut cert = X509::builder().unwrap();
+        cert.set_version(2).unwrap();
+        cert.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+        cert.set_subject_name(&name).unwrap();
+        cert.set_issuer_name(&name).unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(365).unwrap()).unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert_der = cert.build().to_der().unwrap();
+        TestKey { key, cert_der }
+    }
+
+    fn rsa_key() -> TestKey {
+        test_key(PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap())
+    }
+
+    /// The SP's registered key, and an attacker's.
+    static SP: LazyLock<TestKey> = LazyLock::new(rsa_key);
+    static ATTACKER: LazyLock<TestKey> = LazyLock::new(rsa_key);
+
+    fn sp_certs() -> Vec<Vec<u8>> {
+        vec![SP.cert_der.clone()]
+    }
+
+    fn signed_policy() -> SpPolicy {
+        SpPolicy {
+            want_requests_signed: true,
+            signing_certs_der: vec![SP.cert_der.clone()],
+            ..atlassian_policy()
+        }
+    }
+
+    fn enc(value: &str) -> String {
+        form_urlencoded::byte_serialize(value.as_bytes()).collect()
+    }
+
+    /// An HTTP-Redirect query as an SP builds it, signed over the encoded octets.
+    fn signed_query(xml: &str, relay_state: Option<&str>, sig_alg: &str, key: &PKey<Private>) -> String {
+        let mut query = format!("SAMLRequest={}", enc(&redirect_encode(xml.as_bytes())));
+        if let Some(rs) = relay_state {
+            query.push_str(&format!("&RelayState={}", enc(rs)));
+        }
+        query.push_str(&format!("&SigAlg={}", enc(sig_alg)));
+        let digest = if sig_alg == RSA_SHA1 {
+            MessageDigest::sha1()
+        } else {
+            MessageDigest::sha256()
+        };
+        let mut signer = Signer::new(digest, key).unwrap();
+        signer.update(query.as_bytes()).unwrap();
+        let signature = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            signer.sign_to_vec().unwrap(),
+        );
+        format!("{query}&Signature={}", enc(&signature))
+    }
+
+    fn redirect_received(raw_query: &str) -> Received {
+        Received::Redirect {
+            raw_query: raw_query.to_owned(),
+        }
+    }
+
+    #[test]
+    fn valid_redirect_signature_verifies_and_validates() {
+        let relay_state = "https://acme.atlassian.net/jira?x=1&y=a b";
+        let query = signed_query(FIXTURE, Some(relay_state), RSA_SHA256, &SP.key);
+        assert_eq!(verify_redirect_signature(&query, &sp_certs()), Ok(()));
+
+        let params = redirect_params(&query).unwrap();
+        assert_eq!(params.relay_state.as_deref(), Some(relay_state));
+        let req = parse(&decode(Binding::Redirect, params.saml_request.as_deref().unwrap()).unwrap()).unwrap();
+        let valid = validate(&req, &signed_policy(), &context(redirect_received(&query))).unwrap();
+        assert_eq!(valid.acs_url, ATLASSIAN_ACS);
+
+        // Without RelayState, and with other trailing parameters ignored.
+        let query = signed_query(FIXTURE, None, RSA_SHA256, &SP.key);
+        assert_eq!(
+            verify_redirect_signature(&format!("{query}&utm=1"), &sp_certs()),
+            Ok(())
+        );
+        // A second configured certificate (rotation) does not get in the way.
+        assert_eq!(
+            verify_redirect_signature(&query, &[ATTACKER.cert_der.clone(), SP.cert_der.clone()]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn tampered_redirect_query_is_refused() {
+        let query = signed_query(FIXTURE, Some("state-1"), RSA_SHA256, &SP.key);
+        let certs = sp_certs();
+        let tampered = query.replace("RelayState=state-1", "RelayState=state-2");
+        assert_eq!(
+            verify_redirect_signature(&tampered, &certs),
+            Err(RequestError::SignatureInvalid)
+        );
+
+        let other_request = FIXTURE.replace("_5f0e3c1a9b7d4e2f8a6c", "_other");
+        let (_, rest) = query.split_once('&').unwrap();
+        let swapped = format!("SAMLRequest={}&{rest}", enc(&redirect_encode(other_request.as_bytes())));
+        assert_eq!(
+            verify_redirect_signature(&swapped, &certs),
+            Err(RequestError::SignatureInvalid)
+        );
+
+        // Re-encoding the same values differently changes the signed octets.
+        let reencoded = query.replace("%3A", "%3a");
+        assert_eq!(
+            verify_redirect_signature(&reencoded, &certs),
+            Err(RequestError::SignatureInvalid)
+        );
+    }
+
+    #[test]
+    fn redirect_signature_binds_the_parsed_request() {
+        // A valid signed query, but the caller parsed another request: refuse.
+        let query = signed_query(FIXTURE, None, RSA_SHA256, &SP.key);
+        let other = parse(&FIXTURE.replace("_5f0e3c1a9b7d4e2f8a6c", "_other")).unwrap();
+        assert_eq!(
+            validate(&other, &signed_policy(), &context(redirect_received(&query))),
+            Err(Rejection::Local(RequestError::SignatureStructure))
+        );
+    }
+
+    #[test]
+    fn redirect_signature_with_the_wrong_key_is_refused() {
+        let query = signed_query(FIXTURE, None, RSA_SHA256, &ATTACKER.key);
+        assert_eq!(
+            verify_redirect_signature(&query, &sp_certs()),
+            Err(RequestError::SignatureInvalid)
+        );
+        assert_eq!(
+            verify_redirect_signature(&query, &[]),
+            Err(RequestError::NoSigningCertificate)
+        );
+        assert_eq!(
+            verify_redirect_signature(&query, &[b"not a cert".to_vec()]),
+            Err(RequestError::SignatureInvalid)
+        );
+    }
+
+    #[test]
+    fn sha1_and_unknown_sig_algs_are_refused() {
+        let query = signed_query(FIXTURE, None, RSA_SHA1, &SP.key);
+        assert_eq!(
+            verify_redirect_signature(&query, &sp_certs()),
+            Err(RequestError::SignatureAlgorithmNotAllowed)
+        );
+        let hmac = signed_query(FIXTURE, None, "http://www.w3.org/2000/09/xmldsig#hmac-sha1", &SP.key);
+        assert_eq!(
+            verify_redirect_signature(&hmac, &sp_certs()),
+            Err(RequestError::SignatureAlgorithmNotAllowed)
+        );
+        // An RSA signature claimed as ECDSA finds no key of that type.
+        let confused = signed_query(
+            FIXTURE,
+            None,
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+            &SP.key,
+        );
+        assert_eq!(
+            verify_redirect_signature(&confused, &sp_certs()),
+            Err(RequestError::SignatureInvalid)
+        );
+    }
+
+    #[test]
+    fn missing_redirect_signature_is_refused_when_required() {
+        let query = format!("SAMLRequest={}&RelayState=x", enc(&redirect_encode(FIXTURE.as_bytes())));
+        assert_eq!(
+            verify_redirect_signature(&query, &sp_certs()),
+            Err(RequestError::SignatureMissing)
+        );
+        let req = parse(FIXTURE).unwrap();
+        assert_eq!(
+            validate(&req, &signed_policy(), &context(redirect_received(&query))),
+            Err(Rejection::Local(RequestError::SignatureMissing))
+        );
+        // SigAlg without Signature, and the reverse.
+        let signed = signed_query(FIXTURE, None, RSA_SHA256, &SP.key);
+        let (without_sig, _) = signed.rsplit_once("&Signature=").unwrap();
+        assert_eq!(
+            verify_redirect_signature(without_sig, &sp_certs()),
+            Err(RequestError::SignatureMissing)
+        );
+        let without_alg = signed.replace(&format!("&SigAlg={}", enc(RSA_SHA256)), "");
+        assert_eq!(
+            verify_redirect_signature(&without_alg, &sp_certs()),
+            Err(RequestError::SignatureMissing)
+        );
+    }
+
+    #[test]
+    fn repeated_or_disguised_saml_parameters_are_refused() {
+        let signed = signed_query(FIXTURE, Some("a"), RSA_SHA256, &SP.key);
+        for query in [
+            format!("{signed}&SAMLRequest=abc"),
+            format!("{signed}&RelayState=b"),
+            format!("{signed}&Signature=abc"),
+            format!("{signed}&SAML%52equest=abc"),
+        ] {
+            assert_eq!(redirect_params(&query), Err(RequestError::MalformedQuery), "{query}");
+        }
+    }
+
+    #[test]
+    fn ecdsa_redirect_signature_in_xmldsig_form_verifies() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = test_key(PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap());
+        let alg = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+        let query = format!(
+            "SAMLRequest={}&SigAlg={}",
+            enc(&redirect_encode(FIXTURE.as_bytes())),
+            enc(alg)
+        );
+        let mut signer = Signer::new(MessageDigest::sha256(), &ec.key).unwrap();
+        signer.update(query.as_bytes()).unwrap();
+        let der = EcdsaSig::from_der(&signer.sign_to_vec().unwrap()).unwrap();
+        let mut raw = der.r().to_vec_padded(32).unwrap();
+        raw.extend(der.s().to_vec_padded(32).unwrap());
+        let signature = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw);
+        let signed = format!("{query}&Signature={}", enc(&signature));
+        assert_eq!(
+            verify_redirect_signature(&signed, std::slice::from_ref(&ec.cert_der)),
+            Ok(())
+        );
+        assert_eq!(
+            verify_redirect_signature(&signed, &sp_certs()),
+            Err(RequestError::SignatureInvalid)
+        );
+    }
+
+    const REQUEST_ID: &str = "_5f0e3c1a9b7d4e2f8a6c";
+
+    /// An enveloped-signature template over the element with `ref_id`.
+    fn signature_template(ref_id: &str, sig_alg: &str) -> String {
+        format!(
+            r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{sig_alg}"/><ds:Reference URI="#{ref_id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##
+        )
+    }
+
+    /// The fixture with a signature template after the Issuer, plus `extra` before the end tag.
+    fn post_template(ref_id: &str, extra: &str) -> String {
+        FIXTURE
+            .replace(
+                "</saml:Issuer>",
+                &format!("</saml:Issuer>{}", signature_template(ref_id, RSA_SHA256)),
+            )
+            .replace("</samlp:AuthnRequest>", &format!("{extra}</samlp:AuthnRequest>"))
+    }
+
+    /// Signs a template with xmlsec through samael, as an SP's SAML library would.
+    fn xmlsec_sign(template: &str, key: &TestKey) -> String {
+        XmlSec::sign_xml(template, &key.key.private_key_to_der().unwrap()).unwrap()
+    }
+
+    fn post_verify(xml: &str) -> Result<(), RequestError> {
+        verify_post_signature(&parse(xml).unwrap(), &sp_certs())
+    }
+
+    #[test]
+    fn valid_signed_post_request_verifies_and_validates() {
+        let signed = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP);
+        let req = parse(&signed).unwrap();
+        assert!(req.has_signature);
+        assert_eq!(verify_post_signature(&req, &sp_certs()), Ok(()));
+        assert_eq!(
+            validate(&req, &signed_policy(), &context(Received::Post)).unwrap().id,
+            REQUEST_ID
+        );
+    }
+
+    #[test]
+    fn tampered_signed_post_request_is_refused() {
+        let signed = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP);
+        let tampered = signed.replace(ATLASSIAN_ACS, "https://evil.example/acs");
+        assert_eq!(post_verify(&tampered), Err(RequestError::SignatureInvalid));
+        let tampered = signed.replace("2026-11-29T08:00:00Z", "2026-11-29T08:00:01Z");
+        assert_eq!(post_verify(&tampered), Err(RequestError::SignatureInvalid));
+    }
+
+    #[test]
+    fn post_signature_by_another_key_is_refused_even_with_its_key_info() {
+        // The attacker's certificate travels in KeyInfo; only configured keys count.
+        let key_info = format!(
+            "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &ATTACKER.cert_der)
+        );
+        let by_attacker =
+            xmlsec_sign(&post_template(REQUEST_ID, ""), &ATTACKER).replace("</ds:SignatureValue>", &key_info);
+        assert_eq!(post_verify(&by_attacker), Err(RequestError::SignatureInvalid));
+        // KeyInfo is outside SignedInfo: with the right key it is simply ignored.
+        let by_sp = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP).replace("</ds:SignatureValue>", &key_info);
+        assert_eq!(post_verify(&by_sp), Ok(()));
+        assert_eq!(
+            verify_post_signature(&parse(&by_sp).unwrap(), &[]),
+            Err(RequestError::NoSigningCertificate)
+        );
+    }
+
+    #[test]
+    fn post_signature_over_another_element_is_refused() {
+        // Cryptographically valid, but it signs an Extensions element, not the request.
+        let extensions = r#"<samlp:Extensions ID="_ext"><x:Note xmlns:x="urn:x">hi</x:Note></samlp:Extensions>"#;
+        let signed_extensions = extensions.replace(
+            "</samlp:Extensions>",
+            &format!("{}</samlp:Extensions>", signature_template("_ext", RSA_SHA256)),
+        );
+        let template = FIXTURE.replace("</saml:Issuer>", &format!("</saml:Issuer>{signed_extensions}"));
+        let signed = xmlsec_sign(&template, &SP);
+        assert_eq!(post_verify(&signed), Err(RequestError::SignatureStructure));
+        // Same, with the signature moved up as a child of the root.
+        let template = FIXTURE.replace(
+            "</saml:Issuer>",
+            &format!("</saml:Issuer>{}{extensions}", signature_template("_ext", RSA_SHA256)),
+        );
+        let signed = xmlsec_sign(&template, &SP);
+        assert!(parse(&signed).unwrap().has_signature);
+        // xmlsec alone accepts this: it checks the signature, not what it covers.
+        assert!(XmlSec::verify_signed_xml(&signed, &CertificateDer::from(SP.cert_der.clone()), Some("ID")).is_ok());
+        assert_eq!(post_verify(&signed), Err(RequestError::SignatureStructure));
+    }
+
+    #[test]
+    fn wrapping_attacks_on_post_requests_are_refused() {
+        let signed = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP);
+        let body_start = signed.find("<samlp:AuthnRequest").unwrap();
+        let original = &signed[body_start..];
+
+        // XSW: the signed original hidden in Extensions, an evil request around it with the same ID.
+        let evil = format!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{REQUEST_ID}" Version="2.0" IssueInstant="2026-11-29T08:00:00Z" AssertionConsumerServiceURL="https://evil.example/acs"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90</saml:Issuer><samlp:Extensions>{original}</samlp:Extensions></samlp:AuthnRequest>"#
+        );
+        assert_eq!(post_verify(&evil), Err(RequestError::SignatureStructure));
+
+        // A second AuthnRequest (different ID) appended inside the signed one.
+        let nested = r#"<samlp:Extensions><samlp:AuthnRequest ID="_evil" Version="2.0" IssueInstant="2026-11-29T08:00:00Z"/></samlp:Extensions>"#;
+        let wrapped = signed.replace("</samlp:AuthnRequest>", &format!("{nested}</samlp:AuthnRequest>"));
+        assert_eq!(post_verify(&wrapped), Err(RequestError::SignatureStructure));
+
+        // Duplicated IDs, including through xml:id, which libxml2 resolves too.
+        for dup in [
+            format!(r#"<samlp:Extensions><x:E xmlns:x="urn:x" ID="{REQUEST_ID}"/></samlp:Extensions>"#),
+            format!(r#"<samlp:Extensions><x:E xmlns:x="urn:x" xml:id="{REQUEST_ID}"/></samlp:Extensions>"#),
+        ] {
+            let xml = signed.replace("</samlp:AuthnRequest>", &format!("{dup}</samlp:AuthnRequest>"));
+            assert_eq!(post_verify(&xml), Err(RequestError::SignatureStructure));
+        }
+
+        // Two signatures.
+        let sig_start = signed.find("<ds:Signature").unwrap();
+        let sig_end = signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+        let twice = signed.replace(
+            "</samlp:AuthnRequest>",
+            &format!("{}</samlp:AuthnRequest>", &signed[sig_start..sig_end]),
+        );
+        assert_eq!(post_verify(&twice), Err(RequestError::SignatureStructure));
+
+        // A ds:Object smuggled into the Signature.
+        let object = signed.replace(
+            "</ds:Signature>",
+            "<ds:Object><x:E xmlns:x=\"urn:x\"/></ds:Object></ds:Signature>",
+        );
+        assert_eq!(post_verify(&object), Err(RequestError::SignatureStructure));
+    }
+
+    #[test]
+    fn post_signature_algorithms_and_transforms_are_allow_listed() {
+        let signed = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP);
+        let sha1 = signed.replace(RSA_SHA256, RSA_SHA1);
+        assert_eq!(post_verify(&sha1), Err(RequestError::SignatureAlgorithmNotAllowed));
+        let sha1_digest = signed.replace(
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        );
+        assert_eq!(
+            post_verify(&sha1_digest),
+            Err(RequestError::SignatureAlgorithmNotAllowed)
+        );
+        let xpath = signed.replace(
+            "</ds:Transforms>",
+            r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>1</ds:XPath></ds:Transform></ds:Transforms>"#,
+        );
+        assert_eq!(post_verify(&xpath), Err(RequestError::SignatureAlgorithmNotAllowed));
+        let inclusive_c14n = signed.replacen(
+            "http://www.w3.org/2001/10/xml-exc-c14n#",
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+            1,
+        );
+        assert_eq!(
+            post_verify(&inclusive_c14n),
+            Err(RequestError::SignatureAlgorithmNotAllowed)
+        );
+    }
+
+    #[test]
+    fn unsigned_post_request_is_refused_when_signatures_are_required() {
+        let req = parse(FIXTURE).unwrap();
+        assert_eq!(
+            verify_post_signature(&req, &sp_certs()),
+            Err(RequestError::SignatureMissing)
+        );
+        assert_eq!(
+            validate(&req, &signed_policy(), &context(Received::Post)),
+            Err(Rejection::Local(RequestError::SignatureMissing))
+        );
+        // The same request is fine for an SP that does not sign (Atlassian).
+        assert!(validate(&req, &atlassian_policy(), &context(Received::Post)).is_ok());
+    }
+}
