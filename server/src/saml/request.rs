@@ -147,7 +147,7 @@ pub enum RequestError {
 impl RequestError {
     /// Whether the right HTTP answer is 413 (payload too large) rather than 400.
     pub fn is_too_large(&self) -> bool {
-        matches!(self, Self::TooLarge | Self::InflatedTooLarge | Self::RelayStateTooLong)
+        matches!(self, Self::TooLarge | Self::InflatedTooLarge)
     }
 }
 
@@ -565,6 +565,8 @@ pub fn validate(req: &AuthnRequest, policy: &SpPolicy, ctx: &RequestContext) -> 
     }
     let acs_url = resolve_acs(req, policy)?;
 
+    // An SP that is not registered as signing gains nothing from a signature it happens to
+    // send, so it is not verified; one that is registered as signing cannot skip it.
     if policy.want_requests_signed {
         request_signature::verify_request_signature(req, &policy.signing_certs_der, &ctx.received)?;
     }
@@ -594,7 +596,14 @@ pub fn validate(req: &AuthnRequest, policy: &SpPolicy, ctx: &RequestContext) -> 
             "Responses are only sent with the HTTP-POST binding.",
         ));
     }
-    if req.issue_instant > ctx.now + ctx.max_skew || req.issue_instant < ctx.now - ctx.max_age - ctx.max_skew {
+    let (skew, age) = (non_negative(ctx.max_skew), non_negative(ctx.max_age));
+    // Checked arithmetic: chrono panics on overflow, and an absurd configuration must not crash us.
+    let latest = ctx.now.checked_add_signed(skew).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let earliest = ctx
+        .now
+        .checked_sub_signed(age.checked_add(&skew).unwrap_or(Duration::MAX))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if req.issue_instant > latest || req.issue_instant < earliest {
         return Err(saml(
             SamlStatus::RequestDenied,
             "The request is too old or its time is wrong.",
@@ -614,8 +623,17 @@ pub fn validate(req: &AuthnRequest, policy: &SpPolicy, ctx: &RequestContext) -> 
         is_passive: req.is_passive,
         force_authn: req.force_authn,
         name_id_format,
-        replay_ttl: ctx.max_age + ctx.max_skew + ctx.max_skew,
+        // Accepted from IssueInstant - skew to IssueInstant + age + skew: remember it that long.
+        replay_ttl: age
+            .checked_add(&skew)
+            .and_then(|d| d.checked_add(&skew))
+            .unwrap_or(Duration::MAX),
     })
+}
+
+/// A configured duration, with negative values read as zero.
+fn non_negative(d: Duration) -> Duration {
+    d.max(Duration::zero())
 }
 
 /// The registered ACS URL the request designates, compared as exact strings.
@@ -1175,6 +1193,14 @@ pub(crate) mod tests {
             let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
             let _ = decode(Binding::Redirect, &encoded);
             let _ = decode(Binding::Post, &encoded);
+        }
+
+        #[test]
+        fn validate_never_panics_on_extreme_configuration(skew in any::<i64>(), age in any::<i64>()) {
+            let mut ctx = context(Received::Post);
+            ctx.max_skew = Duration::try_milliseconds(skew).unwrap_or(Duration::MAX);
+            ctx.max_age = Duration::try_milliseconds(age).unwrap_or(Duration::MIN);
+            let _ = validate(&parse(FIXTURE).unwrap(), &atlassian_policy(), &ctx);
         }
 
         #[test]
