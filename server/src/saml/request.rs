@@ -42,7 +42,7 @@ pub const MAX_INFLATED_XML: usize = 128 * 1024;
 pub const MAX_RELAY_STATE: usize = 2048;
 
 /// Most XML nodes we are willing to build for one AuthnRequest (a real one has a few dozen).
-const MAX_XML_NODES: u32 = 10_000;
+pub(crate) const MAX_XML_NODES: u32 = 10_000;
 
 /// Namespace of SAML 2.0 protocol messages (`samlp:`).
 pub const NS_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";

@@ -16,8 +16,8 @@ use samael::crypto::{CertificateDer, CryptoProvider, XmlSec};
 use url::form_urlencoded;
 
 use super::request::{
-    AuthnRequest, Binding, MAX_SAML_REQUEST_PARAM, NS_PROTOCOL, NS_XMLDSIG, Received, RequestError, child_elements,
-    decode, is_element,
+    AuthnRequest, Binding, MAX_SAML_REQUEST_PARAM, MAX_XML_NODES, NS_PROTOCOL, NS_XMLDSIG, Received, RequestError,
+    child_elements, decode, is_element,
 };
 
 /// RSA keys shorter than this are not trusted to sign requests.
@@ -68,7 +68,7 @@ impl SigAlg {
     }
 }
 
-/// The SAML parameters of an HTTP-Redirect query, each both as received and decoded.
+/// The SAML parameters of an HTTP-Redirect query, URL-decoded, plus the octets their signature covers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RedirectParams {
     /// `SAMLRequest`, URL-decoded (still base64 + deflate).
@@ -229,7 +229,7 @@ pub fn verify_post_signature(req: &AuthnRequest, certs: &[Vec<u8>]) -> Result<()
 fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
-        nodes_limit: 10_000,
+        nodes_limit: MAX_XML_NODES,
     };
     let doc = roxmltree::Document::parse_with_options(xml, options).map_err(|_| RequestError::MalformedXml)?;
     let root = doc.root_element();
