@@ -4,5 +4,6 @@
 pub mod keys;
 pub mod metadata;
 pub mod request;
+pub mod request_signature;
 pub mod response;
 pub mod xml;
