@@ -18,7 +18,7 @@
 //
 // Endpoints:
 //   GET  /login?relayState=...   302 to the IdP with an AuthnRequest (ID remembered)
-//   POST /acs                    form SAMLResponse, RelayState → JSON {ok:true,...} or 400 {ok:false,error}
+//   POST <ACS path>              form SAMLResponse, RelayState → JSON {ok:true,...} or 400 {ok:false,error}
 //   POST /config                 JSON merged into the configuration (e.g. new idp_cert)
 //   GET  /last                   the last /acs result
 //   GET  /metadata               SP metadata (handy for registering the SP by hand)
@@ -166,7 +166,9 @@ const json = (res, status, value) => send(res, status, 'application/json', JSON.
 
 async function handle(req, res) {
   const url = new URL(req.url, 'http://x');
-  const route = `${req.method} ${url.pathname}`;
+  // The ACS path comes from the configured ACS URL (it may be e.g. /login/callback?connection=x).
+  const acsPath = new URL(config.callback_url).pathname;
+  const route = url.pathname === acsPath ? `${req.method} ACS` : `${req.method} ${url.pathname}`;
   switch (route) {
     case 'GET /login': {
       const relayState = url.searchParams.get('relayState') ?? url.searchParams.get('RelayState') ?? '';
@@ -175,7 +177,7 @@ async function handle(req, res) {
       send(res, 302, 'text/plain', '', { location });
       return;
     }
-    case 'POST /acs': {
+    case 'POST ACS': {
       const form = new URLSearchParams(await readBody(req));
       try {
         last = await validate(form);
