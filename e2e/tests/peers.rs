@@ -316,11 +316,22 @@ async fn op_requires_pkce_and_knows_its_accounts() {
     })
     .await
     .unwrap();
-    let tokens = code_flow(&op, &cookie_client(), &doc, "bob@corp.example").await;
+    let bob = cookie_client();
+    let tokens = code_flow(&op, &bob, &doc, "bob@corp.example").await;
     let claims = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
     assert_eq!(claims["sub"], "bob-2");
     assert_eq!(claims["email_verified"], false);
     assert!(claims.get("name").is_none());
+
+    // With a live session, even prompt=consent goes straight back: no form is shown (the
+    // unknown login would fail if it were).
+    let (_, challenge) = pkce();
+    let url = format!(
+        "{}&prompt=consent",
+        authorization_url(&doc, "s3", "n3", Some(&challenge))
+    );
+    let callback = op.scripted_login(&bob, &url, "nobody").await.unwrap();
+    assert!(query(&callback, "code").is_some(), "{callback}");
 }
 
 // ---------------------------------------------------------------------------------------
