@@ -11,12 +11,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod peers;
 mod process;
 mod redis_server;
 mod smtp_server;
 
 use std::path::Path;
 
+pub use peers::{
+    InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,
+    SamlSpConfig, SamlValidation, cookie_client, peers_dir, sign_saml_response,
+};
 pub use process::{Rosetta, cli, rosetta_bin};
 pub use redis_server::RedisServer;
 use sea_orm::{ConnectionTrait, Database};
