@@ -372,8 +372,7 @@ async fn hs256_keyed_with_the_rsa_public_key_is_refused() {
 }
 
 #[tokio::test]
-async fn jose_features_openidconnect_refuses_are_refused() {
-    // These come from openidconnect's own header checks, run after Rosetta's.
+async fn unsupported_jose_features_are_refused() {
     let h = harness().await;
     let signed_with = |header: Value, c: &Value| {
         jwt(&header, c, |input| {
@@ -561,6 +560,28 @@ async fn wrong_nonce_is_refused() {
         })
         .await,
         Err(OidcError::NonceMismatch)
+    );
+}
+
+#[tokio::test]
+async fn non_standard_types_of_unused_claims_do_not_break_login() {
+    // Auth0 sends `updated_at` as an RFC 3339 string; openidconnect's typed claims refuse it.
+    let h = harness().await;
+    let identity = h
+        .login_edited(|c| {
+            c.insert("updated_at".into(), json!("2024-01-01T00:00:00.000Z"));
+            c.insert("picture".into(), json!(7));
+        })
+        .await
+        .unwrap();
+    assert_eq!(identity.subject, "user-123");
+    // But the claims Rosetta relies on keep their strict types.
+    assert_eq!(
+        h.login_edited(|c| {
+            c.insert("email_verified".into(), json!("true"));
+        })
+        .await,
+        Err(OidcError::EmailNotVerified)
     );
 }
 

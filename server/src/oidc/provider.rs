@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
@@ -175,7 +175,7 @@ impl OidcRp {
     /// The provider for this source, from the cache when fresh.
     #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
     pub(crate) async fn provider(&self, config: &SourceConfig) -> Result<Arc<Provider>, OidcError> {
-        let slot = self.slot(&config.issuer)?;
+        let slot = self.slot(&config.issuer);
         let mut slot = slot.lock().await;
         if let Some(current) = &slot.current
             && current.fetched_at.elapsed() < self.settings.discovery_ttl
@@ -187,22 +187,23 @@ impl OidcRp {
         Ok(fresh)
     }
 
-    /// Refetches the JWKS after an unknown `kid`, at most once per refetch interval per
-    /// issuer; `None` when the limit forbids it. A failed refetch keeps the old keys.
+    /// The provider after an unknown `kid`: its JWKS refetched if the per-issuer limit allows
+    /// (at most once per refetch interval), else the cached one, which a concurrent login
+    /// may just have refreshed. A failed refetch leaves the cached keys in place.
     #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
-    pub(crate) async fn refetch_jwks(&self, config: &SourceConfig) -> Result<Option<Arc<Provider>>, OidcError> {
-        let slot = self.slot(&config.issuer)?;
+    pub(crate) async fn refetch_jwks(&self, config: &SourceConfig) -> Result<Arc<Provider>, OidcError> {
+        let slot = self.slot(&config.issuer);
         let mut slot = slot.lock().await;
+        let Some(current) = slot.current.clone() else {
+            return self.fetch_provider(config).await.map(Arc::new);
+        };
         if let Some(last) = slot.last_refetch
             && last.elapsed() < self.settings.jwks_refetch_interval
         {
             tracing::info!("unknown signing key; JWKS refetch rate-limited");
-            return Ok(None);
+            return Ok(current);
         }
         slot.last_refetch = Some(Instant::now());
-        let Some(current) = slot.current.clone() else {
-            return Ok(None);
-        };
         tracing::info!("unknown signing key; refetching JWKS");
         let jwks = self.fetch_jwks(&current.metadata, &config.allowed_algs).await?;
         let updated = Arc::new(Provider {
@@ -210,20 +211,22 @@ impl OidcRp {
             ..(*current).clone()
         });
         slot.current = Some(updated.clone());
-        Ok(Some(updated))
+        Ok(updated)
     }
 
-    fn slot(&self, issuer: &str) -> Result<Arc<tokio::sync::Mutex<Slot>>, OidcError> {
-        let mut slots = self
-            .slots
-            .lock()
-            .map_err(|_| OidcError::InvalidConfig("internal cache poisoned"))?;
-        Ok(slots.entry(issuer.to_owned()).or_default().clone())
+    fn slot(&self, issuer: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        // The map only holds handles, so a panic elsewhere cannot leave it inconsistent.
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.entry(issuer.to_owned()).or_default().clone()
     }
 
     async fn fetch_provider(&self, config: &SourceConfig) -> Result<Provider, OidcError> {
         let issuer = Url::parse(&config.issuer).map_err(|_| OidcError::InvalidConfig("the issuer is not a URL"))?;
         require_secure(&issuer)?;
+        // Discovery appends a path to the issuer; a query or fragment would end up elsewhere.
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(OidcError::InvalidConfig("the issuer must not have a query or fragment"));
+        }
         let discovery_url = format!(
             "{}/.well-known/openid-configuration",
             config.issuer.trim_end_matches('/')
