@@ -8,9 +8,12 @@ mod provider;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
-use rosetta::oidc::{CallbackParams, IdTokenAlg, OidcError, OidcRp, PendingAuth, SourceConfig, VerifiedIdentity};
+use rosetta::oidc::{
+    CallbackParams, IdTokenAlg, OidcError, OidcRp, PendingAuth, RpSettings, SourceConfig, VerifiedIdentity,
+};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -683,6 +686,40 @@ async fn test_connection_reports_each_failure_precisely() {
 
     let plain = SourceConfig::new("http://op.example", CLIENT_ID, SecretString::from(CLIENT_SECRET));
     assert_eq!(h.rp.test_connection(&plain).await, Err(OidcError::InsecureEndpoint));
+}
+
+#[tokio::test]
+async fn a_briefly_unavailable_provider_is_served_from_cache_but_a_changed_issuer_is_not() {
+    let mut h = harness().await;
+    // A zero TTL makes every login refresh discovery.
+    h.rp = OidcRp::with_settings(RpSettings {
+        discovery_ttl: Duration::ZERO,
+        ..RpSettings::default()
+    })
+    .unwrap();
+    h.login_edited(|_| {}).await.unwrap();
+
+    // Not transient: the cached document does not mask it.
+    h.op.set_discovery("issuer", json!("https://other.example"));
+    assert_eq!(
+        h.rp.start_login(&h.config, REDIRECT).await.map(|_| ()),
+        Err(OidcError::DiscoveryIssuerMismatch)
+    );
+    h.op.set_discovery("issuer", json!(h.op.issuer));
+    h.login_edited(|_| {}).await.unwrap();
+
+    // Transient: logins go on with the cached document; test connection tells the truth.
+    *h.op.discovery_status.lock().unwrap() = Some(503);
+    h.login_edited(|_| {}).await.unwrap();
+    assert_eq!(
+        h.rp.test_connection(&h.config).await,
+        Err(OidcError::DiscoveryStatus(503))
+    );
+    let uncached = OidcRp::new().unwrap();
+    assert_eq!(
+        uncached.start_login(&h.config, REDIRECT).await.map(|_| ()),
+        Err(OidcError::DiscoveryStatus(503))
+    );
 }
 
 // --- userinfo and email ----------------------------------------------------------------------

@@ -205,6 +205,15 @@ impl OidcError {
         }
     }
 
+    /// Whether the failure is the provider being unavailable rather than wrong.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::DiscoveryUnreachable | Self::JwksUnreachable => true,
+            Self::DiscoveryStatus(status) => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// Maps the `error` parameter of an authorization error response.
     pub(crate) fn from_authorization_error(error: &str) -> Self {
         match error {

@@ -270,7 +270,7 @@ fn verify_with_openidconnect(
         // azp and extra audiences were judged in check_claims.
         .set_other_audience_verifier_fn(|_| true)
         // openidconnect compares exp with no tolerance; shifting its clock grants the skew.
-        .set_time_fn(move || now - skew);
+        .set_time_fn(move || now.checked_sub_signed(skew).unwrap_or(now));
     let nonce = Nonce::new(expected_nonce.to_owned());
     id_token.claims(&verifier, &nonce).map(|_| ()).map_err(map_claims_error)
 }

@@ -117,7 +117,12 @@ impl Default for RpSettings {
 struct Slot {
     current: Option<Arc<Provider>>,
     last_refetch: Option<Instant>,
+    /// After a transient refresh failure the stale document is served until then.
+    retry_after: Option<Instant>,
 }
+
+/// How long a stale document is served after a failed refresh before trying again.
+const STALE_RETRY: Duration = Duration::from_secs(60);
 
 /// The relying party: one per process, shared by every tenant.
 ///
@@ -177,14 +182,29 @@ impl OidcRp {
     pub(crate) async fn provider(&self, config: &SourceConfig) -> Result<Arc<Provider>, OidcError> {
         let slot = self.slot(&config.issuer);
         let mut slot = slot.lock().await;
-        if let Some(current) = &slot.current
-            && current.fetched_at.elapsed() < self.settings.discovery_ttl
-        {
-            return Ok(current.clone());
+        if let Some(current) = &slot.current {
+            let fresh = current.fetched_at.elapsed() < self.settings.discovery_ttl;
+            let backing_off = slot.retry_after.is_some_and(|t| Instant::now() < t);
+            if fresh || backing_off {
+                return Ok(current.clone());
+            }
         }
-        let fresh = Arc::new(self.fetch_provider(config).await?);
-        slot.current = Some(fresh.clone());
-        Ok(fresh)
+        match self.fetch_provider(config).await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                slot.current = Some(fresh.clone());
+                slot.retry_after = None;
+                Ok(fresh)
+            }
+            // A provider briefly down should not stop logins that the cached document and
+            // keys can still serve; a provider that now says something else must.
+            Err(e) if e.is_transient() && slot.current.is_some() => {
+                tracing::warn!(code = e.code(), "discovery refresh failed; serving the cached document");
+                slot.retry_after = Some(Instant::now() + STALE_RETRY);
+                slot.current.clone().ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The provider after an unknown `kid`: its JWKS refetched if the per-issuer limit allows

@@ -98,6 +98,7 @@ pub struct OpState {
     pub issuer: String,
     pub discovery: Mutex<Value>,
     pub discovery_raw: Mutex<Option<String>>,
+    pub discovery_status: Mutex<Option<u16>>,
     pub jwks: Mutex<Value>,
     pub id_token: Mutex<String>,
     pub token_error: Mutex<Option<Value>>,
@@ -158,6 +159,7 @@ pub fn spawn(initial_keys: Vec<Value>) -> Arc<OpState> {
         issuer,
         discovery: Mutex::new(discovery),
         discovery_raw: Mutex::new(None),
+        discovery_status: Mutex::new(None),
         jwks: Mutex::new(json!({ "keys": initial_keys })),
         id_token: Mutex::new(String::new()),
         token_error: Mutex::new(None),
@@ -186,6 +188,10 @@ pub fn spawn(initial_keys: Vec<Value>) -> Arc<OpState> {
 }
 
 async fn discovery_handler(state: web::Data<OpState>) -> HttpResponse {
+    if let Some(status) = *state.discovery_status.lock().unwrap() {
+        let status = actix_web::http::StatusCode::from_u16(status).unwrap();
+        return HttpResponse::build(status).finish();
+    }
     if let Some(raw) = state.discovery_raw.lock().unwrap().clone() {
         return HttpResponse::Ok().content_type("text/html").body(raw);
     }
