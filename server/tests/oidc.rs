@@ -665,6 +665,9 @@ async fn test_connection_reports_each_failure_precisely() {
     h.op.set_jwks(vec![enc_only]);
     assert_eq!(h.rp.test_connection(&h.config).await, Err(OidcError::JwksEmpty));
 
+    *h.op.jwks.lock().unwrap() = json!("not a key set");
+    assert_eq!(h.rp.test_connection(&h.config).await, Err(OidcError::JwksInvalid));
+
     h.op.remove_discovery("jwks_uri");
     assert_eq!(h.rp.test_connection(&h.config).await, Err(OidcError::JwksMissing));
 
@@ -731,11 +734,20 @@ async fn userinfo_sub_must_match() {
     *h.op.userinfo.lock().unwrap() = json!({"sub": "someone-else", "email": "bob@corp.com", "email_verified": true});
     assert_eq!(h.login_edited(|_| {}).await, Err(OidcError::UserinfoSubjectMismatch));
 
-    *h.op.userinfo.lock().unwrap() =
-        json!({"sub": "user-123", "email": "alice.new@corp.com", "email_verified": true, "given_name": "Al"});
+    *h.op.userinfo.lock().unwrap() = json!({
+        "sub": "user-123", "email": "alice.new@corp.com", "email_verified": true, "given_name": "Al", "acr": "weak"
+    });
     let identity = h.login_edited(|_| {}).await.unwrap();
     assert_eq!(identity.email, "alice.new@corp.com");
     assert_eq!(identity.given_name.as_deref(), Some("Al"));
+    assert_eq!(
+        identity.acr.as_deref(),
+        Some("urn:example:mfa"),
+        "acr only from the ID token"
+    );
+
+    *h.op.userinfo.lock().unwrap() = json!({"sub": "user-123", "email": "alice@corp.com", "email_verified": false});
+    assert_eq!(h.login_edited(|_| {}).await, Err(OidcError::EmailNotVerified));
     assert_eq!(identity.subject, "user-123");
 }
 

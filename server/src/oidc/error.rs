@@ -278,6 +278,16 @@ mod tests {
     }
 
     #[test]
+    fn only_unavailability_is_transient() {
+        assert!(OidcError::DiscoveryUnreachable.is_transient());
+        assert!(OidcError::JwksUnreachable.is_transient());
+        assert!(OidcError::DiscoveryStatus(503).is_transient());
+        assert!(!OidcError::DiscoveryStatus(404).is_transient());
+        assert!(!OidcError::DiscoveryIssuerMismatch.is_transient());
+        assert!(!OidcError::JwksEmpty.is_transient());
+    }
+
+    #[test]
     fn messages_are_plain_and_codes_stable() {
         let e = OidcError::DiscoveryIssuerMismatch;
         assert_eq!(

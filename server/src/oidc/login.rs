@@ -195,11 +195,12 @@ impl OidcRp {
         if config.fetch_userinfo {
             let access_token = tokens.access_token.as_deref().ok_or(OidcError::TokenResponseInvalid)?;
             let userinfo = self.userinfo(&provider, access_token, &validated.subject).await?;
-            // Userinfo is fresher than the ID token; protocol claims stay from the token.
+            // Userinfo is fresher for profile claims; protocol and authentication-event
+            // claims (how and when the person logged in) belong to the signed ID token.
             for (k, v) in userinfo {
                 if !matches!(
                     k.as_str(),
-                    "iss" | "aud" | "sub" | "exp" | "iat" | "nbf" | "nonce" | "azp"
+                    "iss" | "aud" | "sub" | "exp" | "iat" | "nbf" | "nonce" | "azp" | "amr" | "acr" | "auth_time"
                 ) {
                     claims.insert(k, v);
                 }
