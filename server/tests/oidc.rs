@@ -182,6 +182,19 @@ async fn pending_auth_round_trips_through_serde() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn es256_and_ps256_are_accepted_by_default() {
+    let h = harness().await;
+    let ec = provider::EcKey::generate("ec1");
+    // The RS256 JWK says `alg: RS256`; PS256 needs a key without that constraint.
+    let mut rsa_any = h.key.jwk();
+    rsa_any["alg"] = json!("PS256");
+    h.op.set_jwks(vec![h.key.jwk(), ec.jwk(), rsa_any]);
+    let identity = h.login_token(|c| ec.sign(&c)).await.unwrap();
+    assert_eq!(identity.subject, "user-123");
+    h.login_token(|c| provider::sign_ps256(&h.key, &c)).await.unwrap();
+}
+
 // --- state, RFC 9207 and authorization errors -------------------------------------------
 
 #[tokio::test]

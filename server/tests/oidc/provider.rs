@@ -68,6 +68,70 @@ impl RsaKey {
     }
 }
 
+/// An ECDSA P-256 key, for ES256.
+pub struct EcKey {
+    pub kid: String,
+    pub key: openssl::ec::EcKey<Private>,
+}
+
+impl EcKey {
+    pub fn generate(kid: &str) -> Self {
+        let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+        Self {
+            kid: kid.to_owned(),
+            key: openssl::ec::EcKey::generate(&group).unwrap(),
+        }
+    }
+
+    pub fn jwk(&self) -> Value {
+        let mut ctx = openssl::bn::BigNumContext::new().unwrap();
+        let (mut x, mut y) = (openssl::bn::BigNum::new().unwrap(), openssl::bn::BigNum::new().unwrap());
+        self.key
+            .public_key()
+            .affine_coordinates(self.key.group(), &mut x, &mut y, &mut ctx)
+            .unwrap();
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "use": "sig",
+            "kid": self.kid,
+            "x": URL_SAFE_NO_PAD.encode(x.to_vec_padded(32).unwrap()),
+            "y": URL_SAFE_NO_PAD.encode(y.to_vec_padded(32).unwrap()),
+        })
+    }
+
+    /// An ES256 JWT: the JWS signature is `r || s`, not openssl's DER.
+    pub fn sign(&self, claims: &Value) -> String {
+        jwt(
+            &json!({"alg": "ES256", "typ": "JWT", "kid": self.kid}),
+            claims,
+            |input| {
+                let sig = openssl::ecdsa::EcdsaSig::sign(&Sha256::digest(input), &self.key).unwrap();
+                let mut out = sig.r().to_vec_padded(32).unwrap();
+                out.extend(sig.s().to_vec_padded(32).unwrap());
+                out
+            },
+        )
+    }
+}
+
+/// A PS256 JWT signed with `key`.
+pub fn sign_ps256(key: &RsaKey, claims: &Value) -> String {
+    jwt(
+        &json!({"alg": "PS256", "typ": "JWT", "kid": key.kid}),
+        claims,
+        |input| {
+            let mut signer = Signer::new(MessageDigest::sha256(), &key.pkey).unwrap();
+            signer.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS).unwrap();
+            signer
+                .set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+                .unwrap();
+            signer.update(input).unwrap();
+            signer.sign_to_vec().unwrap()
+        },
+    )
+}
+
 /// `header.payload.signature` with `sign` over the first two segments.
 pub fn jwt(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
     let input = format!(
