@@ -27,6 +27,13 @@ if ! "${PYTHON:-python3}" -c 'import aiosmtpd' >/dev/null 2>&1; then
   exit 1
 fi
 
+# The end-to-end tests drive real peers: an OpenID provider and a SAML SP (Node.js).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "error: the end-to-end peers need Node.js 20+ and npm" >&2
+  exit 1
+fi
+e2e/peers/install.sh
+
 # The end-to-end tests run the real binary.
 cargo build -p rosetta-server --bin rosetta
 log=$(mktemp)
