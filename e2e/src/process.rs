@@ -55,6 +55,7 @@ pub struct Rosetta {
     child: Child,
     port: u16,
     data_dir: TempDir,
+    env: Vec<(String, String)>,
 }
 
 impl Rosetta {
@@ -83,12 +84,23 @@ impl Rosetta {
             if let Ok(Ok(Some(line))) = first {
                 let event: serde_json::Value = serde_json::from_str(&line).expect("JSON listening line");
                 assert_eq!(event["event"], "listening", "{line}");
-                return Self { child, port, data_dir };
+                return Self {
+                    child,
+                    port,
+                    data_dir,
+                    env: all,
+                };
             }
             let _ = child.kill().await;
             last_log = crate::read_text(&data_dir.path().join("rosetta.log"));
         }
         panic!("rosetta did not start:\n{last_log}");
+    }
+
+    /// The `ROSETTA_*` variables it runs with, for CLI calls against the same deployment
+    /// (same data, same public URL).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// The port it listens on.

@@ -16,6 +16,9 @@ pub enum PageError {
     /// The request itself is unusable; the reason is shown.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Any other refusal with its status and a message for the user.
+    #[error("{1}")]
+    Status(StatusCode, String),
     /// A dependency (database, store, upstream) did not answer.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -35,7 +38,7 @@ impl PageError {
             Self::NotFound => "There is nothing at this address. Check the link, or start again from \
 your application's login page."
                 .into(),
-            Self::BadRequest(reason) => reason.clone(),
+            Self::BadRequest(reason) | Self::Status(_, reason) => reason.clone(),
             Self::Unavailable(_) => "A service Rosetta depends on did not answer. Please try again in a moment.".into(),
             Self::Internal(_) => "An unexpected error stopped this request. Please try again; if it keeps \
 happening, tell your administrator."
@@ -49,6 +52,7 @@ impl ResponseError for PageError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Status(status, _) => *status,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

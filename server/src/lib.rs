@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod flow;
 pub mod mail;
 pub mod middleware;
 pub mod oidc;

@@ -1,19 +1,28 @@
 //! What every handler shares: configuration, database, session store, keys.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
+use uuid::Uuid;
 
 use crate::configuration::Settings;
 use crate::crypto::{Keyring, MasterKey};
 use crate::db;
+use crate::oidc::OidcRp;
+use crate::saml::keys::SigningKey;
+use crate::services::{ServiceError, signing_keys};
 use crate::store::{MemoryStore, RedisStore, SharedStore};
 use crate::tenancy::HostRouter;
 
 /// Shared application state (held in `web::Data`, so cloned as an `Arc`).
 pub struct AppState {
+    /// The OIDC relying party (HTTP client, discovery and JWKS caches).
+    pub oidc: OidcRp,
+    /// Parsed signing keys by key row ID, so signing never re-reads key material.
+    keys: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
     /// The configuration in force.
     pub settings: Settings,
     /// The database pool.
@@ -34,13 +43,30 @@ impl AppState {
         db::migrate_up(&db).await.context("applying database migrations")?;
         let store = open_store(&settings).await?;
         let hosts = HostRouter::new(&settings.public_url);
+        let oidc = OidcRp::new().context("building the OIDC client")?;
         Ok(Self {
+            oidc,
+            keys: Mutex::new(HashMap::new()),
             settings,
             db,
             store,
             keyring,
             hosts,
         })
+    }
+
+    /// The tenant's active signing key, parsed once per key and cached.
+    pub async fn signing_key(&self, tenant_id: Uuid) -> Result<Arc<SigningKey>, ServiceError> {
+        let row = signing_keys::active_row(&self.db, tenant_id).await?;
+        if let Some(key) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&row.id) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(signing_keys::unseal(&self.keyring, &row)?);
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(row.id, key.clone());
+        Ok(key)
     }
 }
 

@@ -144,6 +144,7 @@ impl From<ServiceError> for Failure {
             ServiceError::Invalid { .. } => Self::new(2, "invalid", e.to_string()),
             ServiceError::Conflict(m) => Self::new(1, "conflict", m),
             ServiceError::NotFound(m) => Self::new(1, "not_found", m),
+            ServiceError::Forbidden(m) => Self::new(1, "forbidden", m),
             ServiceError::Database(_) => Self::new(1, "database", e.to_string()),
             ServiceError::Internal(_) => Self::new(1, "internal", e.to_string()),
         }

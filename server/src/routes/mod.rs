@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod health;
+pub mod sso;
 pub mod tenant;
 
 use actix_web::{HttpRequest, HttpResponse, guard, web};

@@ -15,7 +15,8 @@ use crate::state::AppState;
 /// Mounts the tenant routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
-        .route("/saml/metadata", web::get().to(metadata));
+        .route("/saml/metadata", web::get().to(metadata))
+        .configure(super::sso::configure);
 }
 
 /// The tenant's IdP metadata, listing the active and the next signing certificate.

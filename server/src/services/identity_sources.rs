@@ -22,8 +22,8 @@ const KIND: &str = "identity_source.client_secret";
 pub struct NewIdentitySource {
     /// Short name (appears in the callback path).
     pub name: Handle,
-    /// Issuer URL.
-    pub issuer: Url,
+    /// Issuer identifier, exactly as the provider states it (see [`parse_issuer`]).
+    pub issuer: String,
     /// OAuth client ID.
     pub client_id: String,
     /// OAuth client secret (sealed before it is stored).
@@ -56,8 +56,9 @@ pub struct IdentitySource {
 }
 
 /// Checks an issuer URL: https, or http on loopback in dev mode; no credentials, query or
-/// fragment (discovery appends a path to it).
-pub fn parse_issuer(value: &str, dev: bool) -> ServiceResult<Url> {
+/// fragment (discovery appends a path to it). Returns it unchanged: issuers are compared
+/// byte for byte, so `https://x.example` and `https://x.example/` are different issuers.
+pub fn parse_issuer(value: &str, dev: bool) -> ServiceResult<String> {
     let invalid = |m: &str| ServiceError::Invalid {
         field: "issuer",
         message: m.into(),
@@ -73,7 +74,7 @@ pub fn parse_issuer(value: &str, dev: bool) -> ServiceResult<Url> {
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("the issuer cannot contain credentials, a query or a fragment"));
     }
-    Ok(url)
+    Ok(value.to_owned())
 }
 
 /// Registers a source; its domains cannot belong to another source or tenant.
@@ -109,8 +110,7 @@ pub async fn create(
         )
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = Utc::now();
-    // Issuers are stored as given: discovery compares them exactly.
-    let issuer = new.issuer.as_str().to_owned();
+    let issuer = new.issuer;
     let row = identity_source::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),

@@ -1,5 +1,7 @@
 //! Data access behind small services: handlers and the CLI call these, never queries.
 
+pub mod audit;
+pub mod end_users;
 pub mod identity_sources;
 pub mod service_providers;
 pub mod signing_keys;
@@ -21,6 +23,9 @@ pub enum ServiceError {
     /// A unique value is taken.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (e.g. a blocked user).
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing by that name (within the caller's tenant).
     #[error("{0}")]
     NotFound(String),

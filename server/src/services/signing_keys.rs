@@ -68,14 +68,18 @@ pub async fn published<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceRe
 
 /// The tenant's active key, unsealed and parsed.
 pub async fn active<C: ConnectionTrait>(db: &C, keyring: &Keyring, tenant_id: Uuid) -> ServiceResult<SigningKey> {
-    let row = signing_key::Entity::find()
+    unseal(keyring, &active_row(db, tenant_id).await?)
+}
+
+/// The tenant's active key row (still sealed).
+pub async fn active_row<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<signing_key::Model> {
+    signing_key::Entity::find()
         .filter(signing_key::Column::TenantId.eq(tenant_id))
         .filter(signing_key::Column::State.eq(KeyState::Active))
         .order_by_desc(signing_key::Column::ActivatedAt)
         .one(db)
         .await?
-        .ok_or_else(|| ServiceError::NotFound("this tenant has no active signing key".into()))?;
-    unseal(keyring, &row)
+        .ok_or_else(|| ServiceError::NotFound("this tenant has no active signing key".into()))
 }
 
 /// Opens and parses a stored key.

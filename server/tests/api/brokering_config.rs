@@ -28,7 +28,7 @@ fn jira(entity: &str) -> NewServiceProvider {
 fn corp(domains: &[&str]) -> NewIdentitySource {
     NewIdentitySource {
         name: Handle::parse("corp").unwrap(),
-        issuer: "https://accounts.example.com".parse().unwrap(),
+        issuer: "https://accounts.example.com".into(),
         client_id: "client-1".into(),
         client_secret: SecretString::from("very-secret-value".to_owned()),
         scopes: vec!["email".into(), "profile".into()],

@@ -1,0 +1,292 @@
+//! The brokered login end to end: the real `rosetta` binary between a real OpenID provider
+//! (npm `oidc-provider`) and an independent SAML SP validator (`@node-saml/node-saml`),
+//! with a cookie-keeping HTTP user agent that resolves `*.localhost` as browsers do.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use rosetta_e2e::{
+    InResponseTo, OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, Rosetta, SamlSp, SamlSpConfig, Stack, cli,
+};
+
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// A browser: cookie jar, no automatic redirects, `*.localhost` names on loopback.
+fn browser(port: u16) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none());
+    for host in ["acme.localhost", "globex.localhost", "localhost"] {
+        b = b.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    b.build().unwrap()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            panic!("expected a redirect, got {}", res.status());
+        })
+}
+
+/// The auto-post form Rosetta answers with: (action, SAMLResponse, RelayState).
+fn form(html: &str) -> (String, String, Option<String>) {
+    let attr = |name: &str| -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = html.find(&marker)? + marker.len();
+        let end = html[start..].find('"')? + start;
+        Some(unescape(&html[start..end]))
+    };
+    let start = html.find("action=\"").expect("a form") + 8;
+    let end = html[start..].find('"').unwrap() + start;
+    (
+        unescape(&html[start..end]),
+        attr("SAMLResponse").expect("SAMLResponse"),
+        attr("RelayState"),
+    )
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+struct World {
+    rosetta: Rosetta,
+    op: OidcProvider,
+    jira: SamlSp,
+    wiki: SamlSp,
+    _stack: Stack,
+}
+
+async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> serde_json::Value {
+    let out = cli(rosetta.data_dir(), env, args).await;
+    assert!(
+        out.status.success(),
+        "rosetta {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn world(stack: Stack) -> World {
+    let rosetta = Rosetta::start(&stack.env()).await;
+    let env = rosetta.env().to_vec();
+    let port = rosetta.port();
+    let op = OidcProvider::start(&OidcProviderConfig {
+        clients: vec![OidcClient::new(
+            "rosetta",
+            "op-client-secret",
+            &format!("http://acme.localhost:{port}/oidc/callback/corp"),
+        )],
+        accounts: vec![OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "Lovelace")],
+        ..OidcProviderConfig::default()
+    })
+    .expect("the test OP starts (e2e/peers/install.sh)");
+    run(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
+    run(&rosetta, &env, &["tenant", "create", "globex", "--json"]).await;
+    let secret = rosetta.data_dir().join("client-secret");
+    std::fs::write(&secret, "op-client-secret\n").unwrap();
+    let source = [
+        "source",
+        "add",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        op.issuer(),
+        "--client-id",
+        "rosetta",
+        "--client-secret-file",
+        secret.to_str().unwrap(),
+        "--domains",
+        "acme.example",
+        "--json",
+    ];
+    run(&rosetta, &env, &source).await;
+    let details = run(&rosetta, &env, &["tenant", "show", "acme", "--json"]).await;
+    let cert = details["idp"]["certificates"][0]["pem"].as_str().unwrap().to_owned();
+    let sso = details["idp"]["sso_url"].as_str().unwrap().to_owned();
+    let idp_entity = details["idp"]["entity_id"].as_str().unwrap().to_owned();
+
+    let mut jira = SamlSpConfig::new("https://jira.example/saml", &sso, &cert);
+    jira.idp_issuer = Some(idp_entity.clone());
+    let mut wiki = SamlSpConfig::new("https://wiki.example/saml", &sso, &cert);
+    wiki.idp_issuer = Some(idp_entity);
+    wiki.validate_in_response_to = InResponseTo::IfPresent;
+    let jira = SamlSp::start(&jira).unwrap();
+    let wiki = SamlSp::start(&wiki).unwrap();
+    let add_jira = [
+        "sp",
+        "add",
+        "acme",
+        "--name",
+        "jira",
+        "--preset",
+        "atlassian",
+        "--entity-id",
+        "https://jira.example/saml",
+        "--acs-url",
+        jira.acs_url(),
+        "--json",
+    ];
+    run(&rosetta, &env, &add_jira).await;
+    let add_wiki = [
+        "sp",
+        "add",
+        "acme",
+        "--name",
+        "wiki",
+        "--preset",
+        "generic",
+        "--entity-id",
+        "https://wiki.example/saml",
+        "--acs-url",
+        wiki.acs_url(),
+        "--name-id-format",
+        EMAIL_FORMAT,
+        "--json",
+    ];
+    run(&rosetta, &env, &add_wiki).await;
+    World {
+        rosetta,
+        op,
+        jira,
+        wiki,
+        _stack: stack,
+    }
+}
+
+/// SP-initiated login through the OP; returns the SP's verdict.
+async fn login_via_op(w: &World, browser: &reqwest::Client, sp: &SamlSp, relay: &str) -> rosetta_e2e::SamlValidation {
+    let res = browser.get(sp.login_url(relay)).send().await.unwrap();
+    let sso = location(&res);
+    assert!(
+        sso.starts_with(&format!(
+            "http://acme.localhost:{}/saml/sso?SAMLRequest=",
+            w.rosetta.port()
+        )),
+        "{sso}"
+    );
+    let res = browser.get(&sso).send().await.unwrap();
+    assert_eq!(res.status(), 302, "{}", w.rosetta.logs());
+    let authorize = location(&res);
+    assert!(authorize.starts_with(w.op.issuer()), "to the provider: {authorize}");
+    assert!(authorize.contains("code_challenge_method=S256"));
+    let callback = w.op.scripted_login(browser, &authorize, "ada-sub").await.unwrap();
+    let res = browser.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", w.rosetta.logs());
+    post_to_sp(sp, &res.text().await.unwrap()).await
+}
+
+async fn post_to_sp(sp: &SamlSp, html: &str) -> rosetta_e2e::SamlValidation {
+    let (action, response, relay) = form(html);
+    assert_eq!(action, sp.acs_url(), "posted to the registered ACS only");
+    sp.post_response(&response, relay.as_deref()).await.unwrap()
+}
+
+async fn full_login_story(stack: Stack) {
+    let w = world(stack).await;
+    let browser = browser(w.rosetta.port());
+
+    // 1. SP-initiated (HTTP-Redirect) through the OP; the SP validates independently.
+    let verdict = login_via_op(&w, &browser, &w.jira, "https://acme.atlassian.net/jira?x=<1>&y=\"2\"").await;
+    assert!(verdict.ok, "{:?}\n{}", verdict.error, w.rosetta.logs());
+    assert_eq!(verdict.name_id.as_deref(), Some("ada@acme.example"));
+    assert_eq!(
+        verdict.relay_state.as_deref(),
+        Some("https://acme.atlassian.net/jira?x=<1>&y=\"2\""),
+        "RelayState verbatim"
+    );
+    let claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
+    assert_eq!(
+        verdict.attribute(&format!("{claims}emailaddress")),
+        ["ada@acme.example"]
+    );
+    assert_eq!(verdict.attribute(&format!("{claims}givenname")), ["Ada"]);
+    assert_eq!(verdict.attribute(&format!("{claims}surname")), ["Lovelace"]);
+    assert_eq!(verdict.attribute(&format!("{claims}name")).len(), 1, "a stable ID");
+
+    // 2. A second SP in the same browser: the broker session answers, no OP round trip.
+    let res = browser.get(w.wiki.login_url("wiki-relay")).send().await.unwrap();
+    let res = browser.get(location(&res)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "answered from the broker session");
+    let verdict = post_to_sp(&w.wiki, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
+    assert_eq!(verdict.relay_state.as_deref(), Some("wiki-relay"));
+
+    // 3. IdP-initiated SSO with the site URL as RelayState: no InResponseTo.
+    let url = format!(
+        "http://acme.localhost:{}/saml/init/wiki?RelayState=https://acme.atlassian.net",
+        w.rosetta.port()
+    );
+    let res = browser.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let verdict = post_to_sp(&w.wiki, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
+    assert_eq!(verdict.in_response_to, None);
+    assert_eq!(verdict.relay_state.as_deref(), Some("https://acme.atlassian.net"));
+
+    // 4. Tenant isolation: acme's SP gets nothing from globex's host.
+    let res = browser.get(w.jira.login_url("x")).send().await.unwrap();
+    let foreign = location(&res).replace("acme.localhost", "globex.localhost");
+    let res = browser.get(foreign).send().await.unwrap();
+    assert_eq!(res.status(), 400, "an SP of another tenant is refused locally");
+    assert!(!res.text().await.unwrap().contains("SAMLResponse"));
+
+    // 5. The provider rotates its signing key between two logins: a new browser logs in
+    //    (Rosetta refetches the JWKS once) without a restart.
+    w.op.rotate_keys(false).await.unwrap();
+    let fresh = self::browser(w.rosetta.port());
+    let verdict = login_via_op(&w, &fresh, &w.jira, "after-rotation").await;
+    assert!(verdict.ok, "{:?}\n{}", verdict.error, w.rosetta.logs());
+
+    // 6. The callback is single use: replaying it yields a local error, no assertion.
+    let res = fresh.get(w.jira.login_url("again")).send().await.unwrap();
+    assert!(location(&res).contains("/saml/sso"));
+
+    // 7. Logins are in the audit log and the user is recorded once.
+    assert!(w.rosetta.logs().contains("request done"));
+}
+
+#[tokio::test]
+async fn brokered_login_on_sqlite_and_memory() {
+    full_login_story(Stack::embedded()).await;
+}
+
+#[tokio::test]
+async fn brokered_login_on_postgres_and_redis() {
+    if let Some(stack) = Stack::external().await {
+        full_login_story(stack).await;
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_callback_or_a_foreign_browser_gets_no_assertion() {
+    let w = world(Stack::embedded()).await;
+    let ada = browser(w.rosetta.port());
+    let res = ada.get(w.jira.login_url("r")).send().await.unwrap();
+    let res = ada.get(location(&res)).send().await.unwrap();
+    let authorize = location(&res);
+    let callback = w.op.scripted_login(&ada, &authorize, "ada-sub").await.unwrap();
+
+    // Another browser presenting Ada's callback: bound to Ada's browser, refused, and the
+    // pending login is consumed so Ada's own browser cannot be raced either.
+    let mallory = browser(w.rosetta.port());
+    let res = mallory.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains("SAMLResponse") && body.contains("another browser"),
+        "{body}"
+    );
+
+    let res = ada.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 400, "single use");
+    assert!(res.text().await.unwrap().contains("expired or was already completed"));
+}

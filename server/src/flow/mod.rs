@@ -1,0 +1,613 @@
+//! The brokered login, end to end, over the session store, the database and the protocol
+//! modules. No HTTP types here: `routes::sso` turns requests into calls of these functions
+//! and [`Outcome`]s into responses.
+//!
+//! 1. An AuthnRequest (or an IdP-initiated start) becomes an [`SpRequest`].
+//! 2. A live broker session answers it at once; otherwise the browser goes to the tenant's
+//!    OIDC provider (choosing one by email domain when there are several), with a pending
+//!    login stored under the random `state` and bound to the browser by a cookie.
+//! 3. The callback takes the pending login (single use), verifies the identity, records the
+//!    user, opens a broker session and answers the SP with a signed Response.
+
+mod records;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD};
+use chrono::Utc;
+use rand::RngCore;
+use rosetta_entity::tenant;
+use sha2::{Digest, Sha256};
+
+pub use self::records::{PendingLogin, SpRequest, SsoSession};
+use crate::domain::TenantSlug;
+use crate::oidc::{CallbackParams, OidcError, SourceConfig, constant_time_eq};
+use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SamlStatus, SpPolicy};
+use crate::saml::response::{self, AssertionParams, Attribute, ErrorStatus};
+use crate::services::end_users::{self, LoginIdentity};
+use crate::services::identity_sources;
+use crate::services::service_providers::{self, Claim, ServiceProvider};
+use crate::services::{ServiceError, audit};
+use crate::state::AppState;
+use crate::store::{StoreError, StoreKey};
+
+/// How long a login may take from the SP's request to the provider's callback.
+pub const PENDING_TTL: Duration = Duration::from_secs(600);
+/// How long a broker session lets further SPs in without the provider.
+pub const SSO_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+/// Clock skew accepted on AuthnRequest IssueInstant.
+const REQUEST_SKEW: chrono::Duration = chrono::Duration::seconds(120);
+/// How old an AuthnRequest may be.
+const REQUEST_MAX_AGE: chrono::Duration = chrono::Duration::seconds(600);
+/// How long an Assertion may be presented.
+const ASSERTION_VALIDITY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// What the browser must be told next.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Go to `location` (the provider or the source chooser); set the login cookie if given.
+    Redirect {
+        /// Where to.
+        location: String,
+        /// Value of the browser-binding cookie for this login.
+        login_cookie: Option<String>,
+    },
+    /// Post `saml_response` (base64) to the SP's ACS with RelayState; open a broker session.
+    Post {
+        /// The ACS URL, exactly as registered.
+        acs_url: String,
+        /// Base64 of the signed Response.
+        saml_response: String,
+        /// RelayState to echo verbatim.
+        relay_state: Option<String>,
+        /// A new broker session cookie value, when one was opened.
+        sso_cookie: Option<String>,
+    },
+    /// Ask for the user's email to pick a source (home-realm discovery).
+    ChooseSource {
+        /// The stored request the choice belongs to.
+        request: String,
+        /// A message to show next to the field, if the last try failed.
+        error: Option<String>,
+    },
+}
+
+/// Why a login step stopped, and what the user is told.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The request cannot be served; nothing goes to the SP.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request is too large.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The user may not log in.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such SP or source at this tenant.
+    #[error("{0}")]
+    NotFound(String),
+    /// A dependency (store, database, provider) is briefly unavailable: try again.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or unexpected failure.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for FlowError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) | StoreError::Full(_) => Self::Unavailable(e.to_string()),
+            _ => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<ServiceError> for FlowError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Forbidden(m) => Self::Forbidden(m),
+            ServiceError::NotFound(m) => Self::NotFound(m),
+            ServiceError::Database(_) => Self::Unavailable(e.to_string()),
+            other => Self::Internal(anyhow::anyhow!(other.to_string())),
+        }
+    }
+}
+
+/// Who is asking, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// Correlation ID.
+    pub request_id: String,
+    /// Client address.
+    pub ip: Option<String>,
+}
+
+/// One tenant's view of the login machinery.
+pub struct Flow<'a> {
+    state: &'a AppState,
+    tenant: &'a tenant::Model,
+    slug: TenantSlug,
+    meta: RequestMeta,
+}
+
+/// A random, URL-safe token with 256 bits of entropy.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn fingerprint(value: &str) -> String {
+    hex(&Sha256::digest(value.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl<'a> Flow<'a> {
+    /// The flow for `tenant`.
+    pub fn new(state: &'a AppState, tenant: &'a tenant::Model, meta: RequestMeta) -> Result<Self, FlowError> {
+        let slug = TenantSlug::parse(&tenant.slug).map_err(|e| FlowError::Internal(anyhow::anyhow!(e.0)))?;
+        Ok(Self {
+            state,
+            tenant,
+            slug,
+            meta,
+        })
+    }
+
+    fn key(&self, kind: &'static str, id: &str) -> StoreKey {
+        StoreKey::tenant(&self.slug, kind, id)
+    }
+
+    /// An SP-initiated AuthnRequest, as received on either binding.
+    #[tracing::instrument(skip_all, fields(tenant = %self.slug))]
+    pub async fn authn_request(
+        &self,
+        binding: Binding,
+        saml_request: &str,
+        relay_state: Option<&str>,
+        raw_query: Option<&str>,
+        sso_cookie: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
+        let local = |e: request::RequestError| {
+            if e.is_too_large() {
+                FlowError::TooLarge(e.to_string())
+            } else {
+                FlowError::BadRequest(e.to_string())
+            }
+        };
+        let xml = request::decode(binding, saml_request).map_err(local)?;
+        let parsed = request::parse(&xml).map_err(local)?;
+        let relay_state = request::check_relay_state(relay_state).map_err(local)?;
+        let issuer = parsed.issuer_for_lookup().map_err(local)?;
+        let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, issuer)
+            .await?
+            .ok_or_else(|| local(request::RequestError::UnknownIssuer))?;
+        let policy = sp_policy(&sp)?;
+        let ctx = RequestContext {
+            sso_urls: vec![self.state.hosts.sso_url(&self.slug)],
+            now: Utc::now(),
+            max_skew: REQUEST_SKEW,
+            max_age: REQUEST_MAX_AGE,
+            received: match binding {
+                Binding::Redirect => Received::Redirect {
+                    raw_query: raw_query.unwrap_or_default().to_owned(),
+                },
+                Binding::Post => Received::Post,
+            },
+        };
+        let valid = match request::validate(&parsed, &policy, &ctx) {
+            Ok(valid) => valid,
+            Err(Rejection::Local(e)) => return Err(local(e)),
+            Err(Rejection::Saml {
+                status,
+                acs_url,
+                in_response_to,
+                detail,
+            }) => {
+                return self
+                    .error_response(&acs_url, Some(&in_response_to), status, &detail, relay_state)
+                    .await;
+            }
+        };
+        // Replay cache: an ID is remembered for as long as its request could be accepted.
+        let replay_key = self.key("reqid", &format!("{}:{}", fingerprint(&sp.entity_id), valid.id));
+        let ttl = valid.replay_ttl.to_std().unwrap_or(Duration::from_secs(900));
+        if !self.state.store.set_if_absent(&replay_key, b"1", ttl).await? {
+            return Err(FlowError::BadRequest(
+                "This sign-in request was already used. Start again from the application.".into(),
+            ));
+        }
+        let request = SpRequest {
+            sp_entity_id: sp.entity_id.clone(),
+            acs_url: valid.acs_url,
+            request_id: Some(valid.id),
+            relay_state,
+            name_id_format: valid.name_id_format,
+            force_authn: valid.force_authn,
+        };
+        if valid.is_passive {
+            return match self.live_session(sso_cookie).await? {
+                Some(session) => self.respond(&sp, &request, &session, None).await,
+                None => {
+                    self.error_response(
+                        &request.acs_url,
+                        request.request_id.as_deref(),
+                        SamlStatus::NoPassive,
+                        "The user is not signed in",
+                        request.relay_state.clone(),
+                    )
+                    .await
+                }
+            };
+        }
+        self.proceed(sp, request, sso_cookie).await
+    }
+
+    /// IdP-initiated SSO to the SP named `sp_name` (no InResponseTo).
+    #[tracing::instrument(skip_all, fields(tenant = %self.slug))]
+    pub async fn idp_initiated(
+        &self,
+        sp_name: &str,
+        relay_state: Option<&str>,
+        sso_cookie: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
+        let relay_state = request::check_relay_state(relay_state).map_err(|e| FlowError::BadRequest(e.to_string()))?;
+        let sp = service_providers::find_by_name(&self.state.db, self.tenant.id, sp_name)
+            .await?
+            .ok_or_else(|| FlowError::NotFound(format!("There is no application called “{sp_name}” here.")))?;
+        let acs = sp
+            .acs
+            .iter()
+            .find(|a| a.default)
+            .or_else(|| sp.acs.first())
+            .ok_or_else(|| FlowError::Internal(anyhow::anyhow!("service provider without ACS")))?;
+        let request = SpRequest {
+            sp_entity_id: sp.entity_id.clone(),
+            acs_url: acs.url.clone(),
+            request_id: None,
+            relay_state,
+            name_id_format: sp.name_id_format.clone(),
+            force_authn: false,
+        };
+        self.proceed(sp, request, sso_cookie).await
+    }
+
+    /// Answers from a live broker session, or sends the browser to a provider.
+    async fn proceed(
+        &self,
+        sp: ServiceProvider,
+        request: SpRequest,
+        sso_cookie: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
+        if !request.force_authn
+            && let Some(session) = self.live_session(sso_cookie).await?
+        {
+            return self.respond(&sp, &request, &session, None).await;
+        }
+        let sources = identity_sources::list(&self.state.db, self.tenant.id).await?;
+        match sources.as_slice() {
+            [] => Err(FlowError::Unavailable(
+                "Single sign-on is not set up yet for this organisation: no identity provider is configured.".into(),
+            )),
+            [only] => self.start_upstream(&only.name, request).await,
+            _ => {
+                let id = random_token();
+                let body = serde_json::to_vec(&request).map_err(anyhow::Error::from)?;
+                self.state.store.set(&self.key("hrd", &id), &body, PENDING_TTL).await?;
+                Ok(Outcome::ChooseSource {
+                    request: id,
+                    error: None,
+                })
+            }
+        }
+    }
+
+    /// Home-realm discovery: the user typed `email`; pick the source of its domain.
+    pub async fn choose_source(&self, request_id: &str, email: &str) -> Result<Outcome, FlowError> {
+        let key = self.key("hrd", request_id);
+        let Some(body) = self.state.store.get(&key).await? else {
+            return Err(FlowError::BadRequest(
+                "This sign-in took too long and has expired. Start again from the application.".into(),
+            ));
+        };
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let sources = identity_sources::list(&self.state.db, self.tenant.id).await?;
+        let Some(source) = sources.iter().find(|s| s.domains.contains(&domain)) else {
+            return Ok(Outcome::ChooseSource {
+                request: request_id.to_owned(),
+                error: Some("No sign-in is set up for that email address. Check it, or ask your administrator.".into()),
+            });
+        };
+        self.state.store.delete(&key).await?;
+        let request: SpRequest = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
+        self.start_upstream(&source.name, request).await
+    }
+
+    async fn source_config(&self, name: &str) -> Result<SourceConfig, FlowError> {
+        let (source, secret) =
+            identity_sources::find_with_secret(&self.state.db, &self.state.keyring, self.tenant.id, name)
+                .await?
+                .ok_or_else(|| {
+                    FlowError::NotFound("This sign-in link names an identity provider that does not exist.".into())
+                })?;
+        let mut config =
+            SourceConfig::new(source.issuer, source.client_id, secret).with_allowed_domains(source.domains);
+        config.scopes = source.scopes.split_whitespace().map(str::to_owned).collect();
+        config.fetch_userinfo = source.use_userinfo;
+        Ok(config)
+    }
+
+    async fn start_upstream(&self, source: &str, request: SpRequest) -> Result<Outcome, FlowError> {
+        let config = self.source_config(source).await?;
+        let redirect_uri = self.state.hosts.callback_url(&self.slug, source);
+        let (url, auth) = self
+            .state
+            .oidc
+            .start_login(&config, &redirect_uri)
+            .await
+            .map_err(oidc_error)?;
+        let cookie = random_token();
+        let pending = PendingLogin {
+            sp: request,
+            source: source.to_owned(),
+            browser: fingerprint(&cookie),
+            auth,
+        };
+        let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
+        self.state
+            .store
+            .set(&self.key("pending", &pending.auth.state), &body, PENDING_TTL)
+            .await?;
+        Ok(Outcome::Redirect {
+            location: url.to_string(),
+            login_cookie: Some(cookie),
+        })
+    }
+
+    /// The provider's redirect back to `/oidc/callback/{source}`.
+    #[tracing::instrument(skip_all, fields(tenant = %self.slug, source = %source))]
+    pub async fn callback(
+        &self,
+        source: &str,
+        params: &CallbackParams,
+        login_cookie: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
+        let expired = || {
+            FlowError::BadRequest(
+                "This sign-in has expired or was already completed. Start again from the application.".into(),
+            )
+        };
+        let state = params
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty() && s.len() <= 128)
+            .ok_or_else(expired)?;
+        // Single use: taken before anything else, so a replayed callback finds nothing.
+        let body = self
+            .state
+            .store
+            .take(&self.key("pending", state))
+            .await?
+            .ok_or_else(expired)?;
+        let pending: PendingLogin = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
+        if pending.source != source {
+            return Err(self
+                .failed(
+                    &pending,
+                    "source_mismatch",
+                    FlowError::BadRequest("This sign-in came back from the wrong identity provider.".into()),
+                )
+                .await);
+        }
+        if !login_cookie.is_some_and(|c| constant_time_eq(&fingerprint(c), &pending.browser)) {
+            return Err(self.failed(&pending, "browser_mismatch", FlowError::BadRequest(
+                "This sign-in was started in another browser. Start again from the application in this browser.".into(),
+            )).await);
+        }
+        let config = self.source_config(source).await?;
+        let identity = match self.state.oidc.finish_login(&config, &pending.auth, params).await {
+            Ok(identity) => identity,
+            Err(e) => return Err(self.failed(&pending, e.code(), oidc_error(e)).await),
+        };
+        let who = LoginIdentity {
+            issuer: &identity.issuer,
+            subject: &identity.subject,
+            email: &identity.email,
+            name: identity.name.as_deref(),
+        };
+        let user = match end_users::record_login(&self.state.db, self.tenant.id, &who).await {
+            Ok(user) => user,
+            Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
+        };
+        // The MFA step (its own issue) slots in here, between the verified identity and the session.
+        let session = SsoSession {
+            user_id: user.id,
+            identity,
+            source: source.to_owned(),
+            authn_instant: Utc::now(),
+        };
+        let sso_cookie = random_token();
+        let body = serde_json::to_vec(&session).map_err(anyhow::Error::from)?;
+        self.state
+            .store
+            .set(&self.key("sso", &fingerprint(&sso_cookie)), &body, SSO_SESSION_TTL)
+            .await?;
+        let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, &pending.sp.sp_entity_id)
+            .await?
+            .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
+        self.respond(&sp, &pending.sp, &session, Some(sso_cookie)).await
+    }
+
+    async fn live_session(&self, sso_cookie: Option<&str>) -> Result<Option<SsoSession>, FlowError> {
+        let Some(cookie) = sso_cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+            return Ok(None);
+        };
+        match self.state.store.get(&self.key("sso", &fingerprint(cookie))).await? {
+            Some(body) => Ok(serde_json::from_slice(&body).ok()),
+            None => Ok(None),
+        }
+    }
+
+    async fn respond(
+        &self,
+        sp: &ServiceProvider,
+        request: &SpRequest,
+        session: &SsoSession,
+        sso_cookie: Option<String>,
+    ) -> Result<Outcome, FlowError> {
+        let key = self.signing_key().await?;
+        let id = &session.identity;
+        let name_id = match request.name_id_format.as_str() {
+            crate::saml::metadata::NAMEID_PERSISTENT => session.user_id.to_string(),
+            _ => id.email.clone(),
+        };
+        let attributes = sp
+            .attributes
+            .iter()
+            .filter_map(|rule| {
+                let value = match rule.claim {
+                    Claim::Email => Some(id.email.clone()),
+                    Claim::GivenName => id.given_name.clone(),
+                    Claim::FamilyName => id.family_name.clone(),
+                    Claim::Name => id.name.clone(),
+                    Claim::UserId => Some(session.user_id.to_string()),
+                }?;
+                Some(Attribute {
+                    name: rule.name.clone(),
+                    name_format: rule.name_format.clone(),
+                    values: vec![value],
+                })
+            })
+            .collect();
+        let params = AssertionParams {
+            issuer: self.state.hosts.idp_entity_id(&self.slug),
+            acs_url: request.acs_url.clone(),
+            in_response_to: request.request_id.clone(),
+            audience: sp.entity_id.clone(),
+            name_id,
+            name_id_format: request.name_id_format.clone(),
+            attributes,
+            session_index: fingerprint(&format!("{}:{}", session.user_id, session.authn_instant.timestamp())),
+            authn_instant: session.authn_instant,
+            now: Utc::now(),
+            validity: ASSERTION_VALIDITY,
+        };
+        let xml = response::signed_response(&params, &key).map_err(|e| FlowError::Internal(e.into()))?;
+        self.audit_outcome("success", &sp.entity_id, &id.email, serde_json::json!({
+            "source": session.source, "sp": sp.name, "subject": id.subject, "sso_session_reused": sso_cookie.is_none(),
+        }))
+        .await;
+        Ok(Outcome::Post {
+            acs_url: request.acs_url.clone(),
+            saml_response: B64.encode(xml),
+            relay_state: request.relay_state.clone(),
+            sso_cookie,
+        })
+    }
+
+    async fn error_response(
+        &self,
+        acs_url: &str,
+        in_response_to: Option<&str>,
+        status: SamlStatus,
+        detail: &str,
+        relay_state: Option<String>,
+    ) -> Result<Outcome, FlowError> {
+        let key = self.signing_key().await?;
+        let error = ErrorStatus {
+            code: status.top_level().into(),
+            sub_code: status.second_level().map(Into::into),
+            message: Some(detail.into()),
+        };
+        let xml = response::signed_error_response(
+            &self.state.hosts.idp_entity_id(&self.slug),
+            acs_url,
+            in_response_to,
+            Utc::now(),
+            &error,
+            &key,
+        )
+        .map_err(|e| FlowError::Internal(e.into()))?;
+        Ok(Outcome::Post {
+            acs_url: acs_url.to_owned(),
+            saml_response: B64.encode(xml),
+            relay_state,
+            sso_cookie: None,
+        })
+    }
+
+    async fn signing_key(&self) -> Result<Arc<crate::saml::keys::SigningKey>, FlowError> {
+        self.state.signing_key(self.tenant.id).await.map_err(FlowError::from)
+    }
+
+    async fn failed(&self, pending: &PendingLogin, reason: &str, error: FlowError) -> FlowError {
+        tracing::info!(reason, "login failed");
+        self.audit_outcome(
+            "failure",
+            &pending.sp.sp_entity_id,
+            "anonymous",
+            serde_json::json!({"source": pending.source, "reason": reason}),
+        )
+        .await;
+        error
+    }
+
+    async fn audit_outcome(&self, outcome: &'static str, target: &str, actor: &str, detail: serde_json::Value) {
+        let event = audit::AuditEvent {
+            tenant_id: Some(self.tenant.id),
+            actor: actor.to_owned(),
+            action: "login",
+            outcome,
+            target: Some(target.to_owned()),
+            detail,
+            ip: self.meta.ip.clone(),
+            request_id: Some(self.meta.request_id.clone()),
+        };
+        // The audit log must not turn a login into an outage; a failed write is logged loudly.
+        if let Err(e) = audit::record(&self.state.db, event).await {
+            tracing::error!(error = %e, "audit record failed");
+        }
+    }
+}
+
+fn sp_policy(sp: &ServiceProvider) -> Result<SpPolicy, FlowError> {
+    let certs = sp
+        .request_signing_certs
+        .iter()
+        .map(|c| B64.decode(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| FlowError::Internal(e.into()))?;
+    Ok(SpPolicy {
+        entity_id: sp.entity_id.clone(),
+        acs: sp
+            .acs
+            .iter()
+            .map(|a| request::Acs {
+                index: a.index,
+                url: a.url.clone(),
+                is_default: a.default,
+            })
+            .collect(),
+        name_id_format: sp.name_id_format.clone(),
+        want_requests_signed: sp.want_requests_signed,
+        signing_certs_der: certs,
+    })
+}
+
+fn oidc_error(e: OidcError) -> FlowError {
+    if e.is_transient() {
+        FlowError::Unavailable(e.to_string())
+    } else {
+        FlowError::BadRequest(e.to_string())
+    }
+}

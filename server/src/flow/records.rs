@@ -1,0 +1,59 @@
+//! What the login keeps in the session store between requests (JSON, well under 2 KB).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::oidc::{PendingAuth, VerifiedIdentity};
+
+/// An SP's request, validated: where and how to answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpRequest {
+    /// The SP's entity ID (the Audience).
+    pub sp_entity_id: String,
+    /// The registered ACS URL to post to.
+    pub acs_url: String,
+    /// The AuthnRequest ID (`None` for IdP-initiated).
+    pub request_id: Option<String>,
+    /// RelayState, verbatim.
+    pub relay_state: Option<String>,
+    /// NameID format to use.
+    pub name_id_format: String,
+    /// The SP demanded a fresh upstream login.
+    pub force_authn: bool,
+}
+
+/// A login waiting for the provider's callback, stored under its `state`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    /// The SP request to answer.
+    pub sp: SpRequest,
+    /// The source the browser was sent to (its callback path must match: mix-up defence).
+    pub source: String,
+    /// SHA-256 of the browser-binding cookie.
+    pub browser: String,
+    /// The OIDC side: state, nonce, PKCE verifier.
+    pub auth: PendingAuth,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("sp", &self.sp)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A broker SSO session: lets further SPs of the tenant in without the provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SsoSession {
+    /// The end user.
+    pub user_id: Uuid,
+    /// What the provider vouched for.
+    pub identity: VerifiedIdentity,
+    /// The source used.
+    pub source: String,
+    /// When the user authenticated upstream.
+    pub authn_instant: DateTime<Utc>,
+}

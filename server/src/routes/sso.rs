@@ -1,0 +1,311 @@
+//! The brokering endpoints of a tenant host: SAML SSO (both bindings), IdP-initiated SSO,
+//! home-realm discovery and the OIDC callback. Each handler translates HTTP into a call of
+//! [`crate::flow`] and its [`Outcome`] into a response.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::PageError;
+use crate::flow::{Flow, FlowError, Outcome, PENDING_TTL, RequestMeta, SSO_SESSION_TTL};
+use crate::middleware::{CurrentTenant, RequestId};
+use crate::oidc::CallbackParams;
+use crate::pages::{escape, layout};
+use crate::saml::request::Binding;
+use crate::state::AppState;
+use crate::tenancy;
+
+/// Mounts the brokering routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/saml/sso", web::get().to(sso_redirect))
+        .route("/saml/sso", web::post().to(sso_post))
+        .route("/saml/init/{sp}", web::get().to(idp_initiated))
+        .route("/oidc/callback/{source}", web::get().to(callback))
+        .route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login_submit));
+}
+
+/// The auto-submit script; allowed by its hash in the page's CSP, nothing else runs.
+const AUTO_SUBMIT: &str = "document.getElementById('saml-form').submit();";
+
+fn auto_submit_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT.as_bytes())))
+}
+
+fn cookie_names(state: &AppState) -> (&'static str, &'static str, bool) {
+    // `__Host-` needs Secure, which needs https; dev (http) uses plain names.
+    if state.hosts.dev_mode() {
+        ("rosetta_login", "rosetta_sso", false)
+    } else {
+        ("__Host-rosetta_login", "__Host-rosetta_sso", true)
+    }
+}
+
+fn cookie(name: &'static str, value: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(
+            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .finish()
+}
+
+fn meta(req: &HttpRequest, state: &AppState) -> RequestMeta {
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = tenancy::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.settings.trusted_proxies,
+    );
+    RequestMeta {
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default(),
+        ip: ip.map(|i| i.to_string()),
+    }
+}
+
+fn query_map(raw: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+}
+
+fn page_error(e: FlowError) -> PageError {
+    match e {
+        FlowError::BadRequest(m) => PageError::BadRequest(m),
+        FlowError::TooLarge(m) => PageError::Status(StatusCode::PAYLOAD_TOO_LARGE, m),
+        FlowError::Forbidden(m) => PageError::Status(StatusCode::FORBIDDEN, m),
+        FlowError::NotFound(m) => PageError::Status(StatusCode::NOT_FOUND, m),
+        FlowError::Unavailable(m) => PageError::Status(StatusCode::SERVICE_UNAVAILABLE, m),
+        FlowError::Internal(e) => PageError::Internal(e),
+    }
+}
+
+fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
+    let (login_name, sso_name, secure) = cookie_names(state);
+    match outcome {
+        Outcome::Redirect { location, login_cookie } => {
+            let mut res = HttpResponse::Found();
+            res.insert_header((header::LOCATION, location))
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+            if let Some(value) = login_cookie {
+                res.cookie(cookie(login_name, value, PENDING_TTL, secure));
+            }
+            res.finish()
+        }
+        Outcome::Post {
+            acs_url,
+            saml_response,
+            relay_state,
+            sso_cookie,
+        } => {
+            let relay = relay_state
+                .map(|r| format!("<input type=\"hidden\" name=\"RelayState\" value=\"{}\">", escape(&r)))
+                .unwrap_or_default();
+            let body = layout(
+                "Signing you in",
+                &format!(
+                    "<h1>Signing you in…</h1><form id=\"saml-form\" method=\"post\" action=\"{}\">\
+<input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">{relay}\
+<p>If nothing happens, press the button.</p><button type=\"submit\">Continue</button></form>\
+<script>{AUTO_SUBMIT}</script>",
+                    escape(&acs_url),
+                    escape(&saml_response),
+                ),
+            );
+            let mut res = HttpResponse::Ok();
+            res.content_type(ContentType::html())
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((
+                    header::CONTENT_SECURITY_POLICY,
+                    format!(
+                        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{}'",
+                        auto_submit_hash()
+                    ),
+                ));
+            if let Some(value) = sso_cookie {
+                res.cookie(cookie(sso_name, value, SSO_SESSION_TTL, secure));
+                // The login is over: the browser-binding cookie has served its purpose.
+                let mut gone = cookie(login_name, String::new(), std::time::Duration::ZERO, secure);
+                gone.make_removal();
+                res.cookie(gone);
+            }
+            res.body(body)
+        }
+        Outcome::ChooseSource { request, error } => {
+            let error = error.map(|e| {
+                format!(
+                    "<p class=\"error\" id=\"email-error\" role=\"alert\">{}</p>",
+                    escape(&e)
+                )
+            });
+            let described = if error.is_some() {
+                " aria-describedby=\"email-error\""
+            } else {
+                ""
+            };
+            let body = layout(
+                "Sign in",
+                &format!(
+                    "<h1>Sign in</h1><form method=\"post\" action=\"/login\">\
+<input type=\"hidden\" name=\"r\" value=\"{}\"><label for=\"email\">Your work email</label><br>\
+<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required autofocus{described}>{}\
+<p><button type=\"submit\">Continue</button></p></form>",
+                    escape(&request),
+                    error.unwrap_or_default()
+                ),
+            );
+            HttpResponse::Ok()
+                .content_type(ContentType::html())
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body)
+        }
+    }
+}
+
+fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    req.cookie(name).map(|c| c.value().to_owned())
+}
+
+async fn sso_redirect(
+    req: HttpRequest,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let params = query_map(req.query_string());
+    let Some(saml_request) = params.get("SAMLRequest") else {
+        return Err(PageError::BadRequest(
+            "This address expects a SAML sign-in request from an application.".into(),
+        ));
+    };
+    let (_, sso_name, _) = cookie_names(&state);
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let outcome = flow
+        .authn_request(
+            Binding::Redirect,
+            saml_request,
+            params.get("RelayState").map(String::as_str),
+            Some(req.query_string()),
+            cookie_value(&req, sso_name).as_deref(),
+        )
+        .await
+        .map_err(page_error)?;
+    Ok(render(&state, outcome))
+}
+
+async fn sso_post(
+    req: HttpRequest,
+    body: web::Bytes,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let Some(saml_request) = params.get("SAMLRequest") else {
+        return Err(PageError::BadRequest(
+            "This address expects a SAML sign-in request from an application.".into(),
+        ));
+    };
+    let (_, sso_name, _) = cookie_names(&state);
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let outcome = flow
+        .authn_request(
+            Binding::Post,
+            saml_request,
+            params.get("RelayState").map(String::as_str),
+            None,
+            cookie_value(&req, sso_name).as_deref(),
+        )
+        .await
+        .map_err(page_error)?;
+    Ok(render(&state, outcome))
+}
+
+async fn idp_initiated(
+    req: HttpRequest,
+    path: web::Path<String>,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let params = query_map(req.query_string());
+    let (_, sso_name, _) = cookie_names(&state);
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let outcome = flow
+        .idp_initiated(
+            &path,
+            params.get("RelayState").map(String::as_str),
+            cookie_value(&req, sso_name).as_deref(),
+        )
+        .await
+        .map_err(page_error)?;
+    Ok(render(&state, outcome))
+}
+
+async fn callback(
+    req: HttpRequest,
+    path: web::Path<String>,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let mut params = query_map(req.query_string());
+    let callback = CallbackParams {
+        code: params.remove("code"),
+        state: params.remove("state"),
+        iss: params.remove("iss"),
+        error: params.remove("error"),
+        error_description: params.remove("error_description"),
+    };
+    let (login_name, _, _) = cookie_names(&state);
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let outcome = flow
+        .callback(&path, &callback, cookie_value(&req, login_name).as_deref())
+        .await
+        .map_err(page_error)?;
+    Ok(render(&state, outcome))
+}
+
+async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let params = query_map(req.query_string());
+    let Some(request) = params.get("r") else {
+        return Err(PageError::BadRequest(
+            "Start signing in from your application's login page.".into(),
+        ));
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| PageError::internal(anyhow::anyhow!("no state")))?;
+    Ok(render(
+        state,
+        Outcome::ChooseSource {
+            request: request.clone(),
+            error: None,
+        },
+    ))
+}
+
+async fn login_submit(
+    req: HttpRequest,
+    body: web::Bytes,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let (Some(request), Some(email)) = (params.get("r"), params.get("email")) else {
+        return Err(PageError::BadRequest(
+            "Start signing in from your application's login page.".into(),
+        ));
+    };
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let outcome = flow.choose_source(request, email).await.map_err(page_error)?;
+    Ok(render(&state, outcome))
+}
