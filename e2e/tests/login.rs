@@ -7,6 +7,7 @@
 use rosetta_e2e::{
     InResponseTo, OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, Rosetta, SamlSp, SamlSpConfig, Stack, cli,
 };
+use sea_orm::ConnectionTrait;
 
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
@@ -246,12 +247,48 @@ async fn full_login_story(stack: Stack) {
     let verdict = login_via_op(&w, &fresh, &w.jira, "after-rotation").await;
     assert!(verdict.ok, "{:?}\n{}", verdict.error, w.rosetta.logs());
 
-    // 6. The callback is single use: replaying it yields a local error, no assertion.
+    // 6. An AuthnRequest is single use: replaying the same one is refused locally.
     let res = fresh.get(w.jira.login_url("again")).send().await.unwrap();
-    assert!(location(&res).contains("/saml/sso"));
+    let sso = location(&res);
+    assert_eq!(
+        fresh.get(&sso).send().await.unwrap().status(),
+        200,
+        "answered from the broker session"
+    );
+    let replay = fresh.get(&sso).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+    assert!(replay.text().await.unwrap().contains("already used"));
 
-    // 7. Logins are in the audit log and the user is recorded once.
-    assert!(w.rosetta.logs().contains("request done"));
+    // 7. Every login is in the audit log (with the source and SP, never a token), and the
+    //    user is recorded once, keyed on issuer + sub.
+    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT outcome, actor, target, detail FROM audit_event WHERE action = 'login'".to_owned(),
+        ))
+        .await
+        .unwrap();
+    let successes = rows
+        .iter()
+        .filter(|r| r.try_get::<String>("", "outcome").is_ok_and(|o| o == "success"))
+        .count();
+    assert_eq!(
+        successes, 5,
+        "two upstream logins, two broker-session answers, one IdP-initiated"
+    );
+    for row in &rows {
+        let detail: String = row.try_get("", "detail").unwrap();
+        assert!(!detail.contains("code") && !detail.contains("token"), "{detail}");
+    }
+    let users = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT email FROM end_user".to_owned(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 1);
 }
 
 #[tokio::test]
