@@ -3,6 +3,7 @@
 pub mod identity_sources;
 pub mod service_providers;
 pub mod signing_keys;
+pub mod sp_metadata;
 pub mod tenants;
 
 use crate::domain::ParseError;
