@@ -131,7 +131,8 @@ pub fn parse_sp_metadata(xml: &str, dev: bool) -> Result<ImportedSp, ServiceErro
 
 /// The one SP EntityDescriptor of an EntitiesDescriptor (nested groups included).
 fn single_sp_entity<'a, 'i>(root: Node<'a, 'i>) -> Result<Node<'a, 'i>, ServiceError> {
-    let entities: Vec<Node<'a, 'i>> = root.descendants().filter(|n| is_md(*n, "EntityDescriptor")).collect();
+    let mut entities: Vec<Node<'a, 'i>> = Vec::new();
+    collect_entities(root, &mut entities);
     let sps: Vec<Node<'a, 'i>> = entities
         .iter()
         .copied()
@@ -149,6 +150,18 @@ fn single_sp_entity<'a, 'i>(root: Node<'a, 'i>) -> Result<Node<'a, 'i>, ServiceE
             several.len(),
             list_entity_ids(several)
         ))),
+    }
+}
+
+/// The EntityDescriptors of a group and of the groups nested in it (not ones that might sit
+/// elsewhere, e.g. inside `md:Extensions`).
+fn collect_entities<'a, 'i>(group: Node<'a, 'i>, into: &mut Vec<Node<'a, 'i>>) {
+    for child in group.children() {
+        if is_md(child, "EntityDescriptor") {
+            into.push(child);
+        } else if is_md(child, "EntitiesDescriptor") {
+            collect_entities(child, into);
+        }
     }
 }
 
@@ -644,6 +657,46 @@ mod tests {
         let big = format!("<md:EntityDescriptor {}", "x".repeat(MAX_METADATA_BYTES));
         let message = refusal(&big, false);
         assert!(message.contains("256 KiB"), "{message}");
+    }
+
+    #[test]
+    fn node_limit_is_enforced() {
+        let xml = format!(
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}</md:EntityDescriptor>",
+            "<a/>".repeat(MAX_METADATA_NODES as usize)
+        );
+        assert!(xml.len() < MAX_METADATA_BYTES);
+        assert!(refusal(&xml, false).contains("too many XML elements"));
+    }
+
+    #[test]
+    fn nested_groups_are_searched_but_extensions_are_not() {
+        let nested = ENTITIES_ONE_SP
+            .replacen("Name=\"exported\">", "Name=\"exported\"><md:EntitiesDescriptor>", 1)
+            .replacen(
+                "</md:EntitiesDescriptor>",
+                "</md:EntitiesDescriptor></md:EntitiesDescriptor>",
+                1,
+            );
+        assert_eq!(
+            parse_sp_metadata(&nested, false)
+                .map(|sp| sp.entity_id.to_string())
+                .ok(),
+            Some("urn:example:crm".to_owned())
+        );
+        let hidden = ENTITIES_ONE_SP
+            .replacen(
+                "<md:EntityDescriptor entityID=\"urn:example:crm\">",
+                "<md:Extensions><md:EntityDescriptor entityID=\"urn:example:crm\">",
+                1,
+            )
+            .replacen(
+                "</md:EntityDescriptor>\n</md:EntitiesDescriptor>",
+                "</md:EntityDescriptor></md:Extensions>\n</md:EntitiesDescriptor>",
+                1,
+            );
+        assert_ne!(hidden, ENTITIES_ONE_SP);
+        assert!(refusal(&hidden, false).contains("none of the entities"));
     }
 
     #[test]
