@@ -29,6 +29,11 @@ pub const MAX_METADATA_BYTES: usize = 256 * 1024;
 /// Most XML nodes built for one metadata document (a real SP's has a few hundred at most).
 pub const MAX_METADATA_NODES: u32 = 20_000;
 
+/// Deepest element nesting accepted. Real SP metadata is under ten levels deep; the cap is
+/// checked before parsing because roxmltree's tokenizer recurses once per level and a few
+/// thousand levels overflow a 2 MiB thread stack, which aborts the whole process.
+pub const MAX_METADATA_DEPTH: usize = 64;
+
 /// How many entity IDs a refusal lists before summarising the rest.
 const MAX_LISTED: usize = 5;
 
@@ -106,6 +111,11 @@ pub fn parse_sp_metadata(xml: &str, dev: bool) -> Result<ImportedSp, ServiceErro
     if has_doctype(xml) {
         return Err(doctype_refused());
     }
+    if nesting_exceeds(xml.as_bytes(), MAX_METADATA_DEPTH) {
+        return Err(invalid(format!(
+            "the metadata nests XML elements more than {MAX_METADATA_DEPTH} levels deep"
+        )));
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_METADATA_NODES,
@@ -154,13 +164,16 @@ fn single_sp_entity<'a, 'i>(root: Node<'a, 'i>) -> Result<Node<'a, 'i>, ServiceE
 }
 
 /// The EntityDescriptors of a group and of the groups nested in it (not ones that might sit
-/// elsewhere, e.g. inside `md:Extensions`).
+/// elsewhere, e.g. inside `md:Extensions`), in document order. Iterative, so deep nesting
+/// cannot exhaust the stack.
 fn collect_entities<'a, 'i>(group: Node<'a, 'i>, into: &mut Vec<Node<'a, 'i>>) {
-    for child in group.children() {
-        if is_md(child, "EntityDescriptor") {
-            into.push(child);
-        } else if is_md(child, "EntitiesDescriptor") {
-            collect_entities(child, into);
+    let mut pending: Vec<Node<'a, 'i>> = group.children().collect();
+    pending.reverse();
+    while let Some(node) = pending.pop() {
+        if is_md(node, "EntityDescriptor") {
+            into.push(node);
+        } else if is_md(node, "EntitiesDescriptor") {
+            pending.extend(node.children().collect::<Vec<_>>().into_iter().rev());
         }
     }
 }
@@ -181,7 +194,7 @@ fn read_entity(entity: Node<'_, '_>, dev: bool) -> Result<ImportedSp, ServiceErr
             .find(|n| n.ends_with("Descriptor"));
         return Err(invalid(match other {
             Some(kind) => format!(
-                "`{}` is not a service provider: its metadata has an {kind} but no SPSSODescriptor",
+                "`{}` is not a service provider: its metadata has {kind} but no SPSSODescriptor",
                 shown(raw_id)
             ),
             None => format!(
@@ -434,6 +447,65 @@ fn has_doctype(xml: &str) -> bool {
         .windows(2)
         .enumerate()
         .any(|(i, w)| w == b"<!" && (starts_with(i + 2, b"DOCTYPE") || starts_with(i + 2, b"ENTITY")))
+}
+
+/// Whether start tags nest deeper than `limit`, by a lexical scan that skips comments, CDATA,
+/// processing instructions and quoted attribute values the way an XML tokenizer does, so
+/// that it never counts fewer levels than a parser would recurse into.
+fn nesting_exceeds(xml: &[u8], limit: usize) -> bool {
+    let find = |from: usize, needle: &[u8]| {
+        xml.get(from..)
+            .and_then(|rest| rest.windows(needle.len()).position(|w| w == needle))
+            .map(|p| from + p + needle.len())
+    };
+    let mut depth = 0usize;
+    let mut i = 0usize;
+    while let Some(offset) = xml.get(i..).and_then(|rest| rest.iter().position(|b| *b == b'<')) {
+        let at = i + offset;
+        let rest = &xml[at..];
+        let next = if rest.starts_with(b"<!--") {
+            find(at + 4, b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(at + 9, b"]]>")
+        } else if rest.starts_with(b"<?") {
+            find(at + 2, b"?>")
+        } else if rest.starts_with(b"<!") {
+            find(at + 2, b">")
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            find(at + 2, b">")
+        } else {
+            let mut quote = None;
+            let mut end = None;
+            for (j, &b) in rest.iter().enumerate().skip(1) {
+                match quote {
+                    Some(q) if b == q => quote = None,
+                    Some(_) => {}
+                    None if b == b'"' || b == b'\'' => quote = Some(b),
+                    None if b == b'>' => {
+                        end = Some(j);
+                        break;
+                    }
+                    None => {}
+                }
+            }
+            end.map(|j| {
+                if rest.get(j - 1) != Some(&b'/') {
+                    depth += 1;
+                }
+                at + j + 1
+            })
+        };
+        if depth > limit {
+            return true;
+        }
+        match next {
+            Some(n) => i = n,
+            // Unterminated markup: the parser stops there too.
+            None => return false,
+        }
+    }
+    false
 }
 
 fn doctype_refused() -> ServiceError {
@@ -700,6 +772,36 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let nested = |depth: usize, open: &str, close: &str| {
+            format!(
+                "<m:EntitiesDescriptor xmlns:m=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}{}</m:EntitiesDescriptor>",
+                open.repeat(depth),
+                close.repeat(depth)
+            )
+        };
+        // Deep enough to overflow a 2 MiB stack inside roxmltree if it were parsed.
+        let deep = nested(20_000, "<a>", "</a>");
+        assert!(deep.len() < MAX_METADATA_BYTES);
+        assert!(refusal(&deep, false).contains("64 levels"));
+        // Quoted `/>`, comments and CDATA must not hide levels from the scan.
+        let disguised = nested(
+            MAX_METADATA_DEPTH,
+            "<a x=\"/>\" y='>'><!-- <b/> --><![CDATA[</a>]]><?pi </a>?>",
+            "</a>",
+        );
+        assert!(refusal(&disguised, false).contains("64 levels"));
+        // At the limit the document is parsed and refused for what it is.
+        let at_limit = nested(
+            MAX_METADATA_DEPTH - 1,
+            "<m:EntitiesDescriptor>",
+            "</m:EntitiesDescriptor>",
+        );
+        assert!(refusal(&at_limit, false).contains("no EntityDescriptor"));
+        assert!(!nesting_exceeds(GENERIC.as_bytes(), 8));
+    }
+
+    #[test]
     fn shape_errors_have_precise_messages() {
         assert!(refusal("", false).contains("empty"));
         assert!(refusal("<md:EntityDescriptor", false).contains("not well-formed"));
@@ -768,6 +870,28 @@ protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"/></md:Entity
     }
 
     proptest! {
+        #[test]
+        fn depth_scan_never_counts_fewer_levels_than_the_parser(
+            levels in prop::collection::vec((0usize..6, any::<bool>()), 1..40)
+        ) {
+            const DECOR: [&str; 6] = ["", "<!-- <x> -->", "<![CDATA[<x>]]>", "<?pi <x>?>", "<e x=\"/>\"/>", "text &gt; <f/>"];
+            let mut xml = String::new();
+            for (decor, quoted) in &levels {
+                xml.push_str(if *quoted { "<a q='>/>'>" } else { "<a>" });
+                xml.push_str(DECOR[*decor]);
+            }
+            xml.push_str(&"</a>".repeat(levels.len()));
+            let doc = roxmltree::Document::parse(&xml);
+            prop_assert!(doc.is_ok(), "{}", xml);
+            if let Ok(doc) = doc {
+                let deepest = doc.descendants().filter(|n| n.is_element()).map(|n| n.ancestors().count() - 1).max();
+                // Self-closing decorations sit one level lower but make the parser recurse no deeper.
+                prop_assert!(deepest >= Some(levels.len()));
+                prop_assert!(nesting_exceeds(xml.as_bytes(), levels.len() - 1));
+                prop_assert!(!nesting_exceeds(xml.as_bytes(), levels.len()));
+            }
+        }
+
         #[test]
         fn arbitrary_input_never_panics(s in "\\PC{0,400}") {
             let _ = parse_sp_metadata(&s, false);
