@@ -122,7 +122,9 @@ pub fn parse_sp_metadata(xml: &str, dev: bool) -> Result<ImportedSp, ServiceErro
     };
     let doc = roxmltree::Document::parse_with_options(xml, options).map_err(|e| match e {
         roxmltree::Error::DtdDetected => doctype_refused(),
-        roxmltree::Error::NodesLimitReached => invalid("the metadata has too many XML elements"),
+        roxmltree::Error::NodesLimitReached => {
+            invalid(format!("the metadata has more than {MAX_METADATA_NODES} XML nodes"))
+        }
         other => invalid(format!("the metadata is not well-formed XML ({other})")),
     })?;
     let root = doc.root_element();
@@ -738,7 +740,7 @@ mod tests {
             "<a/>".repeat(MAX_METADATA_NODES as usize)
         );
         assert!(xml.len() < MAX_METADATA_BYTES);
-        assert!(refusal(&xml, false).contains("too many XML elements"));
+        assert!(refusal(&xml, false).contains("more than 20000 XML nodes"));
     }
 
     #[test]
