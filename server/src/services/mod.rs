@@ -5,6 +5,7 @@ pub mod end_users;
 pub mod identity_sources;
 pub mod service_providers;
 pub mod signing_keys;
+pub mod sp_metadata;
 pub mod tenants;
 
 use crate::domain::ParseError;
