@@ -9,8 +9,6 @@ use rosetta_e2e::{
 };
 use sea_orm::ConnectionTrait;
 
-const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-
 /// A browser: cookie jar, no automatic redirects, `*.localhost` names on loopback.
 fn browser(port: u16) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
@@ -137,23 +135,25 @@ async fn world(stack: Stack) -> World {
         "--json",
     ];
     run(&rosetta, &env, &add_jira).await;
-    let add_wiki = [
-        "sp",
-        "add",
-        "acme",
-        "--name",
-        "wiki",
-        "--preset",
-        "generic",
-        "--entity-id",
-        "https://wiki.example/saml",
-        "--acs-url",
-        wiki.acs_url(),
-        "--name-id-format",
-        EMAIL_FORMAT,
-        "--json",
-    ];
-    run(&rosetta, &env, &add_wiki).await;
+    // The second SP is registered from the metadata it publishes itself.
+    let metadata = reqwest::get(wiki.url("/metadata")).await.unwrap().text().await.unwrap();
+    let metadata_file = rosetta.data_dir().join("wiki-metadata.xml");
+    std::fs::write(&metadata_file, metadata).unwrap();
+    run(
+        &rosetta,
+        &env,
+        &[
+            "sp",
+            "add",
+            "acme",
+            "--name",
+            "wiki",
+            "--metadata",
+            metadata_file.to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .await;
     World {
         rosetta,
         op,

@@ -11,7 +11,8 @@ use super::{Failure, emit, ready_database};
 use crate::configuration::Settings;
 use crate::domain::{AcsUrl, EmailDomain, EntityId, Handle, TenantSlug};
 use crate::services::identity_sources::{self, NewIdentitySource};
-use crate::services::service_providers::{self, NewServiceProvider, Preset};
+use crate::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
+use crate::services::sp_metadata;
 use crate::services::{ServiceError, tenants};
 use crate::state::load_keyring;
 use crate::tenancy::HostRouter;
@@ -30,11 +31,14 @@ pub enum SpAction {
         #[arg(long, default_value = "atlassian")]
         preset: String,
         /// The SP's entity ID (Atlassian: "Service provider entity URL").
-        #[arg(long)]
-        entity_id: String,
+        #[arg(long, required_unless_present = "metadata")]
+        entity_id: Option<String>,
         /// ACS URL (Atlassian: "Service provider assertion consumer service URL"); repeat for more.
-        #[arg(long = "acs-url", required = true)]
+        #[arg(long = "acs-url", required_unless_present = "metadata")]
         acs_urls: Vec<String>,
+        /// Register a generic SP from its SAML metadata file instead.
+        #[arg(long, conflicts_with_all = ["entity_id", "acs_urls"])]
+        metadata: Option<PathBuf>,
         /// NameID format URI (default from the preset).
         #[arg(long)]
         name_id_format: Option<String>,
@@ -111,23 +115,39 @@ pub async fn sp(settings: Settings, action: SpAction, json: bool) -> Result<(), 
             entity_id,
             acs_urls,
             name_id_format,
+            metadata,
         } => {
             let slug = slug(&tenant)?;
-            let preset = match preset.as_str() {
-                "atlassian" => Preset::Atlassian,
-                "generic" => Preset::Generic,
-                other => return Err(Failure::new(2, "invalid", format!("preset: unknown preset `{other}`"))),
-            };
-            let new = NewServiceProvider {
-                name: Handle::parse(&name).map_err(ServiceError::invalid("name"))?,
-                preset,
-                entity_id: EntityId::parse(&entity_id).map_err(ServiceError::invalid("entity_id"))?,
-                acs_urls: acs_urls
-                    .iter()
-                    .map(|u| AcsUrl::parse(u, hosts.dev_mode()))
-                    .collect::<Result<_, _>>()
-                    .map_err(ServiceError::invalid("acs_url"))?,
-                name_id_format,
+            let name = Handle::parse(&name).map_err(ServiceError::invalid("name"))?;
+            let new = match metadata {
+                Some(file) => {
+                    let xml = std::fs::read_to_string(&file)
+                        .map_err(|e| Failure::new(2, "invalid", format!("metadata {}: {e}", file.display())))?;
+                    sp_metadata::parse_sp_metadata(&xml, hosts.dev_mode())?.into_new_service_provider(name)
+                }
+                None => {
+                    let preset = match preset.as_str() {
+                        "atlassian" => Preset::Atlassian,
+                        "generic" => Preset::Generic,
+                        other => return Err(Failure::new(2, "invalid", format!("preset: unknown preset `{other}`"))),
+                    };
+                    let entity_id = entity_id
+                        .ok_or_else(|| Failure::new(2, "invalid", "entity_id: required without --metadata"))?;
+                    let urls = acs_urls
+                        .iter()
+                        .map(|u| AcsUrl::parse(u, hosts.dev_mode()))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(ServiceError::invalid("acs_url"))?;
+                    NewServiceProvider {
+                        name,
+                        preset,
+                        entity_id: EntityId::parse(&entity_id).map_err(ServiceError::invalid("entity_id"))?,
+                        acs: NewAcs::in_order(urls),
+                        name_id_format,
+                        want_requests_signed: false,
+                        request_signing_certs: Vec::new(),
+                    }
+                }
             };
             let db = ready_database(&settings).await?;
             let t = tenants::get(&db, &slug).await?;

@@ -1,6 +1,7 @@
 //! The SAML 2.0 Identity Provider side: reading AuthnRequests, building and signing
 //! Responses, publishing metadata. Plain functions over plain types; no HTTP here.
 
+pub(crate) mod guard;
 pub mod keys;
 pub mod metadata;
 pub mod request;

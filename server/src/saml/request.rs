@@ -21,6 +21,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Duration, Utc};
 use flate2::read::DeflateDecoder;
 
+use super::guard::{MAX_DEPTH, has_doctype, nesting_exceeds};
 use super::request_signature;
 
 /// Largest `SAMLRequest` parameter accepted, counted on the still base64-encoded text.
@@ -409,23 +410,6 @@ fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, RequestError> {
     Ok(out)
 }
 
-/// Whether the text contains a DTD or entity declaration, checked on bytes before any parser runs.
-///
-/// XML markup is case-sensitive, but a case-insensitive look costs nothing and also catches
-/// variants some lenient parsers accept.
-fn has_doctype(xml: &str) -> bool {
-    let bytes = xml.as_bytes();
-    let starts_with = |at: usize, word: &[u8]| {
-        bytes
-            .get(at..at + word.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(word))
-    };
-    bytes
-        .windows(2)
-        .enumerate()
-        .any(|(i, w)| w == b"<!" && (starts_with(i + 2, b"DOCTYPE") || starts_with(i + 2, b"ENTITY")))
-}
-
 /// Parses the decoded XML into an [`AuthnRequest`].
 ///
 /// Any `<!DOCTYPE` is refused before parsing (roxmltree also refuses non-empty DTDs; both
@@ -434,6 +418,9 @@ fn has_doctype(xml: &str) -> bool {
 pub fn parse(xml: &str) -> Result<AuthnRequest, RequestError> {
     if has_doctype(xml) {
         return Err(RequestError::Doctype);
+    }
+    if nesting_exceeds(xml.as_bytes(), MAX_DEPTH) {
+        return Err(RequestError::MalformedXml);
     }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
@@ -1217,5 +1204,27 @@ pub(crate) mod tests {
                 let _ = parse(&xml).map(|req| validate(&req, &atlassian_policy(), &context(Received::Post)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    #[test]
+    fn deeply_nested_requests_are_refused_without_recursing() {
+        // Deep enough to overflow roxmltree's recursive tokenizer on a small stack.
+        let depth = 50_000;
+        let xml = format!(
+            "<samlp:AuthnRequest xmlns:samlp=\"{NS_PROTOCOL}\" ID=\"_a\" Version=\"2.0\" IssueInstant=\"2026-11-29T08:00:00Z\">{}{}</samlp:AuthnRequest>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        // A thread with a small stack proves no recursion happens before the refusal.
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse(&xml))
+            .unwrap();
+        assert!(matches!(handle.join().unwrap(), Err(RequestError::MalformedXml)));
     }
 }

@@ -227,6 +227,9 @@ pub fn verify_post_signature(req: &AuthnRequest, certs: &[Vec<u8>]) -> Result<()
 
 /// The structural half of [`verify_post_signature`]: everything xmlsec would let through.
 fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
+    if super::guard::nesting_exceeds(xml.as_bytes(), super::guard::MAX_DEPTH) {
+        return Err(RequestError::MalformedXml);
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_XML_NODES,

@@ -122,6 +122,31 @@ impl TryFrom<service_provider::Model> for ServiceProvider {
     }
 }
 
+/// One ACS endpoint to register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAcs {
+    /// `index`, as the SP sends it in `AssertionConsumerServiceIndex`.
+    pub index: u16,
+    /// The URL, byte for byte (query string included).
+    pub url: AcsUrl,
+    /// Whether this is the SP's default endpoint.
+    pub is_default: bool,
+}
+
+impl NewAcs {
+    /// Endpoints numbered in order, the first being the default (for URLs pasted by hand).
+    pub fn in_order(urls: Vec<AcsUrl>) -> Vec<Self> {
+        urls.into_iter()
+            .enumerate()
+            .map(|(i, url)| Self {
+                index: u16::try_from(i).unwrap_or(u16::MAX),
+                url,
+                is_default: i == 0,
+            })
+            .collect()
+    }
+}
+
 /// What an admin or operator registers.
 #[derive(Clone, Debug)]
 pub struct NewServiceProvider {
@@ -131,10 +156,14 @@ pub struct NewServiceProvider {
     pub preset: Preset,
     /// Entity ID.
     pub entity_id: EntityId,
-    /// ACS URLs; the first is the default, indexes follow the order.
-    pub acs_urls: Vec<AcsUrl>,
+    /// ACS endpoints (exactly one default).
+    pub acs: Vec<NewAcs>,
     /// NameID format; default from the preset.
     pub name_id_format: Option<String>,
+    /// Whether AuthnRequests must be signed.
+    pub want_requests_signed: bool,
+    /// Base64 DER certificates whose keys may sign requests.
+    pub request_signing_certs: Vec<String>,
 }
 
 /// NameID formats we can produce.
@@ -146,10 +175,22 @@ pub async fn create(
     tenant_id: Uuid,
     new: NewServiceProvider,
 ) -> ServiceResult<ServiceProvider> {
-    if new.acs_urls.is_empty() {
+    if new.acs.is_empty() {
         return Err(ServiceError::Invalid {
             field: "acs_url",
             message: "at least one ACS URL is required".into(),
+        });
+    }
+    if new.acs.iter().filter(|a| a.is_default).count() != 1 {
+        return Err(ServiceError::Invalid {
+            field: "acs_url",
+            message: "exactly one ACS URL must be the default".into(),
+        });
+    }
+    if new.want_requests_signed && new.request_signing_certs.is_empty() {
+        return Err(ServiceError::Invalid {
+            field: "request_signing_certs",
+            message: "signed requests need at least one certificate to verify them with".into(),
         });
     }
     let format = new.name_id_format.unwrap_or_else(|| match new.preset {
@@ -163,13 +204,12 @@ pub async fn create(
         });
     }
     let acs: Vec<AcsEndpoint> = new
-        .acs_urls
+        .acs
         .iter()
-        .enumerate()
-        .map(|(i, url)| AcsEndpoint {
-            index: u16::try_from(i).unwrap_or(u16::MAX),
-            url: url.to_string(),
-            default: i == 0,
+        .map(|a| AcsEndpoint {
+            index: a.index,
+            url: a.url.to_string(),
+            default: a.is_default,
         })
         .collect();
     let attributes = match new.preset {
@@ -186,8 +226,8 @@ pub async fn create(
         acs_urls: Set(to_json(&acs)?),
         name_id_format: Set(format),
         attribute_mapping: Set(to_json(&attributes)?),
-        want_requests_signed: Set(false),
-        request_signing_certs: Set("[]".into()),
+        want_requests_signed: Set(new.want_requests_signed),
+        request_signing_certs: Set(to_json(&new.request_signing_certs)?),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -15,8 +15,9 @@ use openssl::x509::X509;
 use roxmltree::Node;
 
 use super::ServiceError;
-use super::service_providers::{AcsEndpoint, NewServiceProvider, Preset, SUPPORTED_NAMEID_FORMATS};
+use super::service_providers::{AcsEndpoint, NewAcs, NewServiceProvider, Preset, SUPPORTED_NAMEID_FORMATS};
 use crate::domain::{AcsUrl, EntityId, Handle};
+use crate::saml::guard::{has_doctype, nesting_exceeds};
 use crate::saml::metadata::BINDING_POST;
 use crate::saml::xml::{NS_DSIG, NS_METADATA, NS_PROTOCOL};
 
@@ -37,16 +38,8 @@ pub const MAX_METADATA_DEPTH: usize = 64;
 /// How many entity IDs a refusal lists before summarising the rest.
 const MAX_LISTED: usize = 5;
 
-/// One HTTP-POST AssertionConsumerService taken from the metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportedAcs {
-    /// The endpoint's `index`, as the SP will send it in `AssertionConsumerServiceIndex`.
-    pub index: u16,
-    /// The `Location`, byte for byte (query string included).
-    pub url: AcsUrl,
-    /// Whether this is the SP's default endpoint; exactly one entry of an [`ImportedSp`] is.
-    pub is_default: bool,
-}
+/// One HTTP-POST ACS endpoint of the metadata (the type registration takes).
+pub type ImportedAcs = NewAcs;
 
 /// What Rosetta keeps from an SP's metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,20 +70,18 @@ impl ImportedSp {
             .collect()
     }
 
-    /// A [`NewServiceProvider`] (preset Generic) named `name`, ready for `service_providers::create`.
-    ///
-    /// Mapping: `acs_urls` keeps [`ImportedSp::acs`] order, so the metadata's default becomes
-    /// the stored default (position 0). `create` numbers indexes by position, so metadata
-    /// indexes are renumbered (`0, 1, ...`), and `NewServiceProvider` has no fields for
-    /// `want_requests_signed` or the signing certificates: callers that need either must
-    /// store them separately until it does (see [`ImportedSp::acs_endpoints`]).
+    /// A [`NewServiceProvider`] (preset Generic) named `name`, ready for `service_providers::create`,
+    /// keeping the metadata's ACS indexes and default, its request-signing requirement and
+    /// its signing certificates.
     pub fn into_new_service_provider(self, name: Handle) -> NewServiceProvider {
         NewServiceProvider {
             name,
             preset: Preset::Generic,
             entity_id: self.entity_id,
-            acs_urls: self.acs.into_iter().map(|a| a.url).collect(),
+            acs: self.acs,
             name_id_format: self.name_id_format,
+            want_requests_signed: self.want_requests_signed,
+            request_signing_certs: self.signing_certs_base64,
         }
     }
 }
@@ -436,80 +427,6 @@ fn shown(value: &str) -> String {
     out
 }
 
-/// Whether the text contains a DTD or entity declaration, checked on bytes before any parser
-/// runs (case-insensitively, which also catches variants lenient parsers accept).
-fn has_doctype(xml: &str) -> bool {
-    let bytes = xml.as_bytes();
-    let starts_with = |at: usize, word: &[u8]| {
-        bytes
-            .get(at..at + word.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(word))
-    };
-    bytes
-        .windows(2)
-        .enumerate()
-        .any(|(i, w)| w == b"<!" && (starts_with(i + 2, b"DOCTYPE") || starts_with(i + 2, b"ENTITY")))
-}
-
-/// Whether start tags nest deeper than `limit`, by a lexical scan that skips comments, CDATA,
-/// processing instructions and quoted attribute values the way an XML tokenizer does, so
-/// that it never counts fewer levels than a parser would recurse into.
-fn nesting_exceeds(xml: &[u8], limit: usize) -> bool {
-    let find = |from: usize, needle: &[u8]| {
-        xml.get(from..)
-            .and_then(|rest| rest.windows(needle.len()).position(|w| w == needle))
-            .map(|p| from + p + needle.len())
-    };
-    let mut depth = 0usize;
-    let mut i = 0usize;
-    while let Some(offset) = xml.get(i..).and_then(|rest| rest.iter().position(|b| *b == b'<')) {
-        let at = i + offset;
-        let rest = &xml[at..];
-        let next = if rest.starts_with(b"<!--") {
-            find(at + 4, b"-->")
-        } else if rest.starts_with(b"<![CDATA[") {
-            find(at + 9, b"]]>")
-        } else if rest.starts_with(b"<?") {
-            find(at + 2, b"?>")
-        } else if rest.starts_with(b"<!") {
-            find(at + 2, b">")
-        } else if rest.starts_with(b"</") {
-            depth = depth.saturating_sub(1);
-            find(at + 2, b">")
-        } else {
-            let mut quote = None;
-            let mut end = None;
-            for (j, &b) in rest.iter().enumerate().skip(1) {
-                match quote {
-                    Some(q) if b == q => quote = None,
-                    Some(_) => {}
-                    None if b == b'"' || b == b'\'' => quote = Some(b),
-                    None if b == b'>' => {
-                        end = Some(j);
-                        break;
-                    }
-                    None => {}
-                }
-            }
-            end.map(|j| {
-                if rest.get(j - 1) != Some(&b'/') {
-                    depth += 1;
-                }
-                at + j + 1
-            })
-        };
-        if depth > limit {
-            return true;
-        }
-        match next {
-            Some(n) => i = n,
-            // Unterminated markup: the parser stops there too.
-            None => return false,
-        }
-    }
-    false
-}
-
 fn doctype_refused() -> ServiceError {
     invalid("the metadata contains a document type declaration (<!DOCTYPE> or <!ENTITY>), which is not allowed")
 }
@@ -575,7 +492,7 @@ mod tests {
             format!("https://auth.atlassian.com/saml/{ATLASSIAN_ID}")
         );
         assert_eq!(
-            new.acs_urls.iter().map(AcsUrl::as_str).collect::<Vec<_>>(),
+            new.acs.iter().map(|a| a.url.as_str()).collect::<Vec<_>>(),
             [acs.as_str()]
         );
         assert_eq!(new.name_id_format.as_deref(), Some(NAMEID_EMAIL));
@@ -603,7 +520,7 @@ mod tests {
         );
         let new = sp.into_new_service_provider(Handle::parse("wiki").unwrap());
         assert_eq!(
-            new.acs_urls.first().map(AcsUrl::as_str),
+            new.acs.first().map(|a| a.url.as_str()),
             Some("https://wiki.example.org/saml/acs?tenant=main&v=2"),
             "the metadata's default must land where `create` puts its default"
         );

@@ -3,7 +3,7 @@
 
 use rosetta::domain::{AcsUrl, EmailDomain, EntityId, Handle};
 use rosetta::services::identity_sources::{self, NewIdentitySource};
-use rosetta::services::service_providers::{self, NewServiceProvider, Preset};
+use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
 use rosetta::services::{ServiceError, signing_keys};
 use rosetta_entity::identity_source;
 use sea_orm::EntityTrait;
@@ -20,8 +20,10 @@ fn jira(entity: &str) -> NewServiceProvider {
         name: Handle::parse("jira").unwrap(),
         preset: Preset::Atlassian,
         entity_id: EntityId::parse(entity).unwrap(),
-        acs_urls: vec![AcsUrl::parse(ATLASSIAN_ACS, false).unwrap()],
+        acs: NewAcs::in_order(vec![AcsUrl::parse(ATLASSIAN_ACS, false).unwrap()]),
         name_id_format: None,
+        want_requests_signed: false,
+        request_signing_certs: vec![],
     }
 }
 
