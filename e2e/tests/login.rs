@@ -327,3 +327,113 @@ async fn a_replayed_callback_or_a_foreign_browser_gets_no_assertion() {
     assert_eq!(res.status(), 400, "single use");
     assert!(res.text().await.unwrap().contains("expired or was already completed"));
 }
+
+#[tokio::test]
+async fn post_binding_and_home_realm_discovery() {
+    let w = world(Stack::embedded()).await;
+    let port = w.rosetta.port();
+
+    // A second source makes Rosetta ask for the email address first.
+    let secret = w.rosetta.data_dir().join("other-secret");
+    std::fs::write(&secret, "other\n").unwrap();
+    let add = [
+        "source",
+        "add",
+        "acme",
+        "--name",
+        "other",
+        "--issuer",
+        w.op.issuer(),
+        "--client-id",
+        "other",
+        "--client-secret-file",
+        secret.to_str().unwrap(),
+        "--domains",
+        "other.example",
+        "--json",
+    ];
+    run(&w.rosetta, w.rosetta.env(), &add).await;
+
+    // The SP's request, re-sent with the HTTP-POST binding (base64, no DEFLATE).
+    let ua = browser(port);
+    let res = ua.get(w.jira.login_url("post-relay")).send().await.unwrap();
+    let redirect = url::Url::parse(&location(&res)).unwrap();
+    let deflated = redirect
+        .query_pairs()
+        .find(|(k, _)| k == "SAMLRequest")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::DeflateDecoder::new(&base64_decode(&deflated)[..]),
+        &mut xml,
+    )
+    .unwrap();
+    let sso = format!("http://acme.localhost:{port}/saml/sso");
+    let res = ua
+        .post(&sso)
+        .form(&[
+            ("SAMLRequest", base64_encode(xml.as_bytes())),
+            ("RelayState", "post-relay".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", w.rosetta.logs());
+    let page = res.text().await.unwrap();
+    assert!(page.contains("name=\"email\""), "the source chooser: {page}");
+    let marker = "name=\"r\" value=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    let request = page[start..start + page[start..].find('"').unwrap()].to_owned();
+
+    let login = format!("http://acme.localhost:{port}/login");
+    let res = ua
+        .post(&login)
+        .form(&[("r", request.as_str()), ("email", "eve@unknown.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("No sign-in is set up for that email address")
+    );
+
+    let res = ua
+        .post(&login)
+        .form(&[("r", request.as_str()), ("email", "ada@ACME.example")])
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&res);
+    assert!(
+        authorize.contains("client_id=rosetta"),
+        "the source of acme.example: {authorize}"
+    );
+    let callback = w.op.scripted_login(&ua, &authorize, "ada-sub").await.unwrap();
+    let res = ua.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", w.rosetta.logs());
+    let verdict = post_to_sp(&w.jira, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
+    assert_eq!(verdict.relay_state.as_deref(), Some("post-relay"));
+
+    let res = ua
+        .post(&login)
+        .form(&[("r", request.as_str()), ("email", "ada@acme.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "a chooser request is used once");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
