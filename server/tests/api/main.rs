@@ -7,5 +7,6 @@ mod helpers;
 mod brokering_config;
 mod health;
 mod migrations;
+mod sso;
 mod store;
 mod tenancy;
