@@ -13,7 +13,7 @@ use crate::domain::{AcsUrl, EmailDomain, EntityId, Handle, TenantSlug};
 use crate::services::identity_sources::{self, NewIdentitySource};
 use crate::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
 use crate::services::sp_metadata;
-use crate::services::{ServiceError, tenants};
+use crate::services::{ServiceError, signing_keys, tenants};
 use crate::state::load_keyring;
 use crate::tenancy::HostRouter;
 
@@ -55,6 +55,85 @@ pub enum SpAction {
         /// Its name.
         name: String,
     },
+}
+
+/// `rosetta key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// List a tenant's signing keys.
+    List {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// Publish a next key in metadata (it does not sign yet).
+    Next {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// Sign with the next key from now on; the current key is retired.
+    Promote {
+        /// Tenant slug.
+        tenant: String,
+    },
+}
+
+/// Runs a `key` command.
+pub async fn key(settings: Settings, action: KeyAction, json: bool) -> Result<(), Failure> {
+    let hosts = HostRouter::new(&settings.public_url);
+    let (tenant, verb) = match &action {
+        KeyAction::List { tenant } => (tenant, "list"),
+        KeyAction::Next { tenant } => (tenant, "next"),
+        KeyAction::Promote { tenant } => (tenant, "promote"),
+    };
+    let slug = slug(tenant)?;
+    let db = ready_database(&settings).await?;
+    let t = tenants::get(&db, &slug).await?;
+    match verb {
+        "next" => {
+            let keyring = load_keyring(&settings)?;
+            signing_keys::create_next(&db, &keyring, t.id, &hosts.idp_entity_id(&slug)).await?;
+        }
+        "promote" => {
+            signing_keys::promote(&db, t.id).await?;
+        }
+        _ => {}
+    }
+    let keys: Vec<_> = signing_keys::list(&db, t.id)
+        .await?
+        .iter()
+        .map(|k| {
+            let fingerprint = openssl::x509::X509::from_der(&k.certificate)
+                .and_then(|c| c.digest(openssl::hash::MessageDigest::sha256()))
+                .map(|d| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+                .unwrap_or_default();
+            serde_json::json!({
+                "id": k.id.to_string(),
+                "state": format!("{:?}", k.state).to_lowercase(),
+                "fingerprint_sha256": fingerprint,
+                "created_at": k.created_at.to_rfc3339(),
+            })
+        })
+        .collect();
+    emit(json, &keys, || {
+        let mut text = keys
+            .iter()
+            .map(|k| {
+                format!(
+                    "{:<8} {} {}",
+                    k["state"].as_str().unwrap_or(""),
+                    k["fingerprint_sha256"].as_str().unwrap_or(""),
+                    k["id"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        match verb {
+            "next" => text.push_str("\n\nThe next key is now in the metadata. Give its certificate to SPs that pin certificates (Atlassian: add it in the identity provider settings), then run `rosetta key promote`."),
+            "promote" => text.push_str("\n\nResponses are now signed with the promoted key; the previous key is retired."),
+            _ => {}
+        }
+        text
+    })
 }
 
 /// `rosetta source ...`

@@ -64,6 +64,12 @@ pub enum Command {
         #[command(subcommand)]
         action: brokering::SourceAction,
     },
+    /// Rotate a tenant's SAML signing key (publish next, then promote).
+    Key {
+        /// Key command.
+        #[command(subcommand)]
+        action: brokering::KeyAction,
+    },
     /// Check outgoing email.
     Mail {
         /// Mail command.
@@ -198,6 +204,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Tenant { action } => tenant_command(settings, action, json).await,
         Command::Sp { action } => brokering::sp(settings, action, json).await,
         Command::Source { action } => brokering::source(settings, action, json).await,
+        Command::Key { action } => brokering::key(settings, action, json).await,
         Command::Mail {
             action: MailAction::Test { to },
         } => mail_test(settings, to, json).await,

@@ -96,3 +96,64 @@ pub fn unseal(keyring: &Keyring, row: &signing_key::Model) -> ServiceResult<Sign
         .map_err(internal)?;
     SigningKey::from_der(&der, &row.certificate).map_err(internal)
 }
+
+/// Every key of the tenant, newest first (for listings).
+pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<Vec<signing_key::Model>> {
+    Ok(signing_key::Entity::find()
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .order_by_desc(signing_key::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Publishes a new key in metadata without signing with it yet, so SPs that read metadata
+/// (or admins who paste certificates) can trust it before it is used.
+pub async fn create_next(
+    db: &sea_orm::DatabaseConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    common_name: &str,
+) -> ServiceResult<signing_key::Model> {
+    let existing = signing_key::Entity::find()
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .filter(signing_key::Column::State.eq(KeyState::Next))
+        .one(db)
+        .await?;
+    if existing.is_some() {
+        return Err(ServiceError::Conflict(
+            "a next key is already published: promote it first".into(),
+        ));
+    }
+    generate(db, keyring, tenant_id, common_name, KeyState::Next).await
+}
+
+/// Makes the next key the signing key and retires the previous one, atomically. SPs that
+/// pinned the old certificate must have been given the new one first.
+pub async fn promote(db: &sea_orm::DatabaseConnection, tenant_id: Uuid) -> ServiceResult<signing_key::Model> {
+    use sea_orm::{IntoActiveModel, TransactionTrait};
+    let txn = db.begin().await?;
+    let next = signing_key::Entity::find()
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .filter(signing_key::Column::State.eq(KeyState::Next))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("there is no next key to promote: publish one first".into()))?;
+    let now = Utc::now();
+    for old in signing_key::Entity::find()
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .filter(signing_key::Column::State.eq(KeyState::Active))
+        .all(&txn)
+        .await?
+    {
+        let mut row = old.into_active_model();
+        row.state = Set(KeyState::Retired);
+        row.retired_at = Set(Some(now));
+        row.update(&txn).await?;
+    }
+    let mut row = next.into_active_model();
+    row.state = Set(KeyState::Active);
+    row.activated_at = Set(Some(now));
+    let promoted = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(promoted)
+}

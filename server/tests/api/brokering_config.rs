@@ -193,3 +193,67 @@ both_stacks!(
         );
     }
 );
+
+both_stacks!(
+    signing_keys_rotate_by_publishing_then_promoting,
+    |stack: rosetta_e2e::Stack| async move {
+        let app = spawn_app(stack).await;
+        let (db, keyring) = (&app.state.db, &app.state.keyring);
+        let acme = app.create_tenant("acme", "Acme").await;
+        let first = app.state.signing_key(acme.id).await.unwrap();
+
+        assert!(
+            matches!(signing_keys::promote(db, acme.id).await, Err(ServiceError::NotFound(_))),
+            "nothing to promote"
+        );
+        let next = signing_keys::create_next(db, keyring, acme.id, "acme").await.unwrap();
+        assert!(matches!(
+            signing_keys::create_next(db, keyring, acme.id, "acme").await,
+            Err(ServiceError::Conflict(_))
+        ));
+        let next_cert = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &next.certificate);
+
+        // Published before it signs.
+        let md = app
+            .get("acme.localhost:{port}", "/saml/metadata")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(md.contains(&first.cert_base64()) && md.contains(&next_cert), "{md}");
+        assert!(
+            md.find(&first.cert_base64()) < md.find(&next_cert),
+            "the active certificate first"
+        );
+        assert_eq!(
+            app.state.signing_key(acme.id).await.unwrap().cert_base64(),
+            first.cert_base64(),
+            "still signing with the first"
+        );
+
+        signing_keys::promote(db, acme.id).await.unwrap();
+        assert_eq!(
+            app.state.signing_key(acme.id).await.unwrap().cert_base64(),
+            next_cert,
+            "signing with the promoted key"
+        );
+        let md = app
+            .get("acme.localhost:{port}", "/saml/metadata")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            md.contains(&next_cert) && !md.contains(&first.cert_base64()),
+            "the retired key is no longer published"
+        );
+        let states: Vec<_> = signing_keys::list(db, acme.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.state)
+            .collect();
+        assert_eq!(states.len(), 2);
+        assert!(states.contains(&rosetta_entity::signing_key::KeyState::Retired));
+    }
+);
