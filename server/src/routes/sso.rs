@@ -184,24 +184,7 @@ async fn sso_redirect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let params = query_map(req.query_string());
-    let Some(saml_request) = params.get("SAMLRequest") else {
-        return Err(PageError::BadRequest(
-            "This address expects a SAML sign-in request from an application.".into(),
-        ));
-    };
-    let (_, sso_name, _) = cookie_names(&state);
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
-    let outcome = flow
-        .authn_request(
-            Binding::Redirect,
-            saml_request,
-            params.get("RelayState").map(String::as_str),
-            Some(req.query_string()),
-            cookie_value(&req, sso_name).as_deref(),
-        )
-        .await
-        .map_err(page_error)?;
-    Ok(render(&state, outcome))
+    authn_request(&req, &tenant, &state, Binding::Redirect, &params).await
 }
 
 async fn sso_post(
@@ -211,24 +194,36 @@ async fn sso_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    authn_request(&req, &tenant, &state, Binding::Post, &params).await
+}
+
+/// Both bindings: the Redirect binding's signature covers the raw query string as received.
+async fn authn_request(
+    req: &HttpRequest,
+    tenant: &rosetta_entity::tenant::Model,
+    state: &AppState,
+    binding: Binding,
+    params: &HashMap<String, String>,
+) -> Result<HttpResponse, PageError> {
     let Some(saml_request) = params.get("SAMLRequest") else {
         return Err(PageError::BadRequest(
             "This address expects a SAML sign-in request from an application.".into(),
         ));
     };
-    let (_, sso_name, _) = cookie_names(&state);
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let raw_query = matches!(binding, Binding::Redirect).then(|| req.query_string());
+    let (_, sso_name, _) = cookie_names(state);
+    let flow = Flow::new(state, tenant, meta(req, state)).map_err(page_error)?;
     let outcome = flow
         .authn_request(
-            Binding::Post,
+            binding,
             saml_request,
             params.get("RelayState").map(String::as_str),
-            None,
-            cookie_value(&req, sso_name).as_deref(),
+            raw_query,
+            cookie_value(req, sso_name).as_deref(),
         )
         .await
         .map_err(page_error)?;
-    Ok(render(&state, outcome))
+    Ok(render(state, outcome))
 }
 
 async fn idp_initiated(
