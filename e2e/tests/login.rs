@@ -221,6 +221,33 @@ async fn full_login_story(stack: Stack) {
     assert!(verdict.ok, "{:?}", verdict.error);
     assert_eq!(verdict.relay_state.as_deref(), Some("wiki-relay"));
 
+    // 2b. ForceAuthn: the broker session is not enough, the provider is asked to log in anew.
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ForceAuthn=\"true\" \
+AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version=\"2.0\">\
+<saml:Issuer xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">https://jira.example/saml</saml:Issuer>\
+</samlp:AuthnRequest>",
+        w.jira.acs_url()
+    );
+    let mut deflater = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut deflater, xml.as_bytes()).unwrap();
+    let param: String =
+        url::form_urlencoded::byte_serialize(base64_encode(&deflater.finish().unwrap()).as_bytes()).collect();
+    let res = browser
+        .get(format!(
+            "http://acme.localhost:{}/saml/sso?SAMLRequest={param}",
+            w.rosetta.port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&res);
+    assert!(
+        authorize.starts_with(w.op.issuer()) && authorize.contains("prompt=login"),
+        "{authorize}"
+    );
+
     // 3. IdP-initiated SSO with the site URL as RelayState: no InResponseTo.
     let url = format!(
         "http://acme.localhost:{}/saml/init/wiki?RelayState=https://acme.atlassian.net",

@@ -350,12 +350,18 @@ impl<'a> Flow<'a> {
     async fn start_upstream(&self, source: &str, request: SpRequest) -> Result<Outcome, FlowError> {
         let config = self.source_config(source).await?;
         let redirect_uri = self.state.hosts.callback_url(&self.slug, source);
-        let (url, auth) = self
+        let (mut url, auth) = self
             .state
             .oidc
             .start_login(&config, &redirect_uri)
             .await
             .map_err(oidc_error)?;
+        if request.force_authn {
+            // The SP demanded a fresh authentication: ask the provider not to reuse its session.
+            url.query_pairs_mut()
+                .append_pair("prompt", "login")
+                .append_pair("max_age", "0");
+        }
         let cookie = random_token();
         let pending = PendingLogin {
             sp: request,

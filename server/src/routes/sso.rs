@@ -49,11 +49,19 @@ fn cookie_names(state: &AppState) -> (&'static str, &'static str, bool) {
 }
 
 fn cookie(name: &'static str, value: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
+    // The broker session must also reach the SSO endpoint on a cross-site HTTP-POST from an
+    // SP, which SameSite=Lax would withhold; None needs Secure, so dev (http) keeps Lax. The
+    // login cookie only travels on the provider's top-level GET redirect: Lax is enough.
+    let same_site = if secure && name.ends_with("_sso") {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
         .secure(secure)
-        .same_site(SameSite::Lax)
+        .same_site(same_site)
         .max_age(CookieDuration::seconds(
             i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
         ))
