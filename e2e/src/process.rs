@@ -63,12 +63,24 @@ impl Rosetta {
     /// 127.0.0.1 with the public URL `http://localhost:<port>`, plus the given variables.
     /// Waits for the "listening" line.
     pub async fn start(env: &[(String, String)]) -> Self {
+        Self::start_on("127.0.0.1", None, env).await
+    }
+
+    /// A second replica of `first`'s deployment: same port and public URL, but listening on
+    /// 127.0.0.2, so a user agent that resolves `*.localhost` to 127.0.0.2 reaches this one
+    /// with exactly the Host header the first one expects. `env` must point at the same
+    /// database, Redis and master key.
+    pub async fn start_replica(first: &Rosetta, env: &[(String, String)]) -> Self {
+        Self::start_on("127.0.0.2", Some(first.port), env).await
+    }
+
+    async fn start_on(ip: &str, fixed_port: Option<u16>, env: &[(String, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
         let mut last_log = String::new();
         for _ in 0..3 {
-            let port = crate::free_port();
+            let port = fixed_port.unwrap_or_else(crate::free_port);
             let mut all = vec![
-                ("ROSETTA_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+                ("ROSETTA_LISTEN".to_owned(), format!("{ip}:{port}")),
                 ("ROSETTA_PUBLIC_URL".to_owned(), format!("http://localhost:{port}")),
             ];
             all.extend(env.iter().cloned());

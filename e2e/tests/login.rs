@@ -11,11 +11,21 @@ use sea_orm::ConnectionTrait;
 
 /// A browser: cookie jar, no automatic redirects, `*.localhost` names on loopback.
 fn browser(port: u16) -> reqwest::Client {
+    browser_via(
+        port,
+        [127, 0, 0, 1],
+        std::sync::Arc::new(reqwest::cookie::Jar::default()),
+    )
+}
+
+/// A browser whose `*.localhost` names resolve to `ip`, with a given cookie jar (two of
+/// them sharing a jar are one browser reaching two replicas).
+fn browser_via(port: u16, ip: [u8; 4], jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
-        .cookie_store(true)
+        .cookie_provider(jar)
         .redirect(reqwest::redirect::Policy::none());
     for host in ["acme.localhost", "globex.localhost", "localhost"] {
-        b = b.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        b = b.resolve(host, std::net::SocketAddr::from((ip, port)));
     }
     b.build().unwrap()
 }
@@ -75,6 +85,10 @@ async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> serd
 
 async fn world(stack: Stack) -> World {
     let rosetta = Rosetta::start(&stack.env()).await;
+    world_with(rosetta, stack).await
+}
+
+async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
     let env = rosetta.env().to_vec();
     let port = rosetta.port();
     let op = OidcProvider::start(&OidcProviderConfig {
@@ -463,4 +477,47 @@ fn base64_decode(s: &str) -> Vec<u8> {
 fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[tokio::test]
+async fn replicas_share_nothing_but_postgres_and_redis() {
+    let Some(stack) = Stack::external().await else { return };
+    // Every replica must hold the same master key; each has its own data directory.
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let mut env = stack.env();
+    env.push(("ROSETTA_MASTER_KEY".into(), base64_encode(&key)));
+    let first = Rosetta::start(&env).await;
+    let second = Rosetta::start_replica(&first, &env).await;
+    let port = first.port();
+    let w = world_with(first, stack).await;
+
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let via_first = browser_via(port, [127, 0, 0, 1], jar.clone());
+    let via_second = browser_via(port, [127, 0, 0, 2], jar);
+
+    // The login starts on replica 1 (AuthnRequest, pending login in Redis)...
+    let res = via_first.get(w.jira.login_url("replicas")).send().await.unwrap();
+    let res = via_first.get(location(&res)).send().await.unwrap();
+    assert_eq!(res.status(), 302, "{}", w.rosetta.logs());
+    let authorize = location(&res);
+    let callback = w.op.scripted_login(&via_first, &authorize, "ada-sub").await.unwrap();
+    // ...and completes on replica 2 (callback; signing key from PostgreSQL, opened with the
+    // shared master key).
+    let res = via_second.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", second.logs());
+    assert!(
+        second.logs().contains("/oidc/callback/corp"),
+        "replica 2 served the callback"
+    );
+    let verdict = post_to_sp(&w.jira, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
+
+    // The broker session opened by replica 2 is honoured by replica 1.
+    let res = via_first.get(w.wiki.login_url("again")).send().await.unwrap();
+    let res = via_first.get(location(&res)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "answered from the shared broker session");
+    let verdict = post_to_sp(&w.wiki, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
 }
