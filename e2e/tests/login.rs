@@ -521,3 +521,179 @@ async fn replicas_share_nothing_but_postgres_and_redis() {
     let verdict = post_to_sp(&w.wiki, &res.text().await.unwrap()).await;
     assert!(verdict.ok, "{:?}", verdict.error);
 }
+
+/// XML signature wrapping (XSW1–8, after "On Breaking SAML") and friends, applied to
+/// Rosetta's own signed responses: the independent validator must accept the original and
+/// reject every mutation, and the forged NameID must never come out.
+#[tokio::test]
+async fn signature_wrapping_mutations_are_rejected_by_the_validator() {
+    let w = world(Stack::embedded()).await;
+    let ua = browser(w.rosetta.port());
+    let first = login_via_op(&w, &ua, &w.jira, "start").await;
+    assert!(first.ok, "{:?}", first.error);
+
+    // IdP-initiated responses to `wiki` (no InResponseTo), fresh for each attempt.
+    let fresh = || async {
+        let url = format!("http://acme.localhost:{}/saml/init/wiki", w.rosetta.port());
+        let html = ua.get(url).send().await.unwrap().text().await.unwrap();
+        String::from_utf8(base64_decode(&form(&html).1)).unwrap()
+    };
+    let original = fresh().await;
+    let verdict = w.wiki.post_response_xml(&original, None).await.unwrap();
+    assert!(verdict.ok, "the untouched response is accepted: {:?}", verdict.error);
+
+    type Mutation = fn(&str) -> String;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("XSW1 signed Response moved into the evil Response's Signature", xsw1),
+        ("XSW2 signed Response placed before the evil Response's Signature", xsw2),
+        ("XSW3 evil Assertion before the signed one", xsw3),
+        ("XSW4 signed Assertion wrapped inside the evil one", xsw4),
+        ("XSW5 signature moved to the evil Assertion, original appended", xsw5),
+        ("XSW6 signed Assertion inside the evil Assertion's Signature", xsw6),
+        ("XSW7 signed Assertion hidden in an Extensions element", xsw7),
+        ("XSW8 signed Assertion hidden in a ds:Object", xsw8),
+        ("comment injected in NameID", comment_in_name_id),
+        ("second, unsigned Assertion appended", duplicate_assertion),
+        ("second Signature in the Response", second_signature),
+        ("NameID changed", |x| x.replace("ada@acme.example", "eve@acme.example")),
+    ];
+    for (what, mutate) in mutations {
+        let xml = mutate(&fresh().await);
+        // Well-formed, so a rejection is the validator's judgement and not a parse error.
+        if let Err(e) = roxmltree::Document::parse(&xml) {
+            panic!("{what}: the mutation is not well-formed XML: {e}");
+        }
+        let verdict = w.wiki.post_response_xml(&xml, None).await.unwrap();
+        assert!(!verdict.ok, "{what}: accepted as {:?}", verdict.name_id);
+        assert_ne!(verdict.name_id.as_deref(), Some("eve@acme.example"), "{what}");
+    }
+}
+
+/// The signed Assertion of a response, and the response without it.
+fn split_assertion(xml: &str) -> (String, String) {
+    let start = xml.find("<saml:Assertion").unwrap();
+    let end = xml.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+    (xml[start..end].to_owned(), format!("{}{}", &xml[..start], &xml[end..]))
+}
+
+/// An unsigned copy of an Assertion naming Eve, with a new ID.
+fn evil_assertion(assertion: &str) -> String {
+    let sig_start = assertion.find("<ds:Signature").unwrap();
+    let sig_end = assertion.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let unsigned = format!("{}{}", &assertion[..sig_start], &assertion[sig_end..]);
+    let id_start = unsigned.find(" ID=\"").unwrap() + 5;
+    let id_end = unsigned[id_start..].find('"').unwrap() + id_start;
+    format!("{}_evil{}", &unsigned[..id_start], &unsigned[id_end..]).replace("ada@acme.example", "eve@acme.example")
+}
+
+fn evil_response(xml: &str) -> String {
+    let (assertion, rest) = split_assertion(xml);
+    let close = rest.rfind("</samlp:Response>").unwrap();
+    let with_evil = format!("{}{}{}", &rest[..close], evil_assertion(&assertion), &rest[close..]);
+    let id_start = with_evil.find(" ID=\"").unwrap() + 5;
+    let id_end = with_evil[id_start..].find('"').unwrap() + id_start;
+    format!("{}_evilresponse{}", &with_evil[..id_start], &with_evil[id_end..])
+}
+
+fn xsw1(xml: &str) -> String {
+    let evil = evil_response(xml);
+    let at = evil.find("</ds:Signature>").unwrap();
+    format!("{}{xml}{}", &evil[..at], &evil[at..])
+}
+
+fn xsw2(xml: &str) -> String {
+    let evil = evil_response(xml);
+    let at = evil.find("<ds:Signature").unwrap();
+    format!("{}{xml}{}", &evil[..at], &evil[at..])
+}
+
+fn xsw3(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    let at = xml.find("<saml:Assertion").unwrap();
+    format!("{}{}{}", &xml[..at], evil_assertion(&assertion), &xml[at..])
+}
+
+fn xsw4(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    let evil = evil_assertion(&assertion);
+    let close = evil.rfind("</saml:Assertion>").unwrap();
+    let wrapped = format!("{}{assertion}{}", &evil[..close], &evil[close..]);
+    xml.replace(&assertion, &wrapped)
+}
+
+fn xsw5(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    let sig_start = assertion.find("<ds:Signature").unwrap();
+    let sig_end = assertion.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let signature = &assertion[sig_start..sig_end];
+    let evil = evil_assertion(&assertion);
+    let issuer_end = evil.find("</saml:Issuer>").unwrap() + "</saml:Issuer>".len();
+    let evil_signed = format!("{}{signature}{}", &evil[..issuer_end], &evil[issuer_end..]);
+    let unsigned_original = format!("{}{}", &assertion[..sig_start], &assertion[sig_end..]);
+    xml.replace(&assertion, &format!("{evil_signed}{unsigned_original}"))
+}
+
+fn xsw6(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    let sig_start = assertion.find("<ds:Signature").unwrap();
+    let sig_end = assertion.find("</ds:Signature>").unwrap();
+    let signature_open = &assertion[sig_start..sig_end];
+    let evil = evil_assertion(&assertion);
+    let issuer_end = evil.find("</saml:Issuer>").unwrap() + "</saml:Issuer>".len();
+    let evil_with_sig = format!(
+        "{}{signature_open}{assertion}</ds:Signature>{}",
+        &evil[..issuer_end],
+        &evil[issuer_end..]
+    );
+    xml.replace(&assertion, &evil_with_sig)
+}
+
+fn xsw7(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    let wrapped = format!(
+        "<samlp:Extensions>{assertion}</samlp:Extensions>{}",
+        evil_assertion(&assertion)
+    );
+    xml.replace(&assertion, &wrapped)
+}
+
+fn xsw8(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    let evil = evil_assertion(&assertion);
+    let sig_start = assertion.find("<ds:Signature").unwrap();
+    let sig_end = assertion.find("</ds:Signature>").unwrap();
+    let unsigned_original = format!(
+        "{}{}",
+        &assertion[..sig_start],
+        &assertion[sig_end + "</ds:Signature>".len()..]
+    );
+    let signature_with_object = format!(
+        "{}<ds:Object>{unsigned_original}</ds:Object></ds:Signature>",
+        &assertion[sig_start..sig_end]
+    );
+    let issuer_end = evil.find("</saml:Issuer>").unwrap() + "</saml:Issuer>".len();
+    let evil_signed = format!("{}{signature_with_object}{}", &evil[..issuer_end], &evil[issuer_end..]);
+    xml.replace(&assertion, &evil_signed)
+}
+
+fn comment_in_name_id(xml: &str) -> String {
+    xml.replace(
+        "ada@acme.example</saml:NameID>",
+        "ada@acme.example<!---->.evil.example</saml:NameID>",
+    )
+}
+
+fn duplicate_assertion(xml: &str) -> String {
+    let (assertion, _) = split_assertion(xml);
+    xml.replace(
+        "</samlp:Response>",
+        &format!("{}</samlp:Response>", evil_assertion(&assertion)),
+    )
+}
+
+fn second_signature(xml: &str) -> String {
+    let sig_start = xml.find("<ds:Signature").unwrap();
+    let sig_end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let signature = &xml[sig_start..sig_end];
+    xml.replacen(signature, &format!("{signature}{signature}"), 1)
+}
