@@ -697,3 +697,63 @@ fn second_signature(xml: &str) -> String {
     let signature = &xml[sig_start..sig_end];
     xml.replacen(signature, &format!("{signature}{signature}"), 1)
 }
+
+/// Refusals at the callback, with the real provider: unverified email, a look-alike domain,
+/// a blocked user. Each gets a clear page and no assertion; the refusal is audited.
+#[tokio::test]
+async fn the_callback_refuses_unverified_foreign_and_blocked_users() {
+    let w = world(Stack::embedded()).await;
+    let unverified = OidcAccount {
+        email_verified: Some(false),
+        ..OidcAccount::verified("bob-sub", "bob@acme.example", "Bob", "B")
+    };
+    w.op.add_account(&unverified).await.unwrap();
+    // `victim@acme.example.evil.example` must never pass for acme.example.
+    w.op.add_account(&OidcAccount::verified(
+        "mal-sub",
+        "victim@acme.example.evil.example",
+        "M",
+        "M",
+    ))
+    .await
+    .unwrap();
+
+    async fn attempt(w: &World, login: &str) -> (u16, String) {
+        let ua = browser(w.rosetta.port());
+        let res = ua.get(w.jira.login_url("r")).send().await.unwrap();
+        let res = ua.get(location(&res)).send().await.unwrap();
+        let callback = w.op.scripted_login(&ua, &location(&res), login).await.unwrap();
+        let res = ua.get(callback.as_str()).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    let (status, page) = attempt(&w, "bob-sub").await;
+    assert_eq!(status, 400);
+    assert!(
+        !page.contains("SAMLResponse") && page.contains("quote this reference"),
+        "{page}"
+    );
+
+    let (status, page) = attempt(&w, "mal-sub").await;
+    assert_eq!(status, 400);
+    assert!(!page.contains("SAMLResponse"), "{page}");
+
+    let (status, _) = attempt(&w, "ada-sub").await;
+    assert_eq!(status, 200, "ada gets in");
+    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    db.execute_unprepared("UPDATE end_user SET status = 'blocked'")
+        .await
+        .unwrap();
+    let (status, page) = attempt(&w, "ada-sub").await;
+    assert_eq!(status, 403);
+    assert!(page.contains("blocked") && !page.contains("SAMLResponse"), "{page}");
+
+    let failures = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT detail FROM audit_event WHERE action = 'login' AND outcome = 'failure'".to_owned(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(failures.len(), 3, "each refusal is in the audit log with its reason");
+}
