@@ -190,6 +190,18 @@ async fn login_via_op(w: &World, browser: &reqwest::Client, sp: &SamlSp, relay: 
     );
     let res = browser.get(&sso).send().await.unwrap();
     assert_eq!(res.status(), 302, "{}", w.rosetta.logs());
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        set_cookie.starts_with("rosetta_login=")
+            && set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax"),
+        "the login is bound to this browser: {set_cookie}"
+    );
     let authorize = location(&res);
     assert!(authorize.starts_with(w.op.issuer()), "to the provider: {authorize}");
     assert!(authorize.contains("code_challenge_method=S256"));

@@ -312,3 +312,34 @@ async fn login_submit(
     let outcome = flow.choose_source(request, email).await.map_err(page_error)?;
     Ok(render(&state, outcome))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brokering_cookies_are_host_only_http_only_and_same_site() {
+        let ten_min = std::time::Duration::from_secs(600);
+        // https: `__Host-` names need Secure and Path=/ and no Domain.
+        let sso = cookie("__Host-rosetta_sso", "v".into(), ten_min, true).to_string();
+        for part in [
+            "__Host-rosetta_sso=v",
+            "HttpOnly",
+            "Secure",
+            "Path=/",
+            "SameSite=None",
+            "Max-Age=600",
+        ] {
+            assert!(sso.contains(part), "{sso} lacks {part}");
+        }
+        assert!(!sso.contains("Domain"), "{sso}");
+        let login = cookie("__Host-rosetta_login", "v".into(), ten_min, true).to_string();
+        assert!(login.contains("SameSite=Lax") && login.contains("Secure"), "{login}");
+        // http (dev): no Secure, so SameSite=None is impossible and Lax is used.
+        let dev = cookie("rosetta_sso", "v".into(), ten_min, false).to_string();
+        assert!(
+            dev.contains("SameSite=Lax") && dev.contains("HttpOnly") && !dev.contains("Secure"),
+            "{dev}"
+        );
+    }
+}
