@@ -27,6 +27,11 @@ if ! "${PYTHON:-python3}" -c 'import aiosmtpd' >/dev/null 2>&1; then
   exit 1
 fi
 
+if [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "error: the browser tests need Chromium and its WebDriver: apt-get install chromium chromium-driver" >&2
+  exit 1
+fi
+
 # The end-to-end tests drive real peers: an OpenID provider and a SAML SP (Node.js).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "error: the end-to-end peers need Node.js 20+ and npm" >&2

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod peers;
 mod process;
 mod redis_server;
@@ -18,6 +19,7 @@ mod smtp_server;
 
 use std::path::Path;
 
+pub use browser::{Browser, artifacts_dir};
 pub use peers::{
     InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,
     SamlSpConfig, SamlValidation, cookie_client, peers_dir, sign_saml_response,

@@ -769,3 +769,39 @@ async fn the_callback_refuses_unverified_foreign_and_blocked_users() {
         .unwrap();
     assert_eq!(failures.len(), 3, "each refusal is in the audit log with its reason");
 }
+
+/// The whole login in a real browser (headless Chromium over WebDriver): the SP's login
+/// link, the provider's form, Rosetta's auto-submitting page (JavaScript allowed by its CSP
+/// hash), and the SP's verdict. Screenshots land in `target/e2e-artifacts/`.
+#[tokio::test]
+async fn a_real_browser_logs_in_through_rosetta() {
+    let w = world(Stack::embedded()).await;
+    let browser = rosetta_e2e::Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    browser
+        .goto(&w.jira.login_url("https://acme.atlassian.net/"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_url(w.op.issuer(), std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    browser.screenshot("login-1-provider-form").await.unwrap();
+    browser.type_into("input[name=login]", "ada-sub").await.unwrap();
+    browser.click("button, input[type=submit]").await.unwrap();
+    browser
+        .wait_for_url(w.jira.acs_url(), std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    browser.screenshot("login-2-sp-verdict").await.unwrap();
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("\"ok\":true") && page.contains("ada@acme.example"),
+        "{page}"
+    );
+    assert!(
+        page.contains("https://acme.atlassian.net/"),
+        "RelayState came back: {page}"
+    );
+}
