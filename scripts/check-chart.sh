@@ -188,6 +188,9 @@ for name in ("default-values", "production-values"):
     if ings:
         hosts = [r["host"] for r in ings[0]["spec"]["rules"]]
         check(len(hosts) == 2 and hosts[1] == "*." + hosts[0], where(f"Ingress hosts base + wildcard, got {hosts}"))
+        for r in ings[0]["spec"]["rules"]:
+            for p in r["http"]["paths"]:
+                check(p.get("pathType") in ("Prefix", "Exact", "ImplementationSpecific"), where(f"Ingress pathType {p.get('pathType')}"))
     svc = kinds.get("Service", [{}])[0]
     check(svc.get("spec", {}).get("selector") == (deps[0]["spec"]["selector"]["matchLabels"] if deps else None), where("Service selects the Deployment's pods"))
 
@@ -233,16 +236,11 @@ PY
 # ---- Dockerfile ------------------------------------------------------------------------
 [ -f Dockerfile ] || fail "no Dockerfile"
 [ -f .dockerignore ] || fail "no .dockerignore"
-copied=0
-while read -r src; do
-  [ -n "$src" ] || continue
-  compgen -G "$src" >/dev/null || fail "Dockerfile copies '$src', which does not exist"
-  if grep -qxF -- "${src%/}" .dockerignore; then fail "Dockerfile copies '$src', which .dockerignore excludes"; fi
-  copied=$((copied + 1))
-done < <(python3 - <<'PY'
-import re, shlex
+copied="$(python3 - <<'PY'
+import glob, os, re, shlex, sys
 text = open("Dockerfile").read().replace("\\\n", " ")
-stages = set()
+ignored = {l.strip().rstrip("/") for l in open(".dockerignore") if l.strip() and not l.startswith("#")}
+stages, problems, sources = set(), [], 0
 for line in text.splitlines():
     line = line.strip()
     m = re.match(r"(?i)FROM\s+\S+\s+AS\s+(\S+)", line)
@@ -252,17 +250,24 @@ for line in text.splitlines():
     if not m:
         continue
     args = shlex.split(m.group(2))
-    opts = [a for a in args if a.startswith("--")]
+    frm = [a.split("=", 1)[1] for a in args if a.startswith("--from=")]
     rest = [a for a in args if not a.startswith("--")]
-    frm = [o.split("=", 1)[1] for o in opts if o.startswith("--from=")]
     if frm:
         if frm[0] not in stages:
-            raise SystemExit(f"COPY --from={frm[0]}: no such stage")
+            problems.append(f"COPY --from={frm[0]}: no such stage")
         continue
     for src in rest[:-1]:
-        print(src)
+        sources += 1
+        if not glob.glob(src):
+            problems.append(f"Dockerfile copies '{src}', which does not exist")
+        elif src.rstrip("/") in ignored:
+            problems.append(f"Dockerfile copies '{src}', which .dockerignore excludes")
+for p in problems:
+    print(f"check-chart: FAIL: {p}", file=sys.stderr)
+print(sources)
+sys.exit(1 if problems else 0)
 PY
-)
+)" || exit 1
 [ "$copied" -gt 0 ] || fail "found no COPY source in the Dockerfile"
 grep -q '^USER 10001' Dockerfile || fail "Dockerfile does not run as UID 10001"
 for f in scripts/build-console.sh Cargo.lock; do [ -e "$f" ] || fail "$f is missing"; done
