@@ -208,7 +208,27 @@ async fn login_via_op(w: &World, browser: &reqwest::Client, sp: &SamlSp, relay: 
     let callback = w.op.scripted_login(browser, &authorize, "ada-sub").await.unwrap();
     let res = browser.get(callback.as_str()).send().await.unwrap();
     assert_eq!(res.status(), 200, "{}", w.rosetta.logs());
-    post_to_sp(sp, &res.text().await.unwrap()).await
+    let html = res.text().await.unwrap();
+    // Nothing secret reaches the log: not the code, the state, the client secret, the
+    // SAMLRequest nor the signed Response.
+    let logs = w.rosetta.logs();
+    let param = |name: &str| {
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    for secret in [
+        param("code"),
+        param("state"),
+        "op-client-secret".to_owned(),
+        form(&html).1,
+    ] {
+        assert!(!logs.contains(&secret), "the log holds a secret");
+    }
+    assert!(!logs.contains("SAMLRequest="), "query strings are not logged");
+    post_to_sp(sp, &html).await
 }
 
 async fn post_to_sp(sp: &SamlSp, html: &str) -> rosetta_e2e::SamlValidation {

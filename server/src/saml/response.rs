@@ -362,6 +362,33 @@ mod tests {
             by_name("DigestMethod")
                 .all(|d| d.attribute("Algorithm") == Some("http://www.w3.org/2001/04/xmlenc#sha256"))
         );
+        // Each signature: RSA-SHA256 over exclusive C14N, one Reference to its parent's own
+        // ID, and nothing but the enveloped and exc-c14n transforms.
+        for sig in by_name("Signature") {
+            let parent_id = sig.parent_element().and_then(|p| p.attribute("ID")).unwrap();
+            let child = |n: &'static str| sig.descendants().filter(move |d| d.tag_name().name() == n);
+            assert_eq!(
+                child("SignatureMethod").next().and_then(|m| m.attribute("Algorithm")),
+                Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+            );
+            assert_eq!(
+                child("CanonicalizationMethod")
+                    .next()
+                    .and_then(|m| m.attribute("Algorithm")),
+                Some("http://www.w3.org/2001/10/xml-exc-c14n#")
+            );
+            let refs: Vec<_> = child("Reference").collect();
+            assert_eq!(refs.len(), 1);
+            assert_eq!(refs[0].attribute("URI"), Some(format!("#{parent_id}").as_str()));
+            let transforms: Vec<_> = child("Transform").filter_map(|t| t.attribute("Algorithm")).collect();
+            assert_eq!(
+                transforms,
+                [
+                    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+                    "http://www.w3.org/2001/10/xml-exc-c14n#"
+                ]
+            );
+        }
         let values: Vec<_> = by_name("AttributeValue").filter_map(|v| v.text()).collect();
         assert_eq!(
             values,

@@ -257,3 +257,33 @@ both_stacks!(
         assert!(states.contains(&rosetta_entity::signing_key::KeyState::Retired));
     }
 );
+
+both_stacks!(
+    accounts_are_keyed_on_issuer_and_subject_never_on_email,
+    |stack: rosetta_e2e::Stack| async move {
+        use rosetta::services::end_users::{self, LoginIdentity};
+        let app = spawn_app(stack).await;
+        let acme = app.create_tenant("acme", "Acme").await;
+        let who = |issuer: &'static str, subject: &'static str| LoginIdentity {
+            issuer,
+            subject,
+            email: "ada@acme.example",
+            name: None,
+        };
+        let a = end_users::record_login(&app.state.db, acme.id, &who("https://idp.one", "sub-1"))
+            .await
+            .unwrap();
+        let same = end_users::record_login(&app.state.db, acme.id, &who("https://idp.one", "sub-1"))
+            .await
+            .unwrap();
+        let other_sub = end_users::record_login(&app.state.db, acme.id, &who("https://idp.one", "sub-2"))
+            .await
+            .unwrap();
+        let other_issuer = end_users::record_login(&app.state.db, acme.id, &who("https://idp.two", "sub-1"))
+            .await
+            .unwrap();
+        assert_eq!(a.id, same.id, "the same person again");
+        assert_ne!(a.id, other_sub.id, "same email, another subject: another account");
+        assert_ne!(a.id, other_issuer.id, "same subject at another issuer: another account");
+    }
+);
