@@ -30,6 +30,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "mail_from",
     "master_key",
     "master_key_file",
+    "previous_master_keys",
     "trusted_proxies",
     "log_format",
     "console_dir",
@@ -74,6 +75,10 @@ pub struct Settings {
     pub master_key: Option<SecretString>,
     /// File holding the master key; default: `<data_dir>/master.key`, created on first start.
     pub master_key_file: Option<PathBuf>,
+    /// Older master keys (base64, comma-separated) that still open secrets sealed before a
+    /// rotation; `rosetta rekey` re-seals everything under the current key.
+    #[serde(deserialize_with = "list_of_secrets")]
+    pub previous_master_keys: Vec<SecretString>,
     /// Peers whose `X-Forwarded-*` headers are believed (addresses or CIDR ranges).
     #[serde(deserialize_with = "list_of_nets")]
     pub trusted_proxies: Vec<IpNet>,
@@ -98,6 +103,7 @@ impl Default for Settings {
             mail_from: "Rosetta <no-reply@localhost>".into(),
             master_key: None,
             master_key_file: None,
+            previous_master_keys: Vec::new(),
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Text,
             console_dir: PathBuf::from("console/dist"),
@@ -290,6 +296,26 @@ impl Settings {
     }
 }
 
+/// Accepts a TOML list or a comma-separated string of secrets.
+fn list_of_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(SecretString::from)
+        .collect())
+}
+
 /// Accepts a TOML list or a comma-separated string (the form environment variables take).
 fn list_of_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     #[derive(Deserialize)]
@@ -418,7 +444,7 @@ mod tests {
                 }
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
                 "database_max_connections" | "store_max_entries" => format!("{name} = 5\n"),
-                "trusted_proxies" => "trusted_proxies = []\n".into(),
+                "trusted_proxies" | "previous_master_keys" => format!("{name} = []\n"),
                 "log_format" => "log_format = \"json\"\n".into(),
                 "mail_from" => "mail_from = \"a@example.com\"\n".into(),
                 _ => format!("{name} = \"x\"\n"),

@@ -95,5 +95,11 @@ pub fn load_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
         Some(key) => MasterKey::from_base64(key.expose_secret()).context("setting `master_key`")?,
         None => MasterKey::load_or_create(&settings.master_key_path())?,
     };
-    Ok(Keyring::new(primary, Vec::new()))
+    let previous = settings
+        .previous_master_keys
+        .iter()
+        .map(|k| MasterKey::from_base64(k.expose_secret()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("setting `previous_master_keys`")?;
+    Ok(Keyring::new(primary, previous))
 }

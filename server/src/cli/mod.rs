@@ -70,6 +70,9 @@ pub enum Command {
         #[command(subcommand)]
         action: brokering::KeyAction,
     },
+    /// Re-seal every stored secret under the newest master key (after adding a new
+    /// `master_key` and moving the old one to `previous_master_keys`). Resumable.
+    Rekey,
     /// Check outgoing email.
     Mail {
         /// Mail command.
@@ -205,6 +208,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Sp { action } => brokering::sp(settings, action, json).await,
         Command::Source { action } => brokering::source(settings, action, json).await,
         Command::Key { action } => brokering::key(settings, action, json).await,
+        Command::Rekey => rekey(settings, json).await,
         Command::Mail {
             action: MailAction::Test { to },
         } => mail_test(settings, to, json).await,
@@ -436,6 +440,25 @@ async fn mail_test(settings: Settings, to: String, json: bool) -> Result<(), Fai
         || match &file {
             Some(path) => format!("no smtp_url configured: message to {to} written to {path}"),
             None => format!("message to {to} accepted by the SMTP server"),
+        },
+    )
+}
+
+async fn rekey(settings: Settings, json: bool) -> Result<(), Failure> {
+    let keyring = load_keyring(&settings)?;
+    let db = ready_database(&settings).await?;
+    let report = crate::services::rekey::run(&db, &keyring).await?;
+    emit(
+        json,
+        &serde_json::json!({"key_id": keyring.primary_id(), "resealed": report.resealed, "current": report.current}),
+        || {
+            format!(
+                "re-sealed {} secret(s) under master key {}; {} were already current. Once every replica runs with \
+the new key, `previous_master_keys` can be emptied.",
+                report.resealed,
+                keyring.primary_id(),
+                report.current
+            )
         },
     )
 }

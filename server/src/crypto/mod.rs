@@ -176,6 +176,21 @@ impl Keyring {
         Self { keys }
     }
 
+    /// Whether `envelope` was sealed under a key other than the newest (so `rosetta rekey`
+    /// should re-seal it). Malformed envelopes are reported as needing nothing: opening
+    /// them fails loudly elsewhere.
+    pub fn is_stale(&self, envelope: &[u8]) -> bool {
+        match (self.keys.first(), envelope.get(1..1 + KEY_ID_LEN)) {
+            (Some(primary), Some(id)) if envelope.first() == Some(&VERSION) => primary.id != id,
+            _ => false,
+        }
+    }
+
+    /// The newest key's ID in hex.
+    pub fn primary_id(&self) -> String {
+        self.keys.first().map(MasterKey::id_hex).unwrap_or_default()
+    }
+
     /// Encrypts `plaintext` for the record named by `ctx`.
     pub fn seal(&self, ctx: SecretContext<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let key = self.keys.first().ok_or(CryptoError::BadKey)?;
@@ -308,6 +323,20 @@ mod tests {
             CryptoError::Malformed
         );
         assert_eq!(ring.open(ctx("acme", "1"), &[]).unwrap_err(), CryptoError::Malformed);
+    }
+
+    #[test]
+    fn stale_envelopes_are_recognised() {
+        let (old, old_b64) = MasterKey::generate().unwrap();
+        let sealed = Keyring::new(old, vec![]).seal(ctx("acme", "1"), b"x").unwrap();
+        let rotated = Keyring::new(
+            MasterKey::generate().unwrap().0,
+            vec![MasterKey::from_base64(&old_b64).unwrap()],
+        );
+        assert!(rotated.is_stale(&sealed));
+        let fresh = rotated.seal(ctx("acme", "1"), b"x").unwrap();
+        assert!(!rotated.is_stale(&fresh));
+        assert!(!rotated.is_stale(b"garbage"));
     }
 
     #[test]

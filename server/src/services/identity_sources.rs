@@ -15,7 +15,8 @@ use super::{ServiceError, ServiceResult, conflict_on_unique};
 use crate::crypto::{Keyring, SecretContext};
 use crate::domain::{EmailDomain, Handle};
 
-const KIND: &str = "identity_source.client_secret";
+/// Associated-data kind of a sealed client secret.
+pub(crate) const KIND: &str = "identity_source.client_secret";
 
 /// What an admin or operator registers.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod end_users;
 pub mod identity_sources;
+pub mod rekey;
 pub mod service_providers;
 pub mod signing_keys;
 pub mod sp_metadata;

@@ -9,7 +9,8 @@ use super::{ServiceError, ServiceResult};
 use crate::crypto::{Keyring, SecretContext};
 use crate::saml::keys::SigningKey;
 
-const KIND: &str = "signing_key.private_key";
+/// Associated-data kind of a sealed private key.
+pub(crate) const KIND: &str = "signing_key.private_key";
 
 fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())

@@ -287,3 +287,43 @@ both_stacks!(
         assert_ne!(a.id, other_issuer.id, "same subject at another issuer: another account");
     }
 );
+
+both_stacks!(
+    rekey_moves_every_secret_to_the_new_master_key,
+    |stack: rosetta_e2e::Stack| async move {
+        use rosetta::crypto::{Keyring, MasterKey};
+        use rosetta::services::rekey;
+        let app = spawn_app(stack).await;
+        let db = &app.state.db;
+        let acme = app.create_tenant("acme", "Acme").await;
+        identity_sources::create(db, &app.state.keyring, acme.id, corp(&["acme.example"]))
+            .await
+            .unwrap();
+        let old_key = std::fs::read_to_string(app.state.settings.master_key_path()).unwrap();
+
+        // Rotation: a new primary key, the old one kept for opening.
+        let (new, new_b64) = MasterKey::generate().unwrap();
+        let rotated = Keyring::new(new, vec![MasterKey::from_base64(&old_key).unwrap()]);
+        let report = rekey::run(db, &rotated).await.unwrap();
+        assert_eq!(report.resealed, 2, "the client secret and the signing key");
+        assert_eq!(
+            rekey::run(db, &rotated).await.unwrap(),
+            rekey::RekeyReport {
+                resealed: 0,
+                current: 2
+            },
+            "idempotent"
+        );
+
+        // The new key alone now opens everything; the old key alone opens nothing.
+        let only_new = Keyring::new(MasterKey::from_base64(&new_b64).unwrap(), vec![]);
+        let (_, secret) = identity_sources::find_with_secret(db, &only_new, acme.id, "corp")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(secret.expose_secret(), "very-secret-value");
+        signing_keys::active(db, &only_new, acme.id).await.unwrap();
+        let only_old = Keyring::new(MasterKey::from_base64(&old_key).unwrap(), vec![]);
+        assert!(signing_keys::active(db, &only_old, acme.id).await.is_err());
+    }
+);
