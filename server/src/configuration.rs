@@ -34,6 +34,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "trusted_proxies",
     "log_format",
     "console_dir",
+    "clustered",
 ];
 
 /// How logs are written.
@@ -86,6 +87,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Directory of the built console (`index.html` and assets).
     pub console_dir: PathBuf,
+    /// Several replicas may run (Kubernetes): the in-process store and SQLite, which each
+    /// replica would keep to itself, are refused at start-up.
+    pub clustered: bool,
 }
 
 impl Default for Settings {
@@ -107,6 +111,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Text,
             console_dir: PathBuf::from("console/dist"),
+            clustered: false,
         }
     }
 }
@@ -209,6 +214,23 @@ impl Settings {
             return Err(ConfigError::new(
                 "listen",
                 format!("`{}` is not a host:port that resolves", self.listen),
+            ));
+        }
+        if self.clustered && self.redis_url.is_none() {
+            return Err(ConfigError::new(
+                "redis_url",
+                "is required when clustered: replicas cannot share the in-process store",
+            ));
+        }
+        if self.clustered
+            && !self
+                .database_url
+                .as_ref()
+                .is_some_and(|u| u.expose_secret().starts_with("postgres"))
+        {
+            return Err(ConfigError::new(
+                "database_url",
+                "must be a PostgreSQL URL when clustered: replicas cannot share an SQLite file",
             ));
         }
         if self.store_max_entries == 0 {
@@ -417,6 +439,7 @@ mod tests {
             ("ROSETTA_TRUSTED_PROXIES", "10.0.0.0/8,bogus", "trusted_proxies"),
             ("ROSETTA_LOG_FORMAT", "xml", "log_format"),
             ("ROSETTA_MAIL_FROM", "not an address", "mail_from"),
+            ("ROSETTA_CLUSTERED", "true", "redis_url"),
         ];
         for (key, value, setting) in cases {
             with_env(&[(key, value)], None, |s| {
@@ -444,6 +467,7 @@ mod tests {
                 }
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
                 "database_max_connections" | "store_max_entries" => format!("{name} = 5\n"),
+                "clustered" => "clustered = false\n".into(),
                 "trusted_proxies" | "previous_master_keys" => format!("{name} = []\n"),
                 "log_format" => "log_format = \"json\"\n".into(),
                 "mail_from" => "mail_from = \"a@example.com\"\n".into(),
@@ -466,6 +490,36 @@ mod tests {
                 assert!(
                     unknown.contains(&"ROSETTA_PORT".to_owned()) && unknown.contains(&"ROSETTA_PUBLIC_URLL".to_owned())
                 );
+            },
+        );
+    }
+
+    #[test]
+    fn clustered_deployments_need_shared_state() {
+        let redis = ("ROSETTA_REDIS_URL", "redis://r:6379");
+        with_env(&[("ROSETTA_CLUSTERED", "true"), redis], None, |s| {
+            assert!(s.unwrap_err().to_string().contains("`database_url`"));
+        });
+        with_env(
+            &[
+                ("ROSETTA_CLUSTERED", "true"),
+                redis,
+                ("ROSETTA_DATABASE_URL", "sqlite://x.db"),
+            ],
+            None,
+            |s| {
+                assert!(s.unwrap_err().to_string().contains("SQLite"));
+            },
+        );
+        with_env(
+            &[
+                ("ROSETTA_CLUSTERED", "true"),
+                redis,
+                ("ROSETTA_DATABASE_URL", "postgres://db/rosetta"),
+            ],
+            None,
+            |s| {
+                assert!(s.unwrap().clustered);
             },
         );
     }
