@@ -84,8 +84,30 @@ async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> serd
 }
 
 async fn world(stack: Stack) -> World {
-    let rosetta = Rosetta::start(&stack.env()).await;
+    let mut env = stack.env();
+    env.push((
+        "ROSETTA_METRICS_LISTEN".into(),
+        format!("127.0.0.1:{}", rosetta_e2e::free_port()),
+    ));
+    let rosetta = Rosetta::start(&env).await;
     world_with(rosetta, stack).await
+}
+
+/// Rosetta's Prometheus exposition, when it was started with a metrics listener.
+async fn metrics(w: &World) -> String {
+    let listen = w
+        .rosetta
+        .env()
+        .iter()
+        .find(|(k, _)| k == "ROSETTA_METRICS_LISTEN")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
@@ -362,6 +384,13 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
         .await
         .unwrap();
     assert_eq!(users.len(), 1);
+
+    // 8. The same count in the metrics.
+    let text = metrics(&w).await;
+    assert!(
+        text.contains("rosetta_logins_total{outcome=\"success\",tenant=\"acme\"} 5"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "log_format",
     "console_dir",
     "clustered",
+    "metrics_listen",
 ];
 
 /// How logs are written.
@@ -90,6 +91,8 @@ pub struct Settings {
     /// Several replicas may run (Kubernetes): the in-process store and SQLite, which each
     /// replica would keep to itself, are refused at start-up.
     pub clustered: bool,
+    /// Address of the Prometheus `/metrics` listener (e.g. `0.0.0.0:9090`); none by default.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for Settings {
@@ -112,6 +115,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             console_dir: PathBuf::from("console/dist"),
             clustered: false,
+            metrics_listen: None,
         }
     }
 }
@@ -231,6 +235,14 @@ impl Settings {
             return Err(ConfigError::new(
                 "database_url",
                 "must be a PostgreSQL URL when clustered: replicas cannot share an SQLite file",
+            ));
+        }
+        if let Some(addr) = &self.metrics_listen
+            && addr.to_socket_addrs().map(|mut a| a.next().is_none()).unwrap_or(true)
+        {
+            return Err(ConfigError::new(
+                "metrics_listen",
+                format!("`{addr}` is not a host:port that resolves"),
             ));
         }
         if self.store_max_entries == 0 {
@@ -468,6 +480,7 @@ mod tests {
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
                 "database_max_connections" | "store_max_entries" => format!("{name} = 5\n"),
                 "clustered" => "clustered = false\n".into(),
+                "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
                 "trusted_proxies" | "previous_master_keys" => format!("{name} = []\n"),
                 "log_format" => "log_format = \"json\"\n".into(),
                 "mail_from" => "mail_from = \"a@example.com\"\n".into(),

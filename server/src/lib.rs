@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod flow;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod pages;

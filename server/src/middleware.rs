@@ -49,6 +49,7 @@ pub async fn trace_requests(
         status = tracing::field::Empty,
     );
     let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let result = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span.clone()))
         .await;
@@ -60,6 +61,11 @@ pub async fn trace_requests(
                 res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
             }
             span.record("status", res.status().as_u16());
+            if let Some(state) = &state {
+                state
+                    .metrics
+                    .observe_http(res.status().as_u16(), started.elapsed().as_secs_f64());
+            }
             tracing::info!(elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request done");
             Ok(res)
         }

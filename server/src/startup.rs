@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub struct Application {
     addresses: Vec<SocketAddr>,
     server: Server,
+    metrics: Option<(SocketAddr, Server)>,
     state: web::Data<AppState>,
 }
 
@@ -50,9 +51,14 @@ impl Application {
         for listener in listeners {
             server = server.listen(listener)?;
         }
+        let metrics = match &state.settings.metrics_listen {
+            Some(listen) => Some(metrics_server(listen, state.clone())?),
+            None => None,
+        };
         Ok(Self {
             addresses,
             server: server.run(),
+            metrics,
             state,
         })
     }
@@ -72,9 +78,20 @@ impl Application {
         self.state.clone()
     }
 
+    /// The address of the metrics listener, when configured.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
+    }
+
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => {
+                let (main, metrics) = tokio::join!(self.server, metrics);
+                main.and(metrics)
+            }
+            None => self.server.await,
+        }
     }
 }
 
@@ -101,4 +118,26 @@ fn bind(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
         return Err(e).with_context(|| format!("cannot listen on {addr} (setting `listen`)"));
     }
     Ok(listeners)
+}
+
+/// `GET /metrics` on its own listener, one worker: scrapes are rare and cheap.
+fn metrics_server(listen: &str, state: web::Data<AppState>) -> anyhow::Result<(SocketAddr, Server)> {
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen} (setting `metrics_listen`)"))?;
+    let addr = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route(
+            "/metrics",
+            web::get().to(|state: web::Data<AppState>| async move {
+                actix_web::HttpResponse::Ok()
+                    .content_type("text/plain; version=0.0.4; charset=utf-8")
+                    .body(state.metrics.render())
+            }),
+        )
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
+    Ok((addr, server))
 }

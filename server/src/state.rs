@@ -19,6 +19,8 @@ use crate::tenancy::HostRouter;
 
 /// Shared application state (held in `web::Data`, so cloned as an `Arc`).
 pub struct AppState {
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
     /// The OIDC relying party (HTTP client, discovery and JWKS caches).
     pub oidc: OidcRp,
     /// Parsed signing keys by key row ID, so signing never re-reads key material.
@@ -44,7 +46,9 @@ impl AppState {
         let store = open_store(&settings).await?;
         let hosts = HostRouter::new(&settings.public_url);
         let oidc = OidcRp::new().context("building the OIDC client")?;
+        let metrics = crate::metrics::Metrics::new().context("registering metrics")?;
         Ok(Self {
+            metrics,
             oidc,
             keys: Mutex::new(HashMap::new()),
             settings,

@@ -86,6 +86,7 @@ ROSETTA_LISTEN: "0.0.0.0:8080"
 ROSETTA_DATA_DIR: "/var/lib/rosetta"
 ROSETTA_CONSOLE_DIR: "/usr/share/rosetta/console"
 ROSETTA_CLUSTERED: "true"
+ROSETTA_METRICS_LISTEN: "0.0.0.0:9090"
 ROSETTA_STORE_PREFIX: {{ .Values.config.storePrefix | quote }}
 ROSETTA_DATABASE_MAX_CONNECTIONS: {{ .Values.config.databaseMaxConnections | toString | quote }}
 ROSETTA_LOG_FORMAT: {{ .Values.config.logFormat | quote }}

@@ -569,6 +569,11 @@ impl<'a> Flow<'a> {
     }
 
     async fn audit_outcome(&self, outcome: &'static str, target: &str, actor: &str, detail: serde_json::Value) {
+        self.state
+            .metrics
+            .logins
+            .with_label_values(&[self.slug.as_str(), outcome])
+            .inc();
         let event = audit::AuditEvent {
             tenant_id: Some(self.tenant.id),
             actor: actor.to_owned(),

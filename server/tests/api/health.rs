@@ -58,3 +58,27 @@ async fn readiness_follows_redis_down_and_back_up() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = crate::helpers::spawn_app_with(rosetta_e2e::Stack::embedded(), |s| {
+        s.metrics_listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    assert_eq!(app.get("localhost:{port}", "/healthz").await.status(), 200);
+    assert_eq!(app.get("nope.localhost:{port}", "/").await.status(), 404);
+    let metrics = app.metrics.expect("a metrics listener");
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("rosetta_http_requests_total{class=\"2xx\"} 1"), "{text}");
+    assert!(text.contains("rosetta_http_requests_total{class=\"4xx\"} 1"), "{text}");
+    let public = app.get("localhost:{port}", "/metrics").await.text().await.unwrap();
+    assert!(
+        !public.contains("rosetta_http_requests_total"),
+        "not on the public port"
+    );
+}

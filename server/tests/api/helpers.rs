@@ -39,6 +39,7 @@ pub(crate) use both_stacks;
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub port: u16,
+    pub metrics: Option<std::net::SocketAddr>,
     pub state: web::Data<AppState>,
     pub client: reqwest::Client,
     _stack: Stack,
@@ -73,6 +74,7 @@ pub async fn spawn_app_with(stack: Stack, tweak: impl FnOnce(&mut Settings)) -> 
         .await
         .expect("application builds");
     let state = app.state();
+    let metrics = app.metrics_address();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -80,6 +82,7 @@ pub async fn spawn_app_with(stack: Stack, tweak: impl FnOnce(&mut Settings)) -> 
         .unwrap();
     TestApp {
         port,
+        metrics,
         state,
         client,
         _stack: stack,
