@@ -169,3 +169,44 @@ async fn bad_configuration_stops_start_up_with_one_line_naming_the_setting() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_zero() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = Rosetta::start(&[]).await;
+    let port = server.port();
+    let out = cli(server.data_dir(), server.env(), &["tenant", "create", "acme"]).await;
+    assert!(out.status.success());
+
+    // A client that is half-way through sending its request when the stop signal comes.
+    let body = "SAMLRequest=abc&RelayState=x";
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!(
+        "POST /saml/sso HTTP/1.1\r\nHost: acme.localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body.as_bytes()[..5]).await.unwrap();
+
+    server.terminate();
+    // Once new connections are refused, the server is draining.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "still accepting after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    conn.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).await.unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 400"),
+        "the request in flight got its answer: {reply}"
+    );
+
+    let status = server
+        .wait_exit(std::time::Duration::from_secs(40))
+        .await
+        .expect("the process exits");
+    assert!(status.success(), "exit status {status:?}\n{}", server.logs());
+}
