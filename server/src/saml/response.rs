@@ -389,6 +389,17 @@ mod tests {
                 ]
             );
         }
+        // Short windows: 5 minutes to present the assertion, 60 s of clock-skew allowance.
+        let at = |v: Option<&str>| {
+            chrono::DateTime::parse_from_rfc3339(v.unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let issued = at(root.attribute("IssueInstant"));
+        let conditions = by_name("Conditions").next().unwrap();
+        assert_eq!(at(conditions.attribute("NotOnOrAfter")) - issued, Duration::minutes(5));
+        assert_eq!(issued - at(conditions.attribute("NotBefore")), Duration::seconds(60));
+        assert_eq!(at(scd.attribute("NotOnOrAfter")) - issued, Duration::minutes(5));
         let values: Vec<_> = by_name("AttributeValue").filter_map(|v| v.text()).collect();
         assert_eq!(
             values,

@@ -327,3 +327,27 @@ both_stacks!(
         assert!(signing_keys::active(db, &only_old, acme.id).await.is_err());
     }
 );
+
+both_stacks!(
+    signing_keys_are_sealed_at_rest,
+    |stack: rosetta_e2e::Stack| async move {
+        let app = spawn_app(stack).await;
+        let acme = app.create_tenant("acme", "Acme").await;
+        let key = app.state.signing_key(acme.id).await.unwrap();
+        let der = key.private_key_der().unwrap();
+        let row = signing_keys::active_row(&app.state.db, acme.id).await.unwrap();
+        assert!(
+            !row.private_key.windows(64).any(|w| der.windows(64).next() == Some(w)),
+            "no plaintext DER stored"
+        );
+        assert!(
+            !format!("{row:?}").contains(&format!("{:?}", &der[..16])),
+            "Debug shows no key material"
+        );
+        // Bound to its tenant and record: the same bytes under another tenant's row do not open.
+        let globex = app.create_tenant("globex", "Globex").await;
+        let mut moved = signing_keys::active_row(&app.state.db, globex.id).await.unwrap();
+        moved.private_key = row.private_key.clone();
+        assert!(signing_keys::unseal(&app.state.keyring, &moved).is_err());
+    }
+);
