@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+mod otlp;
 mod peers;
 mod process;
 mod redis_server;
@@ -20,6 +21,7 @@ mod smtp_server;
 use std::path::Path;
 
 pub use browser::{Browser, artifacts_dir};
+pub use otlp::OtlpCollector;
 pub use peers::{
     InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,
     SamlSpConfig, SamlValidation, cookie_client, peers_dir, sign_saml_response,

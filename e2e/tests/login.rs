@@ -854,3 +854,70 @@ async fn a_real_browser_logs_in_through_rosetta() {
         "RelayState came back: {page}"
     );
 }
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the spans of a login reach an OTLP collector
+/// (flushed at shutdown), named after the protocol steps, and carry no secret.
+#[tokio::test]
+async fn login_spans_reach_an_otlp_collector_without_secrets() {
+    let collector = rosetta_e2e::OtlpCollector::start().await.unwrap();
+    let stack = Stack::embedded();
+    let mut env = stack.env();
+    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), collector.endpoint()));
+    env.push(("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/json".into()));
+    let rosetta = Rosetta::start(&env).await;
+    let mut w = world_with(rosetta, stack).await;
+    let ua = browser(w.rosetta.port());
+    let res = ua.get(w.jira.login_url("otel")).send().await.unwrap();
+    let res = ua.get(location(&res)).send().await.unwrap();
+    let callback = w.op.scripted_login(&ua, &location(&res), "ada-sub").await.unwrap();
+    let page = ua.get(callback.as_str()).send().await.unwrap().text().await.unwrap();
+    assert!(post_to_sp(&w.jira, &page).await.ok);
+
+    w.rosetta.terminate();
+    let status = w
+        .rosetta
+        .wait_exit(std::time::Duration::from_secs(40))
+        .await
+        .expect("exits");
+    assert!(status.success());
+
+    let received = collector.received();
+    assert!(
+        received.iter().all(|(path, _)| path == "/v1/traces"),
+        "{:?}",
+        received.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+    let text: String = received
+        .iter()
+        .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        .collect();
+    let mut names = std::collections::BTreeSet::new();
+    for (_, body) in &received {
+        let doc: serde_json::Value = serde_json::from_slice(body).unwrap();
+        for rs in doc["resourceSpans"].as_array().into_iter().flatten() {
+            for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                for span in ss["spans"].as_array().into_iter().flatten() {
+                    names.insert(span["name"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+    }
+    for step in [
+        "request",
+        "authn_request",
+        "start_login",
+        "callback",
+        "finish_login",
+        "respond",
+    ] {
+        assert!(names.contains(step), "no `{step}` span in {names:?}");
+    }
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    for secret in [code.as_str(), "op-client-secret", form(&page).1.as_str()] {
+        assert!(!text.contains(secret), "a span holds a secret");
+    }
+}

@@ -175,7 +175,7 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return report(json, &Failure::new(2, "config", e.to_string())),
     };
-    telemetry::init(settings.log_format);
+    let _telemetry = telemetry::init(settings.log_format);
     for name in Settings::unknown_env_vars() {
         tracing::warn!(variable = %name, "environment variable names no setting and is ignored");
     }

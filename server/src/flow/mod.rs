@@ -464,6 +464,7 @@ impl<'a> Flow<'a> {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(sp = %sp.name))]
     async fn respond(
         &self,
         sp: &ServiceProvider,
