@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+/// Requests received so far: (path, body).
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A running collector; stops with the test's runtime.
 pub struct OtlpCollector {
     port: u16,
-    bodies: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    bodies: Received,
 }
 
 impl OtlpCollector {
@@ -17,7 +20,7 @@ impl OtlpCollector {
     pub async fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let bodies: Received = Arc::new(Mutex::new(Vec::new()));
         let store = bodies.clone();
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
