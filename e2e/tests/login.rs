@@ -391,6 +391,18 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
         text.contains("rosetta_logins_total{outcome=\"success\",tenant=\"acme\"} 5"),
         "{text}"
     );
+    assert!(
+        text.contains("rosetta_login_duration_seconds_count 2"),
+        "two logins went through the provider: {text}"
+    );
+    assert!(
+        text.contains("rosetta_upstream_duration_seconds_count{step=\"finish_login\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rosetta_store_duration_seconds_count{op=\"take\"}"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -892,12 +904,15 @@ async fn login_spans_reach_an_otlp_collector_without_secrets() {
         .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
         .collect();
     let mut names = std::collections::BTreeSet::new();
+    let mut trace_of = std::collections::BTreeMap::new();
     for (_, body) in &received {
         let doc: serde_json::Value = serde_json::from_slice(body).unwrap();
         for rs in doc["resourceSpans"].as_array().into_iter().flatten() {
             for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
                 for span in ss["spans"].as_array().into_iter().flatten() {
-                    names.insert(span["name"].as_str().unwrap_or_default().to_owned());
+                    let name = span["name"].as_str().unwrap_or_default().to_owned();
+                    trace_of.insert(name.clone(), span["traceId"].as_str().unwrap_or_default().to_owned());
+                    names.insert(name);
                 }
             }
         }
@@ -912,6 +927,13 @@ async fn login_spans_reach_an_otlp_collector_without_secrets() {
     ] {
         assert!(names.contains(step), "no `{step}` span in {names:?}");
     }
+    // One trace per login: what the callback does continues the trace of the SP's request.
+    assert_eq!(trace_of["finish_login"], trace_of["authn_request"], "{trace_of:?}");
+    assert_eq!(trace_of["respond"], trace_of["authn_request"]);
+    assert!(
+        w.rosetta.logs().contains(&trace_of["authn_request"]),
+        "trace IDs in the log"
+    );
     let code = callback
         .query_pairs()
         .find(|(k, _)| k == "code")

@@ -1,7 +1,7 @@
 //! Prometheus metrics, served on their own listener (`metrics_listen`) so that the public
 //! port never exposes them.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 /// The metrics of one process.
 pub struct Metrics {
@@ -12,6 +12,15 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// Completed login steps by tenant and outcome (`success`, `failure`).
     pub logins: IntCounterVec,
+    /// Time from the SP's request to the signed response, for logins through the provider.
+    pub login_duration: Histogram,
+    /// Calls to upstream providers by step (`start_login`: discovery; `finish_login`: token
+    /// exchange, JWKS, userinfo).
+    pub upstream_duration: HistogramVec,
+    /// Session-store operations by operation.
+    pub store_duration: HistogramVec,
+    /// Failed session-store operations by operation.
+    pub store_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -37,6 +46,31 @@ impl Metrics {
             ),
             &["tenant", "outcome"],
         )?;
+        let seconds = |name: &str, help: &str| {
+            HistogramOpts::new(name, help).buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ])
+        };
+        let login_duration = Histogram::with_opts(seconds(
+            "rosetta_login_duration_seconds",
+            "From the SP's request to the signed response",
+        ))?;
+        let upstream_duration = HistogramVec::new(
+            seconds("rosetta_upstream_duration_seconds", "Calls to upstream providers"),
+            &["step"],
+        )?;
+        let store_duration = HistogramVec::new(
+            seconds("rosetta_store_duration_seconds", "Session-store operations"),
+            &["op"],
+        )?;
+        let store_errors = IntCounterVec::new(
+            Opts::new("rosetta_store_errors_total", "Failed session-store operations"),
+            &["op"],
+        )?;
+        registry.register(Box::new(login_duration.clone()))?;
+        registry.register(Box::new(upstream_duration.clone()))?;
+        registry.register(Box::new(store_duration.clone()))?;
+        registry.register(Box::new(store_errors.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(logins.clone()))?;
@@ -45,6 +79,10 @@ impl Metrics {
             http_requests,
             http_duration,
             logins,
+            login_duration,
+            upstream_duration,
+            store_duration,
+            store_errors,
         })
     }
 

@@ -47,7 +47,9 @@ pub async fn trace_requests(
         method = %req.method(),
         path = %req.path(),
         status = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
+    record_trace_id(&span);
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let result = REQUEST_ID
@@ -148,5 +150,16 @@ impl FromRequest for CurrentTenant {
             Some(Site::Tenant(t)) => Ok(Self(t.clone())),
             _ => Err(PageError::NotFound),
         })
+    }
+}
+
+/// Puts the OpenTelemetry trace ID (when traces are exported) on the request span, so log
+/// lines and traces can be matched.
+fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::{TraceContextExt, TraceId};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
     }
 }

@@ -47,6 +47,11 @@ impl AppState {
         let hosts = HostRouter::new(&settings.public_url);
         let oidc = OidcRp::new().context("building the OIDC client")?;
         let metrics = crate::metrics::Metrics::new().context("registering metrics")?;
+        let store: crate::store::SharedStore = Arc::new(crate::store::MeteredStore::new(
+            store,
+            metrics.store_duration.clone(),
+            metrics.store_errors.clone(),
+        ));
         Ok(Self {
             metrics,
             oidc,

@@ -20,6 +20,7 @@ use chrono::Utc;
 use rand::RngCore;
 use rosetta_entity::tenant;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 pub use self::records::{PendingLogin, SpRequest, SsoSession};
 use crate::domain::TenantSlug;
@@ -350,12 +351,14 @@ impl<'a> Flow<'a> {
     async fn start_upstream(&self, source: &str, request: SpRequest) -> Result<Outcome, FlowError> {
         let config = self.source_config(source).await?;
         let redirect_uri = self.state.hosts.callback_url(&self.slug, source);
-        let (mut url, auth) = self
-            .state
-            .oidc
-            .start_login(&config, &redirect_uri)
-            .await
-            .map_err(oidc_error)?;
+        let upstream = std::time::Instant::now();
+        let started = self.state.oidc.start_login(&config, &redirect_uri).await;
+        self.state
+            .metrics
+            .upstream_duration
+            .with_label_values(&["start_login"])
+            .observe(upstream.elapsed().as_secs_f64());
+        let (mut url, auth) = started.map_err(oidc_error)?;
         if request.force_authn {
             // The SP demanded a fresh authentication: ask the provider not to reuse its session.
             url.query_pairs_mut()
@@ -368,6 +371,8 @@ impl<'a> Flow<'a> {
             source: source.to_owned(),
             browser: fingerprint(&cookie),
             auth,
+            trace: current_traceparent(),
+            started_ms: Utc::now().timestamp_millis(),
         };
         let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
         self.state
@@ -406,52 +411,71 @@ impl<'a> Flow<'a> {
             .await?
             .ok_or_else(expired)?;
         let pending: PendingLogin = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
-        if pending.source != source {
-            return Err(self
-                .failed(
-                    &pending,
-                    "source_mismatch",
-                    FlowError::BadRequest("This sign-in came back from the wrong identity provider.".into()),
-                )
-                .await);
+        // The rest continues the trace the login started in (the SP's request).
+        let span = tracing::info_span!("login_continued");
+        continue_trace(&span, pending.trace.as_deref());
+        async move {
+            if pending.source != source {
+                return Err(self
+                    .failed(
+                        &pending,
+                        "source_mismatch",
+                        FlowError::BadRequest("This sign-in came back from the wrong identity provider.".into()),
+                    )
+                    .await);
+            }
+            if !login_cookie.is_some_and(|c| constant_time_eq(&fingerprint(c), &pending.browser)) {
+                return Err(self.failed(&pending, "browser_mismatch", FlowError::BadRequest(
+                    "This sign-in was started in another browser. Start again from the application in this browser.".into(),
+                )).await);
+            }
+            let config = self.source_config(source).await?;
+            let upstream = std::time::Instant::now();
+            let finished = self.state.oidc.finish_login(&config, &pending.auth, params).await;
+            self.state
+                .metrics
+                .upstream_duration
+                .with_label_values(&["finish_login"])
+                .observe(upstream.elapsed().as_secs_f64());
+            let identity = match finished {
+                Ok(identity) => identity,
+                Err(e) => return Err(self.failed(&pending, e.code(), oidc_error(e)).await),
+            };
+            let who = LoginIdentity {
+                issuer: &identity.issuer,
+                subject: &identity.subject,
+                email: &identity.email,
+                name: identity.name.as_deref(),
+            };
+            let user = match end_users::record_login(&self.state.db, self.tenant.id, &who).await {
+                Ok(user) => user,
+                Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
+            };
+            // The MFA step (its own issue) slots in here, between the verified identity and the session.
+            let session = SsoSession {
+                user_id: user.id,
+                identity,
+                source: source.to_owned(),
+                authn_instant: Utc::now(),
+            };
+            let sso_cookie = random_token();
+            let body = serde_json::to_vec(&session).map_err(anyhow::Error::from)?;
+            self.state
+                .store
+                .set(&self.key("sso", &fingerprint(&sso_cookie)), &body, SSO_SESSION_TTL)
+                .await?;
+            let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, &pending.sp.sp_entity_id)
+                .await?
+                .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
+            let outcome = self.respond(&sp, &pending.sp, &session, Some(sso_cookie)).await?;
+            if pending.started_ms > 0 {
+                let elapsed = (Utc::now().timestamp_millis() - pending.started_ms).max(0) as f64 / 1000.0;
+                self.state.metrics.login_duration.observe(elapsed);
+            }
+            Ok(outcome)
         }
-        if !login_cookie.is_some_and(|c| constant_time_eq(&fingerprint(c), &pending.browser)) {
-            return Err(self.failed(&pending, "browser_mismatch", FlowError::BadRequest(
-                "This sign-in was started in another browser. Start again from the application in this browser.".into(),
-            )).await);
-        }
-        let config = self.source_config(source).await?;
-        let identity = match self.state.oidc.finish_login(&config, &pending.auth, params).await {
-            Ok(identity) => identity,
-            Err(e) => return Err(self.failed(&pending, e.code(), oidc_error(e)).await),
-        };
-        let who = LoginIdentity {
-            issuer: &identity.issuer,
-            subject: &identity.subject,
-            email: &identity.email,
-            name: identity.name.as_deref(),
-        };
-        let user = match end_users::record_login(&self.state.db, self.tenant.id, &who).await {
-            Ok(user) => user,
-            Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
-        };
-        // The MFA step (its own issue) slots in here, between the verified identity and the session.
-        let session = SsoSession {
-            user_id: user.id,
-            identity,
-            source: source.to_owned(),
-            authn_instant: Utc::now(),
-        };
-        let sso_cookie = random_token();
-        let body = serde_json::to_vec(&session).map_err(anyhow::Error::from)?;
-        self.state
-            .store
-            .set(&self.key("sso", &fingerprint(&sso_cookie)), &body, SSO_SESSION_TTL)
-            .await?;
-        let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, &pending.sp.sp_entity_id)
-            .await?
-            .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
-        self.respond(&sp, &pending.sp, &session, Some(sso_cookie)).await
+        .instrument(span)
+        .await
     }
 
     async fn live_session(&self, sso_cookie: Option<&str>) -> Result<Option<SsoSession>, FlowError> {
@@ -622,4 +646,25 @@ fn oidc_error(e: OidcError) -> FlowError {
     } else {
         FlowError::BadRequest(e.to_string())
     }
+}
+
+/// The W3C `traceparent` of the current span, when traces are exported.
+fn current_traceparent() -> Option<String> {
+    use opentelemetry::propagation::TextMapPropagator;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .inject_context(&tracing::Span::current().context(), &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` part of the trace the login started in.
+fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
+    use opentelemetry::propagation::TextMapPropagator;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let Some(traceparent) = traceparent else { return };
+    let carrier = std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&carrier);
+    // Without an exporter there is no OpenTelemetry layer; nothing to continue then.
+    let _ = span.set_parent(cx);
 }

@@ -34,6 +34,13 @@ pub struct PendingLogin {
     pub browser: String,
     /// The OIDC side: state, nonce, PKCE verifier.
     pub auth: PendingAuth,
+    /// W3C `traceparent` of the request that started the login, so that the callback
+    /// continues the same trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// When the login left for the provider (Unix milliseconds).
+    #[serde(default)]
+    pub started_ms: i64,
 }
 
 impl std::fmt::Debug for PendingLogin {

@@ -6,12 +6,14 @@
 //! [`StoreKey`], namespaced by tenant; each store adds its own deployment-wide prefix.
 
 mod memory;
+mod metered;
 mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::memory::MemoryStore;
+pub use self::metered::MeteredStore;
 pub use self::redis::RedisStore;
 use crate::domain::TenantSlug;
 
