@@ -387,9 +387,17 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
 
     // 8. The same count in the metrics.
     let text = metrics(&w).await;
+    let successes: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("rosetta_logins_total{") && l.contains("outcome=\"success\"") && l.contains("tenant=\"acme\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(successes, 5.0, "{text}");
     assert!(
-        text.contains("rosetta_logins_total{outcome=\"success\",tenant=\"acme\"} 5"),
-        "{text}"
+        text.contains("source=\"corp\",sp=\"https://jira.example/saml\""),
+        "by SP and source: {text}"
     );
     assert!(
         text.contains("rosetta_login_duration_seconds_count 2"),

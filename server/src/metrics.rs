@@ -10,7 +10,7 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// HTTP handling time by status class.
     pub http_duration: HistogramVec,
-    /// Completed login steps by tenant and outcome (`success`, `failure`).
+    /// Completed login steps by tenant, SP entity ID, source and outcome (`success`, `failure`).
     pub logins: IntCounterVec,
     /// Time from the SP's request to the signed response, for logins through the provider.
     pub login_duration: Histogram,
@@ -44,7 +44,7 @@ impl Metrics {
                 "rosetta_logins_total",
                 "Brokered logins answered (success) or refused (failure)",
             ),
-            &["tenant", "outcome"],
+            &["tenant", "sp", "source", "outcome"],
         )?;
         let seconds = |name: &str, help: &str| {
             HistogramOpts::new(name, help).buckets(vec![
@@ -118,12 +118,16 @@ mod tests {
         let m = Metrics::new().unwrap();
         m.observe_http(204, 0.002);
         m.observe_http(404, 0.001);
-        m.logins.with_label_values(&["acme", "success"]).inc();
+        m.logins
+            .with_label_values(&["acme", "https://sp", "corp", "success"])
+            .inc();
         let text = m.render();
         assert!(text.contains("rosetta_http_requests_total{class=\"2xx\"} 1"), "{text}");
         assert!(text.contains("rosetta_http_requests_total{class=\"4xx\"} 1"), "{text}");
         assert!(
-            text.contains("rosetta_logins_total{outcome=\"success\",tenant=\"acme\"} 1"),
+            text.contains(
+                "rosetta_logins_total{outcome=\"success\",source=\"corp\",sp=\"https://sp\",tenant=\"acme\"} 1"
+            ),
             "{text}"
         );
         assert!(text.contains("rosetta_http_request_duration_seconds_bucket"), "{text}");

@@ -594,10 +594,11 @@ impl<'a> Flow<'a> {
     }
 
     async fn audit_outcome(&self, outcome: &'static str, target: &str, actor: &str, detail: serde_json::Value) {
+        let source = detail["source"].as_str().unwrap_or_default();
         self.state
             .metrics
             .logins
-            .with_label_values(&[self.slug.as_str(), outcome])
+            .with_label_values(&[self.slug.as_str(), target, source, outcome])
             .inc();
         let event = audit::AuditEvent {
             tenant_id: Some(self.tenant.id),
