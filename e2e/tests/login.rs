@@ -411,6 +411,15 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
         text.contains("rosetta_store_duration_seconds_count{op=\"take\"}"),
         "{text}"
     );
+    assert!(
+        text.contains("rosetta_pending_logins 1"),
+        "only step 2b's ForceAuthn login waits at the provider: {text}"
+    );
+    // A login left at the provider's form is pending.
+    let abandoned = self::browser(w.rosetta.port());
+    let res = abandoned.get(w.jira.login_url("abandoned")).send().await.unwrap();
+    assert_eq!(abandoned.get(location(&res)).send().await.unwrap().status(), 302);
+    assert!(metrics(&w).await.contains("rosetta_pending_logins 2"));
 }
 
 #[tokio::test]

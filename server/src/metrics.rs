@@ -1,7 +1,9 @@
 //! Prometheus metrics, served on their own listener (`metrics_listen`) so that the public
 //! port never exposes them.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// The metrics of one process.
 pub struct Metrics {
@@ -21,6 +23,8 @@ pub struct Metrics {
     pub store_duration: HistogramVec,
     /// Failed session-store operations by operation.
     pub store_errors: IntCounterVec,
+    /// Logins waiting for the provider's callback, across all replicas (set at scrape time).
+    pub pending_logins: IntGauge,
 }
 
 impl Metrics {
@@ -67,6 +71,11 @@ impl Metrics {
             Opts::new("rosetta_store_errors_total", "Failed session-store operations"),
             &["op"],
         )?;
+        let pending_logins = IntGauge::new(
+            "rosetta_pending_logins",
+            "Logins waiting for the provider's callback (all replicas sharing the store)",
+        )?;
+        registry.register(Box::new(pending_logins.clone()))?;
         registry.register(Box::new(login_duration.clone()))?;
         registry.register(Box::new(upstream_duration.clone()))?;
         registry.register(Box::new(store_duration.clone()))?;
@@ -83,6 +92,7 @@ impl Metrics {
             upstream_duration,
             store_duration,
             store_errors,
+            pending_logins,
         })
     }
 

@@ -129,6 +129,10 @@ fn metrics_server(listen: &str, state: web::Data<AppState>) -> anyhow::Result<(S
         App::new().app_data(state.clone()).route(
             "/metrics",
             web::get().to(|state: web::Data<AppState>| async move {
+                match state.store.count_kind("pending").await {
+                    Ok(n) => state.metrics.pending_logins.set(i64::try_from(n).unwrap_or(i64::MAX)),
+                    Err(e) => tracing::warn!(error = %e, "counting pending logins failed"),
+                }
                 actix_web::HttpResponse::Ok()
                     .content_type("text/plain; version=0.0.4; charset=utf-8")
                     .body(state.metrics.render())

@@ -168,6 +168,17 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn count_kind(&self, kind: &'static str) -> StoreResult<u64> {
+        let now = Instant::now();
+        let needle = format!(":{kind}:");
+        let inner = self.lock();
+        let live = inner
+            .map
+            .iter()
+            .filter(|(k, e)| e.expires > now && k.starts_with("t:") && k.contains(&needle));
+        Ok(live.count() as u64)
+    }
+
     fn backend(&self) -> &'static str {
         "memory"
     }

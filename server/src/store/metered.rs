@@ -84,6 +84,13 @@ impl SessionStore for MeteredStore {
         result
     }
 
+    async fn count_kind(&self, kind: &'static str) -> StoreResult<u64> {
+        let started = Instant::now();
+        let result = self.inner.count_kind(kind).await;
+        self.record("count", started, &result);
+        result
+    }
+
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }

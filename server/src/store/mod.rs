@@ -82,6 +82,9 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn delete(&self, key: &StoreKey) -> StoreResult<()>;
     /// Checks the backing service answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// How many live keys of this kind exist across tenants (for metrics; a scan, not a
+    /// hot-path call).
+    async fn count_kind(&self, kind: &'static str) -> StoreResult<u64>;
     /// `redis` or `memory`.
     fn backend(&self) -> &'static str;
 }

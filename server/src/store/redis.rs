@@ -137,6 +137,35 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    async fn count_kind(&self, kind: &'static str) -> StoreResult<u64> {
+        let mut conn = self.conn.clone();
+        // SCAN patterns are globs: escape glob characters of the prefix.
+        let prefix: String = self
+            .prefix
+            .chars()
+            .flat_map(|c| if "*?[]\\".contains(c) { vec!['\\', c] } else { vec![c] })
+            .collect();
+        let pattern = format!("{prefix}:t:*:{kind}:*");
+        let mut cursor: u64 = 0;
+        let mut count = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            count += keys.len() as u64;
+            if next == 0 {
+                return Ok(count);
+            }
+            cursor = next;
+        }
+    }
+
     fn backend(&self) -> &'static str {
         "redis"
     }

@@ -118,6 +118,31 @@ async fn suite(store: Arc<dyn SessionStore>) {
     ));
     assert_eq!(store.get(&key("big")).await.unwrap(), None);
 
+    // counting a kind across tenants (metrics)
+    let globex = TenantSlug::parse("globex").unwrap();
+    store
+        .set(&StoreKey::tenant(&globex, "pending", "s2"), b"x", LONG)
+        .await
+        .unwrap();
+    store
+        .set(&StoreKey::tenant(&globex, "sso", "s3"), b"x", LONG)
+        .await
+        .unwrap();
+    store
+        .set(
+            &StoreKey::tenant(&globex, "pending", "gone"),
+            b"x",
+            Duration::from_millis(1),
+        )
+        .await
+        .unwrap();
+    wait_until_gone(store.as_ref(), &StoreKey::tenant(&globex, "pending", "gone")).await;
+    assert_eq!(
+        store.count_kind("pending").await.unwrap(),
+        2,
+        "acme's and globex's live pending logins"
+    );
+
     store.ping().await.unwrap();
 }
 
