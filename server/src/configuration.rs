@@ -330,8 +330,9 @@ impl Settings {
     }
 }
 
-/// Accepts a TOML list or a comma-separated string of secrets.
-fn list_of_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+/// A TOML list, or a comma-separated string (the form environment variables take), with
+/// blank items dropped.
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -346,26 +347,16 @@ fn list_of_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>,
         .into_iter()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .map(SecretString::from)
         .collect())
 }
 
-/// Accepts a TOML list or a comma-separated string (the form environment variables take).
+fn list_of_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    Ok(string_list(d)?.into_iter().map(SecretString::from).collect())
+}
+
 fn list_of_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Raw::deserialize(d)? {
-        Raw::List(items) => items,
-        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
-    };
-    items
+    string_list(d)?
         .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
