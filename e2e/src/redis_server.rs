@@ -6,20 +6,46 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// A private Redis server; killed on drop.
+/// A private Redis server (or Sentinel); killed on drop.
 pub struct RedisServer {
     port: u16,
     dir: TempDir,
     child: Option<Child>,
+    extra: Vec<String>,
+    sentinel_of: Option<(u16, String)>,
 }
 
 impl RedisServer {
     /// Starts `redis-server` (from `PATH` or `REDIS_SERVER`) on a free port.
     pub fn start() -> std::io::Result<Self> {
+        Self::start_with(Vec::new(), None)
+    }
+
+    /// A replica of `master` (for failover tests).
+    pub fn start_replica_of(master: &RedisServer) -> std::io::Result<Self> {
+        Self::start_with(
+            vec!["--replicaof".into(), "127.0.0.1".into(), master.port.to_string()],
+            None,
+        )
+    }
+
+    /// A Sentinel watching `master` under `name`, quorum 1, quick to declare it down.
+    pub fn start_sentinel(master: &RedisServer, name: &str) -> std::io::Result<Self> {
+        Self::start_with(Vec::new(), Some((master.port, name.to_owned())))
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn start_with(extra: Vec<String>, sentinel_of: Option<(u16, String)>) -> std::io::Result<Self> {
         let mut server = Self {
             port: 0,
             dir: tempfile::tempdir()?,
             child: None,
+            extra,
+            sentinel_of,
         };
         let mut last = None;
         // The free port may be taken between the probe and the bind: try a few.
@@ -40,8 +66,22 @@ impl RedisServer {
         let binary = std::env::var("REDIS_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(binary)
-            .args([
+        let mut cmd = Command::new(binary);
+        if let Some((master, name)) = &self.sentinel_of {
+            // Sentinel rewrites its configuration file, so it needs one of its own.
+            let conf = self.dir.path().join("sentinel.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "bind 127.0.0.1\nport {}\ndir {}\nsentinel monitor {name} 127.0.0.1 {master} 1\n\
+sentinel down-after-milliseconds {name} 300\nsentinel failover-timeout {name} 2000\n",
+                    self.port,
+                    self.dir.path().display()
+                ),
+            )?;
+            cmd.arg(&conf).arg("--sentinel");
+        } else {
+            cmd.args([
                 "--bind",
                 "127.0.0.1",
                 "--port",
@@ -53,9 +93,9 @@ impl RedisServer {
             ])
             .arg("--dir")
             .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+            .args(&self.extra);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         self.child = Some(child);
         self.wait_until_answering(Duration::from_secs(10))
     }

@@ -266,11 +266,16 @@ impl Settings {
                 ));
             }
         }
-        if let Some(redis) = &self.redis_url {
+        if let Some(redis) = &self.redis_url
+            && !redis.expose_secret().starts_with("redis+sentinel://")
+        {
             let parsed =
                 Url::parse(redis.expose_secret()).map_err(|_| ConfigError::new("redis_url", "is not a URL"))?;
             if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
-                return Err(ConfigError::new("redis_url", "must be a redis:// or rediss:// URL"));
+                return Err(ConfigError::new(
+                    "redis_url",
+                    "must be a redis://, rediss:// or redis+sentinel:// URL",
+                ));
             }
         }
         if lettre::message::Mailbox::from_str(&self.mail_from).is_err() {

@@ -1,9 +1,12 @@
 //! The Redis store of production deployments, shared by every replica.
 
+use std::future::Future;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{ConnectionAddr, RedisError, Script};
 
 use super::{SessionStore, StoreError, StoreKey, StoreResult, check_value, ttl_millis};
 
@@ -17,9 +20,14 @@ return n
 /// Redis through a connection manager that reconnects by itself after Redis restarts:
 /// operations in flight while Redis is away fail with [`StoreError::Unavailable`], later
 /// ones succeed again without restarting Rosetta. Needs Redis 6.2 or later (`GETDEL`).
+///
+/// With Redis Sentinel (`redis+sentinel://[:password@]host:port[,host:port...]/master`),
+/// the master is found through the sentinels, and found again when an operation fails
+/// because the master went away or was demoted (`READONLY`) after a failover.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Arc<RwLock<ConnectionManager>>,
+    sentinel: Option<Arc<tokio::sync::Mutex<SentinelClient>>>,
     prefix: String,
     increment: Script,
 }
@@ -29,6 +37,7 @@ impl std::fmt::Debug for RedisStore {
         // The URL may carry a password: show only the prefix.
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
+            .field("sentinel", &self.sentinel.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -40,20 +49,108 @@ fn unavailable(e: RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// Errors after which a Sentinel deployment should ask for the master again.
+fn master_may_have_moved(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.to_string().contains("READONLY")
+}
+
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// `redis+sentinel://[:password@]h1:p1[,h2:p2...]/master[/db]`, parsed by hand because a
+/// host list is not a URL host.
+struct SentinelSpec {
+    sentinels: Vec<ConnectionAddr>,
+    master: String,
+    password: Option<String>,
+    db: Option<i64>,
+}
+
+impl SentinelSpec {
+    fn parse(url: &str) -> StoreResult<Option<Self>> {
+        let Some(rest) = url.strip_prefix("redis+sentinel://") else {
+            return Ok(None);
+        };
+        let bad = |why: &str| StoreError::Unavailable(format!("invalid Sentinel URL: {why}"));
+        let (auth, rest) = match rest.rsplit_once('@') {
+            Some((auth, rest)) => (Some(auth), rest),
+            None => (None, rest),
+        };
+        let password = auth
+            .map(|a| a.rsplit_once(':').map_or(a, |(_, p)| p).to_owned())
+            .filter(|p| !p.is_empty());
+        let (hosts, path) = rest.split_once('/').ok_or_else(|| bad("missing /<master name>"))?;
+        let mut path = path.split('/');
+        let master = path
+            .next()
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| bad("missing master name"))?
+            .to_owned();
+        let db = match path.next() {
+            Some(db) => Some(db.parse().map_err(|_| bad("the database is not a number"))?),
+            None => None,
+        };
+        let sentinels = hosts
+            .split(',')
+            .map(|h| {
+                let (host, port) = h.rsplit_once(':').unwrap_or((h, "26379"));
+                let port = port.parse().map_err(|_| bad("a sentinel port is not a number"))?;
+                if host.is_empty() {
+                    return Err(bad("a sentinel host is empty"));
+                }
+                Ok(ConnectionAddr::Tcp(host.to_owned(), port))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(Self {
+            sentinels,
+            master,
+            password,
+            db,
+        }))
+    }
+
+    fn client(self) -> StoreResult<SentinelClient> {
+        let mut builder =
+            SentinelClientBuilder::new(self.sentinels, self.master, SentinelServerType::Master).map_err(unavailable)?;
+        if let Some(password) = &self.password {
+            builder = builder
+                .set_client_to_redis_password(password)
+                .set_client_to_sentinel_password(password);
+        }
+        if let Some(db) = self.db {
+            builder = builder.set_client_to_redis_db(db);
+        }
+        builder.build().map_err(unavailable)
+    }
+}
+
 impl RedisStore {
-    /// Connects to `url`; every key is stored as `<prefix>:<key>`.
+    /// Connects to `url` (`redis://`, `rediss://` or `redis+sentinel://`); every key is
+    /// stored as `<prefix>:<key>`.
     pub async fn connect(url: &str, prefix: &str) -> StoreResult<Self> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config)
+        let (client, sentinel) = match SentinelSpec::parse(url)? {
+            Some(spec) => {
+                let mut sentinel = spec.client()?;
+                let client = sentinel.async_get_client().await.map_err(unavailable)?;
+                (client, Some(Arc::new(tokio::sync::Mutex::new(sentinel))))
+            }
+            None => (redis::Client::open(url).map_err(unavailable)?, None),
+        };
+        let conn = ConnectionManager::new_with_config(client, manager_config())
             .await
             .map_err(unavailable)?;
         Ok(Self {
-            conn,
+            conn: Arc::new(RwLock::new(conn)),
+            sentinel,
             prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT),
         })
@@ -62,83 +159,127 @@ impl RedisStore {
     fn key(&self, key: &StoreKey) -> String {
         format!("{}:{}", self.prefix, key.as_str())
     }
+
+    fn current(&self) -> ConnectionManager {
+        self.conn.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Asks the sentinels for the master again and connects to it.
+    async fn find_master(&self, sentinel: &tokio::sync::Mutex<SentinelClient>) -> StoreResult<()> {
+        let client = sentinel.lock().await.async_get_client().await.map_err(unavailable)?;
+        let conn = ConnectionManager::new_with_config(client, manager_config())
+            .await
+            .map_err(unavailable)?;
+        *self.conn.write().unwrap_or_else(|p| p.into_inner()) = conn;
+        tracing::info!("session store: connected to the master the sentinels named");
+        Ok(())
+    }
+
+    /// Runs one operation; under Sentinel, an error that suggests a failover makes it find
+    /// the master and try once more.
+    async fn run<T, F, Fut>(&self, op: F) -> StoreResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        match op(self.current()).await {
+            Ok(v) => Ok(v),
+            Err(e) => match &self.sentinel {
+                Some(sentinel) if master_may_have_moved(&e) => {
+                    self.find_master(sentinel).await?;
+                    op(self.current()).await.map_err(unavailable)
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
     async fn get(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
-        let mut conn = self.conn.clone();
-        redis::cmd("GET")
-            .arg(self.key(key))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)
+        let key = self.key(key);
+        self.run(|mut c| {
+            let key = key.clone();
+            async move { redis::cmd("GET").arg(key).query_async(&mut c).await }
+        })
+        .await
     }
 
     async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<()> {
         check_value(value)?;
-        let mut conn = self.conn.clone();
-        redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(ttl_millis(ttl))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)
+        let key = self.key(key);
+        self.run(|mut c| {
+            let key = key.clone();
+            async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ttl_millis(ttl))
+                    .query_async(&mut c)
+                    .await
+            }
+        })
+        .await
     }
 
     async fn take(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>> {
-        let mut conn = self.conn.clone();
-        redis::cmd("GETDEL")
-            .arg(self.key(key))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)
+        let key = self.key(key);
+        self.run(|mut c| {
+            let key = key.clone();
+            async move { redis::cmd("GETDEL").arg(key).query_async(&mut c).await }
+        })
+        .await
     }
 
     async fn set_if_absent(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<bool> {
         check_value(value)?;
-        let mut conn = self.conn.clone();
-        let reply: Option<String> = redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl_millis(ttl))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let key = self.key(key);
+        let reply: Option<String> = self
+            .run(|mut c| {
+                let key = key.clone();
+                async move {
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(value)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl_millis(ttl))
+                        .query_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
         Ok(reply.is_some())
     }
 
     async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64> {
-        let mut conn = self.conn.clone();
-        self.increment
-            .key(self.key(key))
-            .arg(ttl_millis(ttl))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)
+        let key = self.key(key);
+        self.run(|mut c| {
+            let key = key.clone();
+            async move { self.increment.key(key).arg(ttl_millis(ttl)).invoke_async(&mut c).await }
+        })
+        .await
     }
 
     async fn delete(&self, key: &StoreKey) -> StoreResult<()> {
-        let mut conn = self.conn.clone();
-        redis::cmd("DEL")
-            .arg(self.key(key))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)
+        let key = self.key(key);
+        self.run(|mut c| {
+            let key = key.clone();
+            async move { redis::cmd("DEL").arg(key).query_async(&mut c).await }
+        })
+        .await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let mut conn = self.conn.clone();
-        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(unavailable)?;
+        let _: String = self
+            .run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+            .await?;
         Ok(())
     }
 
     async fn count_kind(&self, kind: &'static str) -> StoreResult<u64> {
-        let mut conn = self.conn.clone();
         // SCAN patterns are globs: escape glob characters of the prefix.
         let prefix: String = self
             .prefix
@@ -146,6 +287,7 @@ impl SessionStore for RedisStore {
             .flat_map(|c| if "*?[]\\".contains(c) { vec!['\\', c] } else { vec![c] })
             .collect();
         let pattern = format!("{prefix}:t:*:{kind}:*");
+        let mut conn = self.current();
         let mut cursor: u64 = 0;
         let mut count = 0u64;
         loop {

@@ -212,3 +212,44 @@ async fn redis_store_recovers_after_a_restart_without_reconnecting_by_hand() {
         "the restarted Redis kept nothing"
     );
 }
+
+#[tokio::test]
+async fn redis_store_follows_a_sentinel_failover() {
+    let mut master = RedisServer::start().expect("redis-server starts");
+    let replica = RedisServer::start_replica_of(&master).unwrap();
+    // The sentinel learns about the replica from the master's INFO: wait until it is attached.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let info: String = redis::Client::open(master.url())
+            .and_then(|c| c.get_connection())
+            .and_then(|mut c| redis::cmd("INFO").arg("replication").query(&mut c))
+            .unwrap_or_default();
+        if info.contains("connected_slaves:1") && info.contains("state=online") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica never attached: {info}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sentinel = RedisServer::start_sentinel(&master, "rosetta").unwrap();
+    let url = format!("redis+sentinel://127.0.0.1:{}/rosetta", sentinel.port());
+    let store = RedisStore::connect(&url, "sentinel").await.unwrap();
+    store.set(&key("before"), b"1", LONG).await.unwrap();
+    assert_eq!(store.get(&key("before")).await.unwrap().as_deref(), Some(&b"1"[..]));
+
+    // The master dies; the sentinel promotes the replica; the store finds it by itself.
+    master.kill();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.set(&key("after"), b"2", LONG).await {
+            Ok(()) => break,
+            Err(e) => assert!(Instant::now() < deadline, "no failover: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.get(&key("after")).await.unwrap().as_deref(), Some(&b"2"[..]));
+    let role: String = redis::Client::open(replica.url())
+        .and_then(|c| c.get_connection())
+        .and_then(|mut c| redis::cmd("INFO").arg("replication").query(&mut c))
+        .unwrap();
+    assert!(role.contains("role:master"), "the replica was promoted: {role}");
+}
