@@ -941,6 +941,10 @@ async fn login_spans_reach_an_otlp_collector_without_secrets() {
         "callback",
         "finish_login",
         "respond",
+        "saml_parse",
+        "exchange_code",
+        "id_token_validate",
+        "assertion_sign",
     ] {
         assert!(names.contains(step), "no `{step}` span in {names:?}");
     }

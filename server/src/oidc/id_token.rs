@@ -39,7 +39,7 @@ pub(crate) struct ValidatedClaims {
 }
 
 /// Validates `token` for this source and login; see the module documentation.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(name = "id_token_validate", skip_all)]
 pub(crate) async fn validate(
     rp: &OidcRp,
     config: &SourceConfig,

@@ -415,6 +415,7 @@ fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, RequestError> {
 /// Any `<!DOCTYPE` is refused before parsing (roxmltree also refuses non-empty DTDs; both
 /// guards stay), as are malformed XML, a root other than `samlp:AuthnRequest` and a missing
 /// `ID`, `Version` or `IssueInstant`.
+#[tracing::instrument(name = "saml_parse", skip_all)]
 pub fn parse(xml: &str) -> Result<AuthnRequest, RequestError> {
     if has_doctype(xml) {
         return Err(RequestError::Doctype);

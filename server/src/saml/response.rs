@@ -87,6 +87,7 @@ pub struct AssertionParams {
 const NOT_BEFORE_SKEW: i64 = 60;
 
 /// A signed success Response with one signed Assertion, as XML text.
+#[tracing::instrument(name = "assertion_sign", skip_all)]
 pub fn signed_response(p: &AssertionParams, key: &SigningKey) -> Result<String, KeyError> {
     let now = instant(p.now);
     let expires = instant(p.now + p.validity);
