@@ -102,10 +102,7 @@ pub async fn key(settings: Settings, action: KeyAction, json: bool) -> Result<()
         .await?
         .iter()
         .map(|k| {
-            let fingerprint = openssl::x509::X509::from_der(&k.certificate)
-                .and_then(|c| c.digest(openssl::hash::MessageDigest::sha256()))
-                .map(|d| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
-                .unwrap_or_default();
+            let fingerprint = crate::saml::keys::cert_fingerprint_sha256(&k.certificate);
             serde_json::json!({
                 "id": k.id.to_string(),
                 "state": format!("{:?}", k.state).to_lowercase(),

@@ -315,10 +315,7 @@ async fn idp_info(
             openssl::x509::X509::from_der(&row.certificate).map_err(|e| Failure::new(1, "internal", e.to_string()))?;
         let pem = String::from_utf8_lossy(&cert.to_pem().map_err(|e| Failure::new(1, "internal", e.to_string()))?)
             .into_owned();
-        let fingerprint = cert
-            .digest(openssl::hash::MessageDigest::sha256())
-            .map(|d| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
-            .unwrap_or_default();
+        let fingerprint = crate::saml::keys::cert_fingerprint_sha256(&row.certificate);
         certificates.push(rosetta_api::CertificateInfo {
             state: format!("{:?}", row.state).to_lowercase(),
             pem,

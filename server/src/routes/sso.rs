@@ -85,8 +85,14 @@ fn meta(req: &HttpRequest, state: &AppState) -> RequestMeta {
     }
 }
 
+/// `application/x-www-form-urlencoded` pairs (a query string or a form body); the last
+/// value of a repeated name wins.
+fn form_map(bytes: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
 fn query_map(raw: &str) -> HashMap<String, String> {
-    url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+    form_map(raw.as_bytes())
 }
 
 fn page_error(e: FlowError) -> PageError {
@@ -201,7 +207,7 @@ async fn sso_post(
     CurrentTenant(tenant): CurrentTenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let params = form_map(&body);
     authn_request(&req, &tenant, &state, Binding::Post, &params).await
 }
 
@@ -302,7 +308,7 @@ async fn login_submit(
     CurrentTenant(tenant): CurrentTenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let params = form_map(&body);
     let (Some(request), Some(email)) = (params.get("r"), params.get("email")) else {
         return Err(PageError::BadRequest(
             "Start signing in from your application's login page.".into(),

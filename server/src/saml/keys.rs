@@ -115,10 +115,7 @@ impl SigningKey {
 
     /// SHA-256 fingerprint of the certificate, colon-separated hex.
     pub fn fingerprint_sha256(&self) -> String {
-        self.cert
-            .digest(MessageDigest::sha256())
-            .map(|d| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
-            .unwrap_or_default()
+        fingerprint(&self.cert)
     }
 
     /// The certificate's expiry, as text.
@@ -132,6 +129,17 @@ impl SigningKey {
         signer.update(data)?;
         Ok(signer.sign_to_vec()?)
     }
+}
+
+fn fingerprint(cert: &X509) -> String {
+    cert.digest(MessageDigest::sha256())
+        .map(|d| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+        .unwrap_or_default()
+}
+
+/// SHA-256 fingerprint of a DER certificate, colon-separated hex (empty if it does not parse).
+pub fn cert_fingerprint_sha256(der: &[u8]) -> String {
+    X509::from_der(der).map(|c| fingerprint(&c)).unwrap_or_default()
 }
 
 #[cfg(test)]
