@@ -5,7 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod admin;
+pub use admin::*;
+
 /// Lifecycle state of a tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantStatus {
@@ -16,6 +20,7 @@ pub enum TenantStatus {
 }
 
 /// A tenant as operators and the console see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
     /// Stable identifier.
@@ -33,6 +38,7 @@ pub struct Tenant {
 }
 
 /// State of one dependency in a readiness report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// `ok` or `unavailable`.
@@ -45,6 +51,7 @@ pub struct CheckResult {
 }
 
 /// Body of `GET /readyz`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadinessReport {
     /// `ready` when every check passed, else `not_ready`.
@@ -56,17 +63,35 @@ pub struct ReadinessReport {
 }
 
 /// Error body of every JSON endpoint: a stable code for programs, a message for people.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
-    /// Stable machine-readable code, e.g. `not_found`.
+    /// Stable machine-readable code, e.g. `not_found`, `invalid_field`, `rate_limited`.
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
     /// Correlation ID that also appears in the server log.
     pub request_id: String,
+    /// Field-level problems, for forms to show next to the field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+    /// Seconds to wait before trying again (with `rate_limited`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// One field's problem.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field, as named in the request body.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 /// A tenant with what an admin pastes into their service providers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantDetails {
     /// The tenant.
@@ -78,6 +103,7 @@ pub struct TenantDetails {
 
 /// Rosetta as a SAML IdP for one tenant (Atlassian: "Identity provider Entity ID",
 /// "Identity provider SSO URL", "Public x509 certificate").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdpInfo {
     /// IdP entity ID.
@@ -91,6 +117,7 @@ pub struct IdpInfo {
 }
 
 /// A published signing certificate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateInfo {
     /// `active` or `next`.
@@ -104,6 +131,7 @@ pub struct CertificateInfo {
 }
 
 /// How a service provider was set up.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
@@ -114,6 +142,7 @@ pub enum Preset {
 }
 
 /// One registered ACS endpoint.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcsEndpoint {
     /// `AssertionConsumerServiceIndex`.
@@ -125,6 +154,7 @@ pub struct AcsEndpoint {
 }
 
 /// Which identity value an attribute carries.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Claim {
@@ -141,6 +171,7 @@ pub enum Claim {
 }
 
 /// One attribute a service provider receives.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttributeRule {
     /// SAML attribute `Name`.
@@ -152,6 +183,7 @@ pub struct AttributeRule {
 }
 
 /// A SAML service provider of a tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceProvider {
     /// Identifier.
@@ -170,10 +202,17 @@ pub struct ServiceProvider {
     pub attributes: Vec<AttributeRule>,
     /// Whether AuthnRequests must be signed.
     pub want_requests_signed: bool,
+    /// Base64 DER certificates that may sign AuthnRequests (public keys, not secrets).
+    #[serde(default)]
+    pub request_signing_certs: Vec<String>,
+    /// End-user MFA for this SP.
+    #[serde(default)]
+    pub mfa_policy: SpMfaPolicy,
 }
 
 /// An upstream OpenID Connect provider of a tenant. The client secret is write-only and
 /// never appears here.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentitySource {
     /// Identifier.
@@ -192,6 +231,22 @@ pub struct IdentitySource {
     pub use_userinfo: bool,
     /// Callback URL to register at the provider.
     pub redirect_uri: String,
+}
+
+/// End-user MFA for one service provider.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SpMfaPolicy {
+    /// Follow the tenant's policy.
+    #[default]
+    Inherit,
+    /// No second factor for this SP.
+    Off,
+    /// Enrolled users are asked.
+    Optional,
+    /// Every user enrols and is asked.
+    Required,
 }
 
 #[cfg(test)]

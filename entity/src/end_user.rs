@@ -23,6 +23,12 @@ pub struct Model {
     pub status: String,
     /// Last successful login.
     pub last_login_at: Option<DateTimeUtc>,
+    /// TOTP seed, sealed with the master key.
+    pub totp_secret: Option<Vec<u8>>,
+    /// When TOTP was confirmed.
+    pub totp_enabled_at: Option<DateTimeUtc>,
+    /// Last accepted TOTP time step.
+    pub totp_last_step: Option<i64>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -28,6 +28,9 @@ pub struct Model {
     pub want_requests_signed: bool,
     /// JSON list of base64 DER certificates that may sign requests.
     pub request_signing_certs: String,
+    /// End-user MFA policy for this SP (`off`, `optional`, `required`); `None` follows
+    /// the tenant's.
+    pub mfa_policy: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -28,6 +28,10 @@ pub struct Model {
     pub display_name: String,
     /// Lifecycle state.
     pub status: TenantStatus,
+    /// Whether every admin of this tenant must use TOTP.
+    pub admin_mfa_required: bool,
+    /// End-user MFA policy: `off`, `optional` or `required`.
+    pub end_user_mfa: String,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -9,6 +9,7 @@ mod m20261129_000003_create_identity_source;
 mod m20261129_000004_create_signing_key;
 mod m20261129_000005_create_end_user;
 mod m20261129_000006_create_audit_event;
+mod m20261129_000007_create_admin;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_create_signing_key::Migration),
             Box::new(m20261129_000005_create_end_user::Migration),
             Box::new(m20261129_000006_create_audit_event::Migration),
+            Box::new(m20261129_000007_create_admin::Migration),
         ]
     }
 }

@@ -7,9 +7,11 @@
 
 pub mod cli;
 pub mod configuration;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod emails;
 pub mod error;
 pub mod flow;
 pub mod mail;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// Host → site classification.
     pub hosts: HostRouter,
+    /// Outgoing email (SMTP or the outbox).
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
         let hosts = HostRouter::new(&settings.public_url);
         let oidc = OidcRp::new().context("building the OIDC client")?;
         let metrics = crate::metrics::Metrics::new().context("registering metrics")?;
+        let mailer = crate::mail::Mailer::from_settings(&settings).context("setting up outgoing email")?;
         let store: crate::store::SharedStore = Arc::new(crate::store::MeteredStore::new(
             store,
             metrics.store_duration.clone(),
@@ -61,6 +64,7 @@ impl AppState {
             store,
             keyring,
             hosts,
+            mailer,
         })
     }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::configuration::Settings;
 use crate::domain::{DisplayName, TenantSlug};
 use crate::mail::{Delivery, MailError, Mailer, OutgoingEmail};
-use crate::services::{ServiceError, signing_keys, tenants};
+use crate::services::{ServiceError, tenants};
 use crate::startup::Application;
 use crate::state::{load_keyring, open_database};
 use crate::tenancy::HostRouter;
@@ -280,20 +280,7 @@ async fn migrate(settings: Settings, action: MigrateAction, json: bool) -> Resul
 }
 
 fn to_wire(t: &tenant::Model, hosts: &HostRouter) -> rosetta_api::Tenant {
-    let url = TenantSlug::parse(&t.slug)
-        .map(|s| hosts.tenant_url(&s))
-        .unwrap_or_default();
-    rosetta_api::Tenant {
-        id: t.id.to_string(),
-        slug: t.slug.clone(),
-        display_name: t.display_name.clone(),
-        status: match t.status {
-            tenant::TenantStatus::Active => rosetta_api::TenantStatus::Active,
-            tenant::TenantStatus::Suspended => rosetta_api::TenantStatus::Suspended,
-        },
-        url,
-        created_at: t.created_at.to_rfc3339(),
-    }
+    tenants::to_wire(t, hosts)
 }
 
 fn describe(t: &rosetta_api::Tenant) -> String {
@@ -307,28 +294,9 @@ async fn idp_info(
     db: &sea_orm::DatabaseConnection,
     hosts: &HostRouter,
     tenant: &tenant::Model,
-    slug: &TenantSlug,
+    _slug: &TenantSlug,
 ) -> Result<rosetta_api::IdpInfo, Failure> {
-    let mut certificates = Vec::new();
-    for row in signing_keys::published(db, tenant.id).await? {
-        let cert =
-            openssl::x509::X509::from_der(&row.certificate).map_err(|e| Failure::new(1, "internal", e.to_string()))?;
-        let pem = String::from_utf8_lossy(&cert.to_pem().map_err(|e| Failure::new(1, "internal", e.to_string()))?)
-            .into_owned();
-        let fingerprint = crate::saml::keys::cert_fingerprint_sha256(&row.certificate);
-        certificates.push(rosetta_api::CertificateInfo {
-            state: format!("{:?}", row.state).to_lowercase(),
-            pem,
-            fingerprint_sha256: fingerprint,
-            not_after: cert.not_after().to_string(),
-        });
-    }
-    Ok(rosetta_api::IdpInfo {
-        entity_id: hosts.idp_entity_id(slug),
-        sso_url: hosts.sso_url(slug),
-        metadata_url: hosts.idp_entity_id(slug),
-        certificates,
-    })
+    Ok(tenants::idp_info(db, hosts, tenant).await?)
 }
 
 fn describe_details(d: &rosetta_api::TenantDetails) -> String {

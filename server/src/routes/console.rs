@@ -12,6 +12,7 @@ use crate::pages;
 /// so client routes survive a reload. Without a built console, a page says how to build it.
 pub fn configure(dir: PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        cfg.configure(super::api::configure);
         let index = dir.join("index.html");
         if index.is_file() {
             cfg.service(

@@ -1,5 +1,6 @@
 //! HTTP handlers: they translate HTTP to service calls and results to responses.
 
+pub mod api;
 pub mod console;
 pub mod health;
 pub mod sso;

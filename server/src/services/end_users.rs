@@ -56,10 +56,90 @@ pub async fn record_login(
             display_name: Set(who.name.map(str::to_owned)),
             status: Set("active".into()),
             last_login_at: Set(Some(now)),
+            totp_secret: Set(None),
+            totp_enabled_at: Set(None),
+            totp_last_step: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
         .insert(db)
         .await?),
     }
+}
+
+/// A page of the tenant's end users, by email; `search` matches email or name, any case.
+pub async fn page(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    search: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> ServiceResult<(Vec<end_user::Model>, u64)> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    use sea_orm::{Condition, PaginatorTrait, QueryOrder};
+    let mut query = end_user::Entity::find().filter(end_user::Column::TenantId.eq(tenant_id));
+    if let Some(term) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        query = query.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(end_user::Column::Email)))
+                        .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col(end_user::Column::DisplayName)))
+                        .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    let paginator = query
+        .order_by_asc(end_user::Column::Email)
+        .paginate(db, Ord::max(per_page, 1));
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok((items, total))
+}
+
+fn escape_like(term: &str) -> String {
+    term.chars().fold(String::with_capacity(term.len()), |mut s, c| {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+        s
+    })
+}
+
+/// The tenant's end user with this ID.
+pub async fn get(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<end_user::Model> {
+    end_user::Entity::find_by_id(id)
+        .filter(end_user::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("no such user".into()))
+}
+
+/// Blocks (`blocked`) or unblocks (`active`) a user; returns the user before and after.
+pub async fn set_status(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    blocked: bool,
+) -> ServiceResult<(end_user::Model, end_user::Model)> {
+    let before = get(db, tenant_id, id).await?;
+    let mut row = before.clone().into_active_model();
+    row.status = Set(if blocked { "blocked" } else { "active" }.into());
+    row.updated_at = Set(Utc::now());
+    Ok((before, row.update(db).await?))
+}
+
+/// Forgets the user's second factor: they enrol again at their next login.
+pub async fn reset_mfa(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<end_user::Model> {
+    let before = get(db, tenant_id, id).await?;
+    let mut row = before.into_active_model();
+    row.totp_secret = Set(None);
+    row.totp_enabled_at = Set(None);
+    row.totp_last_step = Set(None);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
 }

@@ -249,3 +249,134 @@ pub async fn remove(db: &DatabaseConnection, tenant_id: Uuid, name: &str) -> Ser
     txn.commit().await?;
     Ok(())
 }
+
+async fn row(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<identity_source::Model> {
+    identity_source::Entity::find_by_id(id)
+        .filter(identity_source::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("no such identity source".into()))
+}
+
+async fn domains_of(db: &DatabaseConnection, source_id: Uuid) -> ServiceResult<Vec<String>> {
+    let mut domains: Vec<String> = identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::SourceId.eq(source_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    domains.sort();
+    Ok(domains)
+}
+
+/// The tenant's source with this ID (never its secret).
+pub async fn get(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<IdentitySource> {
+    let r = row(db, tenant_id, id).await?;
+    let domains = domains_of(db, r.id).await?;
+    Ok(view(r, domains))
+}
+
+/// Changes to a source; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct SourceUpdate {
+    /// Issuer (already checked with [`parse_issuer`]).
+    pub issuer: Option<String>,
+    /// OAuth client ID.
+    pub client_id: Option<String>,
+    /// A new client secret, sealed before it is stored.
+    pub client_secret: Option<SecretString>,
+    /// Scopes; `openid` is always included.
+    pub scopes: Option<Vec<String>>,
+    /// Email domains (replaces the list).
+    pub domains: Option<Vec<EmailDomain>>,
+    /// Whether userinfo is called.
+    pub use_userinfo: Option<bool>,
+}
+
+/// Applies an update; returns the source before and after (never the secret).
+pub async fn update(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    id: Uuid,
+    change: SourceUpdate,
+) -> ServiceResult<(IdentitySource, IdentitySource)> {
+    let current = row(db, tenant_id, id).await?;
+    let before = view(current.clone(), domains_of(db, id).await?);
+    let mut active: identity_source::ActiveModel = current.into();
+    if let Some(issuer) = change.issuer {
+        active.issuer = Set(issuer);
+    }
+    if let Some(client_id) = change.client_id {
+        if client_id.trim().is_empty() || client_id.len() > 512 {
+            return Err(ServiceError::Invalid {
+                field: "client_id",
+                message: "a client ID has 1 to 512 characters".into(),
+            });
+        }
+        active.client_id = Set(client_id);
+    }
+    if let Some(secret) = change.client_secret {
+        if secret.expose_secret().is_empty() || secret.expose_secret().len() > 4096 {
+            return Err(ServiceError::Invalid {
+                field: "client_secret",
+                message: "a client secret has 1 to 4096 characters".into(),
+            });
+        }
+        let sealed = keyring
+            .seal(
+                SecretContext {
+                    tenant: &tenant_id.to_string(),
+                    kind: KIND,
+                    record: &id.to_string(),
+                },
+                secret.expose_secret().as_bytes(),
+            )
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        active.client_secret = Set(sealed);
+    }
+    if let Some(scopes) = change.scopes {
+        let mut all = vec!["openid".to_owned()];
+        all.extend(scopes.into_iter().filter(|s| s != "openid" && !s.is_empty()));
+        active.scopes = Set(all.join(" "));
+    }
+    if let Some(userinfo) = change.use_userinfo {
+        active.use_userinfo = Set(userinfo);
+    }
+    active.updated_at = Set(Utc::now());
+    let txn = db.begin().await?;
+    let updated = active.update(&txn).await?;
+    if let Some(domains) = &change.domains {
+        if domains.is_empty() {
+            return Err(ServiceError::Invalid {
+                field: "domains",
+                message: "a source needs at least one email domain".into(),
+            });
+        }
+        identity_source_domain::Entity::delete_many()
+            .filter(identity_source_domain::Column::SourceId.eq(id))
+            .exec(&txn)
+            .await?;
+        for domain in domains {
+            identity_source_domain::ActiveModel {
+                domain: Set(domain.to_string()),
+                tenant_id: Set(tenant_id),
+                source_id: Set(id),
+            }
+            .insert(&txn)
+            .await
+            .map_err(conflict_on_unique(format!("the domain `{domain}` is already claimed")))?;
+        }
+    }
+    txn.commit().await?;
+    let after = view(updated, domains_of(db, id).await?);
+    Ok((before, after))
+}
+
+/// Deletes the tenant's source with this ID (and its domains); returns it.
+pub async fn delete(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<IdentitySource> {
+    let gone = get(db, tenant_id, id).await?;
+    remove(db, tenant_id, &gone.name).await?;
+    Ok(gone)
+}

@@ -1,8 +1,12 @@
 //! Data access behind small services: handlers and the CLI call these, never queries.
 
+pub mod accounts;
+pub mod admin_sessions;
 pub mod audit;
 pub mod end_users;
 pub mod identity_sources;
+pub mod members;
+pub mod rate_limit;
 pub mod rekey;
 pub mod service_providers;
 pub mod signing_keys;

@@ -1,7 +1,7 @@
 //! SAML service providers of a tenant.
 
 use chrono::Utc;
-pub use rosetta_api::{AcsEndpoint, AttributeRule, Claim, Preset};
+pub use rosetta_api::{AcsEndpoint, AttributeRule, Claim, Preset, SpMfaPolicy};
 use rosetta_entity::service_provider;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
@@ -16,6 +16,25 @@ use crate::saml::response::{ATTRNAME_FORMAT_UNSPECIFIED, ATTRNAME_FORMAT_URI};
 
 /// Where Atlassian (and Microsoft-style SPs) expect user claims.
 pub const CLAIMS_NS: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
+
+/// Reads a stored per-SP MFA policy; `None` (or anything unknown) follows the tenant.
+pub fn parse_sp_mfa(value: Option<&str>) -> SpMfaPolicy {
+    match value {
+        Some("off") => SpMfaPolicy::Off,
+        Some("optional") => SpMfaPolicy::Optional,
+        Some("required") => SpMfaPolicy::Required,
+        _ => SpMfaPolicy::Inherit,
+    }
+}
+
+fn sp_mfa_str(p: SpMfaPolicy) -> Option<&'static str> {
+    match p {
+        SpMfaPolicy::Inherit => None,
+        SpMfaPolicy::Off => Some("off"),
+        SpMfaPolicy::Optional => Some("optional"),
+        SpMfaPolicy::Required => Some("required"),
+    }
+}
 
 fn preset_str(p: Preset) -> &'static str {
     match p {
@@ -80,6 +99,8 @@ pub struct ServiceProvider {
     pub want_requests_signed: bool,
     /// Base64 DER certificates that may sign requests.
     pub request_signing_certs: Vec<String>,
+    /// End-user MFA override.
+    pub mfa_policy: SpMfaPolicy,
 }
 
 impl ServiceProvider {
@@ -94,6 +115,8 @@ impl ServiceProvider {
             name_id_format: self.name_id_format.clone(),
             attributes: self.attributes.clone(),
             want_requests_signed: self.want_requests_signed,
+            request_signing_certs: self.request_signing_certs.clone(),
+            mfa_policy: self.mfa_policy,
         }
     }
 }
@@ -118,6 +141,7 @@ impl TryFrom<service_provider::Model> for ServiceProvider {
             entity_id: m.entity_id,
             name_id_format: m.name_id_format,
             want_requests_signed: m.want_requests_signed,
+            mfa_policy: parse_sp_mfa(m.mfa_policy.as_deref()),
         })
     }
 }
@@ -228,6 +252,7 @@ pub async fn create(
         attribute_mapping: Set(to_json(&attributes)?),
         want_requests_signed: Set(new.want_requests_signed),
         request_signing_certs: Set(to_json(&new.request_signing_certs)?),
+        mfa_policy: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -290,4 +315,164 @@ pub async fn remove(db: &DatabaseConnection, tenant_id: Uuid, name: &str) -> Ser
         .ok_or_else(|| ServiceError::NotFound(format!("no service provider `{name}`")))?;
     row.delete(db).await?;
     Ok(())
+}
+
+/// The tenant's SP with this ID.
+pub async fn get(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<ServiceProvider> {
+    row(db, tenant_id, id).await?.try_into()
+}
+
+async fn row(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<service_provider::Model> {
+    service_provider::Entity::find_by_id(id)
+        .filter(service_provider::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("no such service provider".into()))
+}
+
+/// Changes to an SP; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct SpUpdate {
+    /// ACS endpoints (exactly one default).
+    pub acs: Option<Vec<NewAcs>>,
+    /// NameID format.
+    pub name_id_format: Option<String>,
+    /// Attributes released.
+    pub attributes: Option<Vec<AttributeRule>>,
+    /// Whether AuthnRequests must be signed.
+    pub want_requests_signed: Option<bool>,
+    /// Base64 DER certificates that may sign requests.
+    pub request_signing_certs: Option<Vec<String>>,
+    /// End-user MFA override.
+    pub mfa_policy: Option<SpMfaPolicy>,
+}
+
+fn check_attributes(rules: &[AttributeRule]) -> ServiceResult<()> {
+    let invalid = |m: String| ServiceError::Invalid {
+        field: "attributes",
+        message: m,
+    };
+    if rules.len() > 32 {
+        return Err(invalid("at most 32 attributes".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in rules {
+        if r.name.trim().is_empty() || r.name.len() > 256 || r.name.chars().any(char::is_control) {
+            return Err(invalid("an attribute name has 1 to 256 printable characters".into()));
+        }
+        if r.name_format.trim().is_empty() || r.name_format.len() > 256 || r.name_format.chars().any(char::is_control) {
+            return Err(invalid(format!(
+                "attribute `{}`: the name format is a URI of up to 256 characters",
+                r.name
+            )));
+        }
+        if !seen.insert(r.name.as_str()) {
+            return Err(invalid(format!("attribute `{}` appears twice", r.name)));
+        }
+    }
+    Ok(())
+}
+
+/// Applies an update with the same checks as [`create`]; returns the SP before and after.
+pub async fn update(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    change: SpUpdate,
+) -> ServiceResult<(ServiceProvider, ServiceProvider)> {
+    let current = row(db, tenant_id, id).await?;
+    let before: ServiceProvider = current.clone().try_into()?;
+    let mut next = before.clone();
+    if let Some(acs) = change.acs {
+        if acs.is_empty() || acs.iter().filter(|a| a.is_default).count() != 1 {
+            return Err(ServiceError::Invalid {
+                field: "acs_urls",
+                message: "at least one ACS URL is required, exactly one being the default".into(),
+            });
+        }
+        next.acs = acs
+            .iter()
+            .map(|a| AcsEndpoint {
+                index: a.index,
+                url: a.url.to_string(),
+                default: a.is_default,
+            })
+            .collect();
+    }
+    if let Some(format) = change.name_id_format {
+        if !SUPPORTED_NAMEID_FORMATS.contains(&format.as_str()) {
+            return Err(ServiceError::Invalid {
+                field: "name_id_format",
+                message: format!("unsupported NameID format `{}`", format.escape_default()),
+            });
+        }
+        next.name_id_format = format;
+    }
+    if let Some(attributes) = change.attributes {
+        check_attributes(&attributes)?;
+        next.attributes = attributes;
+    }
+    if let Some(certs) = change.request_signing_certs {
+        next.request_signing_certs = certs;
+    }
+    if let Some(signed) = change.want_requests_signed {
+        next.want_requests_signed = signed;
+    }
+    if next.want_requests_signed && next.request_signing_certs.is_empty() {
+        return Err(ServiceError::Invalid {
+            field: "request_signing_certs",
+            message: "signed requests need at least one certificate to verify them with".into(),
+        });
+    }
+    if let Some(policy) = change.mfa_policy {
+        next.mfa_policy = policy;
+    }
+    let mut active: service_provider::ActiveModel = current.into();
+    active.acs_urls = Set(to_json(&next.acs)?);
+    active.name_id_format = Set(next.name_id_format.clone());
+    active.attribute_mapping = Set(to_json(&next.attributes)?);
+    active.want_requests_signed = Set(next.want_requests_signed);
+    active.request_signing_certs = Set(to_json(&next.request_signing_certs)?);
+    active.mfa_policy = Set(sp_mfa_str(next.mfa_policy).map(str::to_owned));
+    active.updated_at = Set(Utc::now());
+    let after = active.update(db).await?.try_into()?;
+    Ok((before, after))
+}
+
+/// Deletes the tenant's SP with this ID; returns what was deleted.
+pub async fn delete(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<ServiceProvider> {
+    let current = row(db, tenant_id, id).await?;
+    let gone: ServiceProvider = current.clone().try_into()?;
+    current.delete(db).await?;
+    Ok(gone)
+}
+
+/// Parses certificates pasted as PEM or base64 DER into base64 DER, refusing anything that
+/// is not an X.509 certificate.
+pub fn parse_certificates(values: &[String]) -> ServiceResult<Vec<String>> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let invalid = |m: String| ServiceError::Invalid {
+        field: "request_signing_certs",
+        message: m,
+    };
+    if values.len() > 8 {
+        return Err(invalid("at most 8 certificates".into()));
+    }
+    values
+        .iter()
+        .map(|v| {
+            let body: String = v
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .flat_map(|l| l.chars())
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let der = engine
+                .decode(&body)
+                .map_err(|_| invalid("a certificate is PEM or base64 DER".into()))?;
+            openssl::x509::X509::from_der(&der).map_err(|_| invalid("this is not an X.509 certificate".into()))?;
+            Ok(engine.encode(der))
+        })
+        .collect()
 }

@@ -158,3 +158,33 @@ pub async fn promote(db: &sea_orm::DatabaseConnection, tenant_id: Uuid) -> Servi
     txn.commit().await?;
     Ok(promoted)
 }
+
+/// The key's certificate as PEM, and its expiry as text.
+pub fn certificate_text(row: &signing_key::Model) -> ServiceResult<(String, String)> {
+    let cert = openssl::x509::X509::from_der(&row.certificate).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let pem = cert.to_pem().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok((String::from_utf8_lossy(&pem).into_owned(), cert.not_after().to_string()))
+}
+
+/// Retires a key that no longer signs (a `next` key never promoted, or an old active one
+/// already replaced): it leaves the metadata. The active key cannot be retired.
+pub async fn retire(db: &sea_orm::DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<signing_key::Model> {
+    use sea_orm::IntoActiveModel;
+    let row = signing_key::Entity::find_by_id(id)
+        .filter(signing_key::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("no such signing key".into()))?;
+    match row.state {
+        KeyState::Active => Err(ServiceError::Conflict(
+            "the active key signs every response: publish and promote a next key first".into(),
+        )),
+        KeyState::Retired => Ok(row),
+        KeyState::Next => {
+            let mut active = row.into_active_model();
+            active.state = Set(KeyState::Retired);
+            active.retired_at = Set(Some(Utc::now()));
+            Ok(active.update(db).await?)
+        }
+    }
+}

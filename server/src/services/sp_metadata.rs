@@ -438,6 +438,97 @@ fn invalid(message: impl Into<String>) -> ServiceError {
     }
 }
 
+/// Fetches SP metadata from an admin-supplied URL: https only (http on loopback in dev
+/// mode), public addresses only outside dev mode (no requests into the deployment's own
+/// network), 10 s, at most the metadata size cap.
+pub async fn fetch_metadata(url: &str, dev: bool) -> Result<String, ServiceError> {
+    let bad = |m: String| ServiceError::Invalid {
+        field: "metadata_url",
+        message: m,
+    };
+    let parsed = url::Url::parse(url).map_err(|_| bad("enter an absolute https URL".into()))?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let loopback_name = host == "localhost" || host.ends_with(".localhost");
+    match parsed.scheme() {
+        "https" => {}
+        "http" if dev => {}
+        _ => return Err(bad("metadata is fetched over https only".into())),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("the URL cannot carry credentials".into()));
+    }
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = if loopback_name {
+        vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))]
+    } else {
+        tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|_| bad(format!("`{host}` does not resolve")))?
+            .collect()
+    };
+    let Some(addr) = addrs.first().copied() else {
+        return Err(bad(format!("`{host}` does not resolve")));
+    };
+    if !dev && addrs.iter().any(|a| !is_public(a.ip())) {
+        return Err(bad(format!(
+            "`{host}` resolves to a private address; metadata is fetched from public hosts only"
+        )));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .resolve(&host, addr)
+        .build()
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut res = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| bad(format!("fetching the metadata failed: {}", e.without_url())))?;
+    if !res.status().is_success() {
+        return Err(bad(format!("the metadata URL answered HTTP {}", res.status().as_u16())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| bad(format!("reading the metadata failed: {}", e.without_url())))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_METADATA_BYTES {
+            return Err(bad(format!(
+                "the metadata is larger than {} KiB",
+                MAX_METADATA_BYTES / 1024
+            )));
+        }
+    }
+    String::from_utf8(body).map_err(|_| bad("the metadata is not UTF-8 text".into()))
+}
+
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| !is_public(std::net::IpAddr::V4(v4))))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

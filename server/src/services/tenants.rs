@@ -4,7 +4,8 @@ use chrono::Utc;
 use rosetta_entity::signing_key::KeyState;
 use rosetta_entity::tenant::{self, TenantStatus};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -22,22 +23,36 @@ pub async fn create(
     slug: &TenantSlug,
     name: &DisplayName,
 ) -> ServiceResult<tenant::Model> {
+    let txn = db.begin().await?;
+    let tenant = create_in(&txn, keyring, hosts, slug, name).await?;
+    txn.commit().await?;
+    Ok(tenant)
+}
+
+/// [`create`] inside the caller's transaction.
+pub async fn create_in<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    hosts: &HostRouter,
+    slug: &TenantSlug,
+    name: &DisplayName,
+) -> ServiceResult<tenant::Model> {
     let now = Utc::now();
     let row = tenant::ActiveModel {
         id: Set(Uuid::new_v4()),
         slug: Set(slug.to_string()),
         display_name: Set(name.to_string()),
         status: Set(TenantStatus::Active),
+        admin_mfa_required: Set(false),
+        end_user_mfa: Set("off".into()),
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let txn = db.begin().await?;
     let tenant = row
-        .insert(&txn)
+        .insert(db)
         .await
         .map_err(conflict_on_unique(format!("tenant `{slug}` already exists")))?;
-    signing_keys::generate(&txn, keyring, tenant.id, &hosts.idp_entity_id(slug), KeyState::Active).await?;
-    txn.commit().await?;
+    signing_keys::generate(db, keyring, tenant.id, &hosts.idp_entity_id(slug), KeyState::Active).await?;
     Ok(tenant)
 }
 
@@ -62,4 +77,84 @@ pub async fn get(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<te
     find(db, slug)
         .await?
         .ok_or_else(|| super::ServiceError::NotFound(format!("no tenant `{slug}`")))
+}
+
+/// The wire view of a tenant.
+pub fn to_wire(t: &tenant::Model, hosts: &HostRouter) -> rosetta_api::Tenant {
+    let url = TenantSlug::parse(&t.slug)
+        .map(|s| hosts.tenant_url(&s))
+        .unwrap_or_default();
+    rosetta_api::Tenant {
+        id: t.id.to_string(),
+        slug: t.slug.clone(),
+        display_name: t.display_name.clone(),
+        status: match t.status {
+            TenantStatus::Active => rosetta_api::TenantStatus::Active,
+            TenantStatus::Suspended => rosetta_api::TenantStatus::Suspended,
+        },
+        url,
+        created_at: t.created_at.to_rfc3339(),
+    }
+}
+
+/// What an admin pastes into a service provider: entity ID, SSO URL, certificates.
+pub async fn idp_info(
+    db: &DatabaseConnection,
+    hosts: &HostRouter,
+    tenant: &tenant::Model,
+) -> ServiceResult<rosetta_api::IdpInfo> {
+    let slug = TenantSlug::parse(&tenant.slug).map_err(super::ServiceError::invalid("slug"))?;
+    let mut certificates = Vec::new();
+    for row in signing_keys::published(db, tenant.id).await? {
+        let (pem, not_after) = signing_keys::certificate_text(&row)?;
+        certificates.push(rosetta_api::CertificateInfo {
+            state: format!("{:?}", row.state).to_lowercase(),
+            pem,
+            fingerprint_sha256: crate::saml::keys::cert_fingerprint_sha256(&row.certificate),
+            not_after,
+        });
+    }
+    Ok(rosetta_api::IdpInfo {
+        entity_id: hosts.idp_entity_id(&slug),
+        sso_url: hosts.sso_url(&slug),
+        metadata_url: hosts.idp_entity_id(&slug),
+        certificates,
+    })
+}
+
+/// Tenant settings an admin may change; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct TenantUpdate {
+    /// Display name.
+    pub display_name: Option<DisplayName>,
+    /// Require TOTP for admins.
+    pub admin_mfa_required: Option<bool>,
+    /// End-user MFA policy (`off`, `optional`, `required`).
+    pub end_user_mfa: Option<&'static str>,
+}
+
+/// Applies an update; returns the row before and after.
+pub async fn update(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    change: TenantUpdate,
+) -> ServiceResult<(tenant::Model, tenant::Model)> {
+    use sea_orm::IntoActiveModel;
+    let before = tenant::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| super::ServiceError::NotFound("no such tenant".into()))?;
+    let mut row = before.clone().into_active_model();
+    if let Some(name) = change.display_name {
+        row.display_name = Set(name.to_string());
+    }
+    if let Some(required) = change.admin_mfa_required {
+        row.admin_mfa_required = Set(required);
+    }
+    if let Some(policy) = change.end_user_mfa {
+        row.end_user_mfa = Set(policy.into());
+    }
+    row.updated_at = Set(Utc::now());
+    let after = row.update(db).await?;
+    Ok((before, after))
 }

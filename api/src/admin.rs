@@ -1,0 +1,476 @@
+//! Wire types of the admin API (`/api/v1`): accounts, sessions, tenant settings, objects.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AttributeRule, Preset, SpMfaPolicy, Tenant, TenantDetails};
+
+macro_rules! wire {
+    ($($item:item)*) => {
+        $(
+            #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+            #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+            $item
+        )*
+    };
+}
+
+/// An admin's role in a tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything an admin does, plus members and invitations.
+    Owner,
+    /// Service providers, identity sources, keys, users, audit.
+    Admin,
+}
+
+/// End-user MFA policy of a tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicy {
+    /// No second factor.
+    #[default]
+    Off,
+    /// Users may enrol; enrolled users are asked.
+    Optional,
+    /// Every user enrols and is asked.
+    Required,
+}
+
+/// How far a sign-in has got.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStage {
+    /// The password was accepted; send a TOTP or recovery code.
+    SecondFactor,
+    /// Signed in.
+    Complete,
+}
+
+wire! {
+    /// `POST /api/v1/signup`: a new tenant and its first admin.
+    pub struct SignUpRequest {
+        /// The admin's email; a verification link is sent to it.
+        pub email: String,
+        /// At least 12 characters, not a well-known password.
+        pub password: String,
+        /// The tenant's address label: lowercase letters, digits, `-`.
+        pub tenant_slug: String,
+        /// The tenant's display name.
+        pub tenant_name: String,
+    }
+
+    /// A plain acknowledgement.
+    pub struct Message {
+        /// What happened, for people.
+        pub message: String,
+    }
+
+    /// A single-use token from an email link.
+    pub struct TokenRequest {
+        /// The token.
+        pub token: String,
+    }
+
+    /// An email address (resend verification, request a password reset).
+    pub struct EmailRequest {
+        /// The address.
+        pub email: String,
+    }
+
+    /// `POST /api/v1/session`: sign in.
+    pub struct SignInRequest {
+        /// The account's email.
+        pub email: String,
+        /// Its password.
+        pub password: String,
+    }
+
+    /// `POST /api/v1/session/totp`: the second factor.
+    pub struct CodeRequest {
+        /// A 6-digit TOTP code, or a recovery code.
+        pub code: String,
+    }
+
+    /// The caller's session.
+    pub struct Session {
+        /// Sign-in progress.
+        pub stage: SessionStage,
+        /// Send it back in `X-CSRF-Token` with every state-changing request.
+        pub csrf_token: String,
+        /// The account (once signed in).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub account: Option<Account>,
+        /// The tenant being worked on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tenant: Option<Tenant>,
+        /// The caller's role in it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role: Option<Role>,
+        /// The tenant requires TOTP for admins and this account has none yet: only the
+        /// account endpoints answer until it enrols.
+        pub mfa_enrolment_required: bool,
+    }
+
+    /// An admin account.
+    pub struct Account {
+        /// Identifier.
+        pub id: String,
+        /// Sign-in email.
+        pub email: String,
+        /// Whether TOTP is on.
+        pub totp_enabled: bool,
+        /// Unused recovery codes left.
+        pub recovery_codes_left: u32,
+        /// Tenants the account belongs to.
+        pub memberships: Vec<MembershipInfo>,
+    }
+
+    /// One tenant of an account.
+    pub struct MembershipInfo {
+        /// The tenant.
+        pub tenant: Tenant,
+        /// The role in it.
+        pub role: Role,
+    }
+
+    /// `PUT /api/v1/session/tenant`: work on another of one's tenants.
+    pub struct SwitchTenantRequest {
+        /// The tenant's ID.
+        pub tenant_id: String,
+    }
+
+    /// `POST /api/v1/tenants`: another tenant owned by the caller.
+    pub struct CreateTenantRequest {
+        /// Address label.
+        pub slug: String,
+        /// Display name.
+        pub display_name: String,
+    }
+
+    /// `POST /api/v1/password-reset/confirm`.
+    pub struct ResetPasswordRequest {
+        /// Token from the email link.
+        pub token: String,
+        /// The new password.
+        pub password: String,
+    }
+
+    /// `PUT /api/v1/account/password`.
+    pub struct ChangePasswordRequest {
+        /// The password in use.
+        pub current_password: String,
+        /// Its replacement.
+        pub new_password: String,
+    }
+
+    /// TOTP enrolment data; the secret is shown this once.
+    pub struct TotpEnrolment {
+        /// `otpauth://` URL for authenticator apps.
+        pub otpauth_url: String,
+        /// The secret in base32, for typing.
+        pub secret: String,
+        /// QR code of the URL, as an SVG document.
+        pub qr_svg: String,
+    }
+
+    /// Recovery codes, shown once.
+    pub struct RecoveryCodes {
+        /// Ten single-use codes.
+        pub codes: Vec<String>,
+    }
+
+    /// `DELETE /api/v1/account/totp` body: the password confirms.
+    pub struct PasswordConfirmation {
+        /// The account's password.
+        pub password: String,
+    }
+
+    /// `GET /api/v1/tenant`.
+    pub struct TenantSettings {
+        /// The tenant and its IdP details.
+        pub details: TenantDetails,
+        /// Whether admins must use TOTP.
+        pub admin_mfa_required: bool,
+        /// End-user MFA policy.
+        pub end_user_mfa: MfaPolicy,
+    }
+
+    /// `PATCH /api/v1/tenant`: only the fields present change.
+    pub struct UpdateTenantRequest {
+        /// New display name.
+        #[serde(default)]
+        pub display_name: Option<String>,
+        /// Require TOTP for admins.
+        #[serde(default)]
+        pub admin_mfa_required: Option<bool>,
+        /// End-user MFA policy.
+        #[serde(default)]
+        pub end_user_mfa: Option<MfaPolicy>,
+    }
+
+    /// `POST /api/v1/service-providers`: from a preset, with values pasted from the SP
+    /// (for Atlassian: "Service provider entity URL" and "Service provider assertion
+    /// consumer service URL").
+    pub struct CreateServiceProviderRequest {
+        /// Short name (letters, digits, `-`).
+        pub name: String,
+        /// Preset.
+        pub preset: Preset,
+        /// The SP's entity ID.
+        pub entity_id: String,
+        /// ACS URLs, the first being the default.
+        pub acs_urls: Vec<String>,
+        /// NameID format; the preset's when absent.
+        #[serde(default)]
+        pub name_id_format: Option<String>,
+        /// Whether AuthnRequests must be signed.
+        #[serde(default)]
+        pub want_requests_signed: bool,
+        /// Base64 DER or PEM certificates that may sign requests.
+        #[serde(default)]
+        pub request_signing_certs: Vec<String>,
+    }
+
+    /// `POST /api/v1/service-providers/import`: from SAML metadata, pasted or fetched.
+    pub struct ImportServiceProviderRequest {
+        /// Short name.
+        pub name: String,
+        /// Preset for the attribute mapping.
+        #[serde(default)]
+        pub preset: Option<Preset>,
+        /// Metadata XML.
+        #[serde(default)]
+        pub metadata_xml: Option<String>,
+        /// Or an https URL to fetch it from.
+        #[serde(default)]
+        pub metadata_url: Option<String>,
+    }
+
+    /// `PATCH /api/v1/service-providers/{id}`: only the fields present change.
+    pub struct UpdateServiceProviderRequest {
+        /// ACS URLs, the first being the default.
+        #[serde(default)]
+        pub acs_urls: Option<Vec<String>>,
+        /// NameID format.
+        #[serde(default)]
+        pub name_id_format: Option<String>,
+        /// Attributes released.
+        #[serde(default)]
+        pub attributes: Option<Vec<AttributeRule>>,
+        /// Whether AuthnRequests must be signed.
+        #[serde(default)]
+        pub want_requests_signed: Option<bool>,
+        /// Certificates that may sign requests.
+        #[serde(default)]
+        pub request_signing_certs: Option<Vec<String>>,
+        /// End-user MFA for this SP.
+        #[serde(default)]
+        pub mfa_policy: Option<SpMfaPolicy>,
+    }
+
+    /// `POST /api/v1/identity-sources`.
+    pub struct CreateIdentitySourceRequest {
+        /// Short name (appears in the callback URL).
+        pub name: String,
+        /// Issuer URL, exactly as the provider states it.
+        pub issuer: String,
+        /// OAuth client ID.
+        pub client_id: String,
+        /// OAuth client secret (write-only: never returned).
+        pub client_secret: String,
+        /// Extra scopes (`openid` is always asked).
+        #[serde(default)]
+        pub scopes: Vec<String>,
+        /// Email domains routed to and allowed for this source.
+        pub domains: Vec<String>,
+        /// Call userinfo after the token exchange.
+        #[serde(default)]
+        pub use_userinfo: bool,
+    }
+
+    /// `PATCH /api/v1/identity-sources/{id}`: only the fields present change.
+    pub struct UpdateIdentitySourceRequest {
+        /// Issuer URL.
+        #[serde(default)]
+        pub issuer: Option<String>,
+        /// OAuth client ID.
+        #[serde(default)]
+        pub client_id: Option<String>,
+        /// New client secret (write-only).
+        #[serde(default)]
+        pub client_secret: Option<String>,
+        /// Extra scopes.
+        #[serde(default)]
+        pub scopes: Option<Vec<String>>,
+        /// Email domains.
+        #[serde(default)]
+        pub domains: Option<Vec<String>>,
+        /// Call userinfo.
+        #[serde(default)]
+        pub use_userinfo: Option<bool>,
+    }
+
+    /// Result of "test connection".
+    pub struct ConnectionTest {
+        /// Whether every step passed.
+        pub ok: bool,
+        /// Steps in order: discovery, issuer, jwks.
+        pub steps: Vec<ConnectionStep>,
+    }
+
+    /// One step of a connection test.
+    pub struct ConnectionStep {
+        /// `discovery`, `issuer` or `jwks`.
+        pub step: String,
+        /// Whether it passed.
+        pub ok: bool,
+        /// What was found, or precisely what failed.
+        pub message: String,
+    }
+
+    /// A signing key of the tenant (the private key never leaves the server).
+    pub struct SigningKey {
+        /// Identifier.
+        pub id: String,
+        /// `next`, `active` or `retired`.
+        pub state: String,
+        /// Certificate, PEM.
+        pub certificate_pem: String,
+        /// SHA-256 fingerprint.
+        pub fingerprint_sha256: String,
+        /// Certificate expiry.
+        pub not_after: String,
+        /// Creation time.
+        pub created_at: String,
+    }
+
+    /// A person who logged in through the tenant.
+    pub struct EndUser {
+        /// Identifier.
+        pub id: String,
+        /// Last verified email.
+        pub email: String,
+        /// Name, if known.
+        #[serde(default)]
+        pub display_name: Option<String>,
+        /// Upstream issuer.
+        pub issuer: String,
+        /// Upstream subject.
+        pub subject: String,
+        /// `active` or `blocked`.
+        pub status: String,
+        /// Whether a second factor is enrolled.
+        pub mfa_enrolled: bool,
+        /// Last successful login.
+        #[serde(default)]
+        pub last_login_at: Option<String>,
+        /// First login.
+        pub created_at: String,
+    }
+
+    /// A page of end users.
+    pub struct EndUserPage {
+        /// The users on this page.
+        pub items: Vec<EndUser>,
+        /// Matching users in all.
+        pub total: u64,
+        /// Page number, from 1.
+        pub page: u64,
+        /// Page size.
+        pub per_page: u64,
+    }
+
+    /// One audit-log entry.
+    pub struct AuditEntry {
+        /// Identifier.
+        pub id: String,
+        /// RFC 3339 time.
+        pub occurred_at: String,
+        /// Who: an admin's email, `operator`, or an end user's email.
+        pub actor: String,
+        /// What, e.g. `login`, `service_provider.update`.
+        pub action: String,
+        /// `success` or `failure`.
+        pub outcome: String,
+        /// The object acted on.
+        #[serde(default)]
+        pub target: Option<String>,
+        /// Details as JSON text (before/after for changes; never secrets).
+        pub detail: String,
+        /// Client address.
+        #[serde(default)]
+        pub ip: Option<String>,
+        /// Request correlation ID.
+        #[serde(default)]
+        pub request_id: Option<String>,
+    }
+
+    /// A page of the audit log, newest first.
+    pub struct AuditPage {
+        /// Entries on this page.
+        pub items: Vec<AuditEntry>,
+        /// Matching entries in all.
+        pub total: u64,
+        /// Page number, from 1.
+        pub page: u64,
+        /// Page size.
+        pub per_page: u64,
+    }
+
+    /// A member of the tenant.
+    pub struct Member {
+        /// The account's ID.
+        pub account_id: String,
+        /// Its email.
+        pub email: String,
+        /// Its role.
+        pub role: Role,
+        /// Whether it uses TOTP.
+        pub totp_enabled: bool,
+        /// When it joined.
+        pub joined_at: String,
+    }
+
+    /// `PATCH /api/v1/members/{account_id}`.
+    pub struct UpdateMemberRequest {
+        /// The new role.
+        pub role: Role,
+    }
+
+    /// An open invitation.
+    pub struct Invitation {
+        /// Identifier.
+        pub id: String,
+        /// Invited address.
+        pub email: String,
+        /// Role on acceptance.
+        pub role: Role,
+        /// Who invited.
+        pub invited_by: String,
+        /// When the link stops working.
+        pub expires_at: String,
+        /// When it was sent.
+        pub created_at: String,
+    }
+
+    /// `POST /api/v1/invitations`.
+    pub struct InviteRequest {
+        /// Address to invite.
+        pub email: String,
+        /// Role on acceptance.
+        pub role: Role,
+    }
+
+    /// `POST /api/v1/invitations/accept`.
+    pub struct AcceptInvitationRequest {
+        /// Token from the email link.
+        pub token: String,
+        /// Password for a new account (ignored when the address already has one).
+        #[serde(default)]
+        pub password: Option<String>,
+    }
+}

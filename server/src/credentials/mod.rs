@@ -1,0 +1,104 @@
+//! Credentials as plain functions over plain types: argon2id password hashes, TOTP codes,
+//! recovery codes and single-use link tokens. No HTTP, no database.
+
+pub mod password;
+pub mod totp;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A random token for an email link: 256 bits, URL-safe base64.
+pub fn link_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of a high-entropy token, as hex: what the database keeps instead of the token,
+/// so a database dump holds no usable link.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789-";
+
+/// Ten recovery codes of 50 random bits each, formatted `xxxxx-xxxxx`.
+pub fn recovery_codes() -> Vec<String> {
+    (0..10)
+        .map(|_| {
+            let mut code = String::with_capacity(11);
+            for i in 0..10 {
+                if i == 5 {
+                    code.push('-');
+                }
+                // 31 symbols (no `-` inside a half), drawn without modulo bias.
+                let symbol = loop {
+                    let b = (rand::rngs::OsRng.next_u32() & 0x1f) as usize;
+                    if b < 31 {
+                        break RECOVERY_ALPHABET[b];
+                    }
+                };
+                code.push(char::from(symbol));
+            }
+            code
+        })
+        .collect()
+}
+
+/// The form a recovery code is hashed in: lowercase, without spaces.
+pub fn normalize_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (link_token(), link_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), token_hash(&b));
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+
+    #[test]
+    fn recovery_codes_are_distinct_and_well_formed() {
+        let codes = recovery_codes();
+        assert_eq!(codes.len(), 10);
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), 10);
+        for c in &codes {
+            assert_eq!(c.len(), 11);
+            assert_eq!(c.as_bytes()[5], b'-');
+            assert_eq!(normalize_recovery_code(&c.to_uppercase()), *c);
+        }
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(constant_time_eq(b"123456", b"123456"));
+        assert!(!constant_time_eq(b"123456", b"123457"));
+        assert!(!constant_time_eq(b"12345", b"123456"));
+    }
+}
