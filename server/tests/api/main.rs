@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin;
 mod brokering_config;
 mod health;
 mod migrations;

@@ -365,6 +365,7 @@ pub async fn second_factor(
         ));
     }
     record(&state, &req, (&session.email, "admin.second_factor", "success", None)).await;
+    rate_limit::reset(state.store.as_ref(), TOTP_ACCOUNT, &session.account_id.to_string()).await?;
     session.stage = Stage::Complete;
     session.csrf_token = crate::credentials::link_token();
     let new_id = admin_sessions::rotate(state.store.as_ref(), &id, &session).await?;
@@ -563,6 +564,7 @@ pub async fn confirm_totp(
     let SignedIn { id, mut session, .. } = signed_in;
     rate_limit::hit(state.store.as_ref(), TOTP_ACCOUNT, &session.account_id.to_string()).await?;
     let codes = accounts::confirm_totp(&state.db, &state.keyring, session.account_id, &body.code).await?;
+    rate_limit::reset(state.store.as_ref(), TOTP_ACCOUNT, &session.account_id.to_string()).await?;
     record(&state, &req, (&session.email, "account.totp_enable", "success", None)).await;
     session.csrf_token = crate::credentials::link_token();
     let new_id = admin_sessions::rotate(state.store.as_ref(), &id, &session).await?;
