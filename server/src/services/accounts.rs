@@ -436,7 +436,7 @@ pub async fn membership(
         .await?)
 }
 
-fn totp_context(account_id: &str) -> SecretContext<'_> {
+pub(crate) fn totp_context(account_id: &str) -> SecretContext<'_> {
     SecretContext {
         tenant: "-",
         kind: TOTP_KIND,

@@ -85,10 +85,10 @@ pub async fn create(
     tenant_id: Uuid,
     new: NewIdentitySource,
 ) -> ServiceResult<IdentitySource> {
-    if new.client_id.trim().is_empty() || new.client_id.len() > 512 {
+    if new.client_id.trim().is_empty() || new.client_id.len() > 512 || new.client_id.chars().any(char::is_control) {
         return Err(ServiceError::Invalid {
             field: "client_id",
-            message: "a client ID has 1 to 512 characters".into(),
+            message: "a client ID has 1 to 512 printable characters".into(),
         });
     }
     if new.client_secret.expose_secret().is_empty() {
@@ -309,10 +309,10 @@ pub async fn update(
         active.issuer = Set(issuer);
     }
     if let Some(client_id) = change.client_id {
-        if client_id.trim().is_empty() || client_id.len() > 512 {
+        if client_id.trim().is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
             return Err(ServiceError::Invalid {
                 field: "client_id",
-                message: "a client ID has 1 to 512 characters".into(),
+                message: "a client ID has 1 to 512 printable characters".into(),
             });
         }
         active.client_id = Set(client_id);

@@ -4,7 +4,7 @@
 //! and replicas keep serving meanwhile, since every configured key still opens what it
 //! sealed.
 
-use rosetta_entity::{identity_source, signing_key};
+use rosetta_entity::{admin_account, identity_source, signing_key};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use serde::Serialize;
 
@@ -24,7 +24,8 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
 
-/// Re-seals client secrets and signing keys still under an older master key.
+/// Re-seals client secrets, signing keys and admin TOTP seeds still under an older master
+/// key.
 pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<RekeyReport> {
     let mut report = RekeyReport::default();
     for row in identity_source::Entity::find().all(db).await? {
@@ -60,6 +61,23 @@ pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<Re
         let sealed = keyring.seal(ctx, &plain).map_err(internal)?;
         let mut active = row.into_active_model();
         active.private_key = Set(sealed);
+        active.update(db).await?;
+        report.resealed += 1;
+    }
+    for row in admin_account::Entity::find().all(db).await? {
+        let Some(secret) = row.totp_secret.clone() else {
+            continue;
+        };
+        if !keyring.is_stale(&secret) {
+            report.current += 1;
+            continue;
+        }
+        let record = row.id.to_string();
+        let ctx = super::accounts::totp_context(&record);
+        let plain = keyring.open(ctx, &secret).map_err(internal)?;
+        let sealed = keyring.seal(ctx, &plain).map_err(internal)?;
+        let mut active = row.into_active_model();
+        active.totp_secret = Set(Some(sealed));
         active.update(db).await?;
         report.resealed += 1;
     }

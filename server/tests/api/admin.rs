@@ -823,6 +823,18 @@ both_stacks!(end_users_search_block_and_unknown_routes, |stack| async move {
     let r = c.post(&format!("/api/v1/end-users/{id}/block"), json!({})).await;
     assert_eq!(r.body["status"], "blocked");
     assert!(r.body["last_login_at"].is_string());
+    // NUL and other control characters (which PostgreSQL text refuses) are field errors.
+    let r = c.get("/api/v1/end-users?search=a%00b").await;
+    assert_eq!(r.body["fields"][0]["field"], "search");
+    let r = c.get("/api/v1/audit?actor=a%00b").await;
+    assert_eq!(r.body["fields"][0]["field"], "actor");
+    let r = c
+        .post(
+            "/api/v1/identity-sources",
+            json!({"name": "nul", "issuer": "http://127.0.0.1:9/", "client_id": "a\u{0}b", "client_secret": "s", "domains": ["nul.example"]}),
+        )
+        .await;
+    assert_eq!(r.body["fields"][0]["field"], "client_id", "{}", r.text);
     let r = c.get("/api/v1/end-users?per_page=500").await;
     assert_eq!(r.body["fields"][0]["field"], "per_page");
     let r = c.get("/api/v1/nothing-here").await;
@@ -1014,3 +1026,38 @@ async fn every_route_isolates_tenants() {
         "B's next key was neither promoted nor retired"
     );
 }
+
+both_stacks!(
+    password_hashes_with_old_parameters_are_replaced_at_sign_in,
+    |stack| async move {
+        let app = spawn_app(stack).await;
+        owner(&app, "nia@example.com", "nia").await;
+        let account = accounts::find_by_email(&app.state.db, "nia@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(account.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let weak = rosetta::credentials::password::hash_with(PASSWORD, 8192, 1, 1).unwrap();
+        let mut row = account.into_active_model();
+        row.password_hash = Set(weak.clone());
+        row.update(&app.state.db).await.unwrap();
+        assert_eq!(
+            Client::new(&app).sign_in("nia@example.com", PASSWORD).await.status,
+            StatusCode::OK
+        );
+        let account = accounts::find_by_email(&app.state.db, "nia@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(account.password_hash, weak);
+        assert!(
+            account.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            account.password_hash
+        );
+        assert_eq!(
+            Client::new(&app).sign_in("nia@example.com", PASSWORD).await.status,
+            StatusCode::OK
+        );
+    }
+);

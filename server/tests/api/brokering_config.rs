@@ -299,18 +299,38 @@ both_stacks!(
         identity_sources::create(db, &app.state.keyring, acme.id, corp(&["acme.example"]))
             .await
             .unwrap();
+        let email = rosetta::domain::EmailAddress::parse("ada@acme.example").unwrap();
+        let signup = rosetta::services::accounts::SignUp {
+            password: rosetta::domain::NewPassword::parse("plum harbour violet engine", &email).unwrap(),
+            email,
+            slug: rosetta::domain::TenantSlug::parse("acme-admins").unwrap(),
+            name: rosetta::domain::DisplayName::parse("Acme admins").unwrap(),
+        };
+        let rosetta::services::accounts::SignUpOutcome::Created { account, .. } =
+            rosetta::services::accounts::sign_up(db, &app.state.keyring, &app.state.hosts, signup)
+                .await
+                .unwrap()
+        else {
+            panic!("a new account");
+        };
+        let enrolment = rosetta::services::accounts::begin_totp(db, &app.state.keyring, account.id)
+            .await
+            .unwrap();
         let old_key = std::fs::read_to_string(app.state.settings.master_key_path()).unwrap();
 
         // Rotation: a new primary key, the old one kept for opening.
         let (new, new_b64) = MasterKey::generate().unwrap();
         let rotated = Keyring::new(new, vec![MasterKey::from_base64(&old_key).unwrap()]);
         let report = rekey::run(db, &rotated).await.unwrap();
-        assert_eq!(report.resealed, 2, "the client secret and the signing key");
+        assert_eq!(
+            report.resealed, 4,
+            "the client secret, both tenants' signing keys and the admin's TOTP seed"
+        );
         assert_eq!(
             rekey::run(db, &rotated).await.unwrap(),
             rekey::RekeyReport {
                 resealed: 0,
-                current: 2
+                current: 4
             },
             "idempotent"
         );
@@ -323,6 +343,13 @@ both_stacks!(
             .unwrap();
         assert_eq!(secret.expose_secret(), "very-secret-value");
         signing_keys::active(db, &only_new, acme.id).await.unwrap();
+        let seed = totp_rs::Secret::Encoded(enrolment.secret_base32.clone())
+            .to_bytes()
+            .unwrap();
+        let code = rosetta::credentials::totp::code_at(&seed, chrono::Utc::now().timestamp().unsigned_abs()).unwrap();
+        rosetta::services::accounts::confirm_totp(db, &only_new, account.id, &code)
+            .await
+            .unwrap();
         let only_old = Keyring::new(MasterKey::from_base64(&old_key).unwrap(), vec![]);
         assert!(signing_keys::active(db, &only_old, acme.id).await.is_err());
     }

@@ -67,8 +67,14 @@ fn user_wire(u: &rosetta_entity::end_user::Model) -> EndUser {
 #[get("/api/v1/end-users")]
 pub async fn list_users(state: web::Data<AppState>, admin: Admin, q: web::Query<UserQuery>) -> ApiResult<HttpResponse> {
     let (page, per_page) = paging(q.page, q.per_page)?;
-    if q.search.as_deref().is_some_and(|s| s.len() > 256) {
-        return Err(ApiFailure::field("search", "search for at most 256 characters"));
+    if q.search
+        .as_deref()
+        .is_some_and(|s| s.len() > 256 || s.chars().any(char::is_control))
+    {
+        return Err(ApiFailure::field(
+            "search",
+            "search for at most 256 printable characters",
+        ));
     }
     let (items, total) = end_users::page(&state.db, admin.tenant_id(), q.search.as_deref(), page, per_page).await?;
     Ok(HttpResponse::Ok().json(EndUserPage {
@@ -174,7 +180,9 @@ fn audit_filter(q: &AuditQuery) -> ApiResult<AuditFilter> {
     };
     let short = |field: &str, v: &Option<String>| -> ApiResult<Option<String>> {
         match v {
-            Some(s) if s.len() > 320 => Err(ApiFailure::field(field, "at most 320 characters")),
+            Some(s) if s.len() > 320 || s.chars().any(char::is_control) => {
+                Err(ApiFailure::field(field, "at most 320 printable characters"))
+            }
             other => Ok(other.clone()),
         }
     };
