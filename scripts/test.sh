@@ -27,6 +27,11 @@ if ! "${PYTHON:-python3}" -c 'import aiosmtpd' >/dev/null 2>&1; then
   exit 1
 fi
 
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "error: the admin API is fuzzed against its OpenAPI document: pip install 'schemathesis>=4,<5'" >&2
+  exit 1
+fi
+
 if [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "error: the browser tests need Chromium and its WebDriver: apt-get install chromium chromium-driver" >&2
   exit 1

@@ -1061,3 +1061,76 @@ both_stacks!(
         );
     }
 );
+
+both_stacks!(https_deployments_use_host_prefixed_secure_cookies, |stack| async move {
+    let app = crate::helpers::spawn_app_with(stack, |s| {
+        s.public_url = "https://localhost".parse().unwrap();
+    })
+    .await;
+    owner_at(&app, "ola@example.com", "ola").await;
+    let res = app
+        .client
+        .post(format!("http://127.0.0.1:{}/api/v1/session", app.port))
+        .header("host", "localhost")
+        .header("origin", "https://localhost")
+        .json(&json!({"email": "ola@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let set = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(set.starts_with("__Host-rosetta_admin="), "{set}");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(attribute), "{attribute}: {set}");
+    }
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
+    // The plain name is not honoured on https.
+    let value = set
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-rosetta_admin=");
+    let res = app
+        .client
+        .get(format!("http://127.0.0.1:{}/api/v1/account", app.port))
+        .header("host", "localhost")
+        .header("cookie", format!("rosetta_admin={value}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+});
+
+/// An account created through the service layer, verified, not signed in.
+async fn owner_at(app: &TestApp, email: &str, slug: &str) {
+    let state = &app.state;
+    let address = EmailAddress::parse(email).unwrap();
+    let new = SignUp {
+        password: NewPassword::parse(PASSWORD, &address).unwrap(),
+        email: address,
+        slug: TenantSlug::parse(slug).unwrap(),
+        name: DisplayName::parse(slug).unwrap(),
+    };
+    let SignUpOutcome::Created { verify_token, .. } = accounts::sign_up(&state.db, &state.keyring, &state.hosts, new)
+        .await
+        .unwrap()
+    else {
+        panic!("new account expected");
+    };
+    accounts::verify_email(&state.db, &verify_token).await.unwrap();
+}
+
+both_stacks!(one_address_cannot_spray_many_accounts, |stack| async move {
+    let app = spawn_app(stack).await;
+    // Fifty different accounts guessed from one address, then the address is refused.
+    let mut n = 0;
+    let (allowed, r) = allowed_before_limit(900, || {
+        n += 1;
+        let email = format!("user{n}@spray.example");
+        let app = &app;
+        async move { Client::new(app).sign_in(&email, "a wrong password").await }
+    })
+    .await;
+    assert_eq!(allowed, 50);
+    assert_eq!(r.body["code"], "rate_limited");
+});
