@@ -314,11 +314,14 @@ async fn schemathesis(stack: Stack, examples: u32) {
         String::from_utf8_lossy(&out.stderr),
         rosetta.logs().lines().rev().take(40).collect::<Vec<_>>().join("\n")
     );
-    assert!(
-        !rosetta.logs().contains("\"level\":\"ERROR\""),
-        "no internal errors logged"
-    );
-    eprintln!("{stdout}");
+    let logs = rosetta.logs();
+    let errors: Vec<&str> = logs
+        .lines()
+        // Rosetta's own errors (actix-http also logs each malformed request at ERROR).
+        .filter(|l| l.contains(" ERROR rosetta"))
+        .collect();
+    assert!(errors.is_empty(), "internal errors logged: {errors:#?}");
+    assert!(stdout.contains("passed"), "{stdout}");
 }
 
 #[tokio::test]

@@ -14,7 +14,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::configuration::LogFormat;
 
-const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn";
+// actix-http logs every malformed request from a client (bad header, broken stream) at
+// ERROR; on a public service that is noise, not a fault of ours.
+const DEFAULT_FILTER: &str =
+    "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn,actix_http::h1::dispatcher=off";
 
 /// Flushes exported spans when dropped (at the end of `main`, after a graceful stop).
 #[must_use = "spans are flushed when the guard drops"]
