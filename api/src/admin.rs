@@ -197,6 +197,14 @@ wire! {
         pub admin_mfa_required: bool,
         /// End-user MFA policy.
         pub end_user_mfa: MfaPolicy,
+        /// Skip Rosetta's TOTP when the provider's ID token proves a second factor (`amr`
+        /// with `mfa`, `otp` or `hwk`, or an `acr` listed below).
+        pub end_user_mfa_trust_upstream: bool,
+        /// `acr` values that count as a second factor.
+        pub end_user_mfa_trusted_acr: Vec<String>,
+        /// Ask again after this many hours of a broker session; absent: once per session.
+        #[serde(default)]
+        pub end_user_mfa_max_age_hours: Option<u32>,
     }
 
     /// `PATCH /api/v1/tenant`: only the fields present change.
@@ -210,6 +218,15 @@ wire! {
         /// End-user MFA policy.
         #[serde(default)]
         pub end_user_mfa: Option<MfaPolicy>,
+        /// Trust the provider's second factor.
+        #[serde(default)]
+        pub end_user_mfa_trust_upstream: Option<bool>,
+        /// `acr` values that count as a second factor (replaces the list).
+        #[serde(default)]
+        pub end_user_mfa_trusted_acr: Option<Vec<String>>,
+        /// Hours after which the TOTP is asked again; 0 for once per session.
+        #[serde(default)]
+        pub end_user_mfa_max_age_hours: Option<u32>,
     }
 
     /// `POST /api/v1/service-providers`: from a preset, with values pasted from the SP

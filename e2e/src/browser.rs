@@ -156,6 +156,20 @@ impl Browser {
         }
     }
 
+    /// Waits (bounded) until the page holds `text` (after a form post, say); returns the
+    /// page.
+    pub async fn wait_for_text(&self, text: &str, limit: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let page = self.source().await?;
+            if page.contains(text) {
+                return Ok(page);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the page never showed {text:?}: {page}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a PNG screenshot as a test artifact under `target/e2e-artifacts/` (next to the
     /// test binaries) and returns its path.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {

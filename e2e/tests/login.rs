@@ -964,3 +964,205 @@ async fn login_spans_reach_an_otlp_collector_without_secrets() {
         assert!(!text.contains(secret), "a span holds a secret");
     }
 }
+
+/// How long a browser step may take.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The 6-digit code of a base32 secret at `unix` (what an authenticator app shows).
+fn totp_code(secret_b32: &str, unix: u64) -> String {
+    let secret = totp_rs::Secret::Encoded(secret_b32.to_owned()).to_bytes().unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret, None, "user".into())
+        .unwrap()
+        .generate(unix)
+}
+
+fn now_unix() -> u64 {
+    chrono::Utc::now().timestamp().unsigned_abs()
+}
+
+/// The text of the element with `id` (no markup inside).
+fn text_of(page: &str, id: &str) -> String {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let rest = &page[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap() + open;
+    rest[open..close].to_owned()
+}
+
+/// The text of every `<code>` inside the element with `id`.
+fn codes_in(page: &str, id: &str) -> Vec<String> {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let rest = &page[start..];
+    let end = rest
+        .find("</ul>")
+        .or_else(|| rest.find("</code>").map(|i| i + 7))
+        .unwrap();
+    rest[..end]
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split("</code>").next().unwrap().to_owned())
+        .collect()
+}
+
+async fn require_end_user_mfa(w: &World) {
+    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    db.execute_unprepared("UPDATE tenant SET end_user_mfa = 'required' WHERE slug = 'acme'")
+        .await
+        .unwrap();
+}
+
+/// From the SP's login link through the provider's form, in a fresh browser, to the
+/// page Rosetta shows next.
+async fn browser_login(w: &World, shot: &str) -> rosetta_e2e::Browser {
+    let browser = rosetta_e2e::Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    browser.goto(&w.jira.login_url("mfa-relay")).await.unwrap();
+    browser
+        .wait_for_url(w.op.issuer(), std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    browser.type_into("input[name=login]", "ada-sub").await.unwrap();
+    browser.click("button, input[type=submit]").await.unwrap();
+    let mfa = format!("http://acme.localhost:{}/mfa", w.rosetta.port());
+    browser
+        .wait_for_url(&mfa, std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    browser.screenshot(shot).await.unwrap();
+    browser
+}
+
+async fn wait_for_sp(w: &World, browser: &rosetta_e2e::Browser, shot: &str) -> String {
+    browser
+        .wait_for_url(w.jira.acs_url(), std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    browser.screenshot(shot).await.unwrap();
+    browser.source().await.unwrap()
+}
+
+/// End-user TOTP in a real browser: the first login enrols (secret read from the page,
+/// codes computed like an app), the SP gets an assertion only after it; the next login
+/// verifies; a replayed code is refused; a recovery code works once; a reset of the
+/// user's factor makes them enrol again.
+#[tokio::test]
+async fn end_user_totp_in_a_real_browser() {
+    let w = world(Stack::embedded()).await;
+    require_end_user_mfa(&w).await;
+
+    // 1. Enrolment.
+    let b = browser_login(&w, "mfa-1-enrol").await;
+    let page = b.source().await.unwrap();
+    assert!(
+        page.contains("Set up two-step sign-in") && page.contains("data:image/svg+xml;base64,"),
+        "{page}"
+    );
+    assert!(page.contains("autocomplete=\"one-time-code\""), "{page}");
+    let secret = text_of(&page, "totp-secret");
+    assert!(
+        w.jira.last().await.unwrap().is_none(),
+        "nothing reaches the SP before the second factor"
+    );
+    b.type_into("#code", "000000").await.unwrap();
+    b.click("form button").await.unwrap();
+    b.wait_for_text("That code is not right", LIMIT).await.unwrap();
+    let t0 = now_unix();
+    b.type_into("#code", &totp_code(&secret, t0)).await.unwrap();
+    b.click("form button").await.unwrap();
+    let page = b.wait_for_text("Save your recovery codes", LIMIT).await.unwrap();
+    b.screenshot("mfa-2-recovery-codes").await.unwrap();
+    let recovery = codes_in(&page, "recovery-codes");
+    assert_eq!(recovery.len(), 10, "{page}");
+    b.click("form button").await.unwrap();
+    let verdict = wait_for_sp(&w, &b, "mfa-3-sp").await;
+    assert!(
+        verdict.contains("\"ok\":true") && verdict.contains("ada@acme.example"),
+        "{verdict}"
+    );
+    drop(b);
+
+    // 2. The next login asks for a code (the next time step: newer than the last one used).
+    let b = browser_login(&w, "mfa-4-verify").await;
+    let page = b.source().await.unwrap();
+    assert!(
+        page.contains("Two-step sign-in") && page.contains("recovery codes"),
+        "{page}"
+    );
+    let next = totp_code(&secret, t0 + 30);
+    b.type_into("#code", &next).await.unwrap();
+    b.click("form button").await.unwrap();
+    let verdict = wait_for_sp(&w, &b, "mfa-5-sp").await;
+    assert!(verdict.contains("\"ok\":true"), "{verdict}");
+    drop(b);
+
+    // 3. The same code again is refused; a recovery code works, once.
+    let b = browser_login(&w, "mfa-6-replay").await;
+    b.type_into("#code", &next).await.unwrap();
+    b.click("form button").await.unwrap();
+    b.wait_for_text("was already used", LIMIT).await.unwrap();
+    b.type_into("#code", &recovery[0].to_uppercase()).await.unwrap();
+    b.click("form button").await.unwrap();
+    let verdict = wait_for_sp(&w, &b, "mfa-7-recovery").await;
+    assert!(verdict.contains("\"ok\":true"), "{verdict}");
+    drop(b);
+    let b = browser_login(&w, "mfa-8-recovery-reused").await;
+    b.type_into("#code", &recovery[0]).await.unwrap();
+    b.click("form button").await.unwrap();
+    b.wait_for_text("was already used", LIMIT).await.unwrap();
+    drop(b);
+
+    // 4. The admin resets the factor (the API's reset-mfa clears these columns): enrol again.
+    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    db.execute_unprepared(
+        "UPDATE end_user SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, recovery_codes = NULL",
+    )
+    .await
+    .unwrap();
+    let b = browser_login(&w, "mfa-9-enrol-again").await;
+    assert!(b.source().await.unwrap().contains("Set up two-step sign-in"));
+}
+
+/// A login whose parked second-factor step expires gets a clear page and no assertion.
+#[tokio::test]
+async fn an_expired_mfa_step_sends_nothing() {
+    let Some(stack) = Stack::external().await else { return };
+    let w = world(stack).await;
+    require_end_user_mfa(&w).await;
+    let browser = browser(w.rosetta.port());
+    let res = browser.get(w.jira.login_url("x")).send().await.unwrap();
+    let res = browser.get(location(&res)).send().await.unwrap();
+    let callback = w.op.scripted_login(&browser, &location(&res), "ada-sub").await.unwrap();
+    let res = browser.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", w.rosetta.logs());
+    assert_eq!(location(&res), "/mfa");
+    let mfa = format!("http://acme.localhost:{}/mfa", w.rosetta.port());
+    let page = browser.get(&mfa).send().await.unwrap().text().await.unwrap();
+    let secret = text_of(&page, "totp-secret");
+    // The parked login expires (its TTL passes): here its key is removed from Redis.
+    let redis = w._stack.redis.as_ref().unwrap();
+    let parked: Vec<String> = redis
+        .keys()
+        .into_iter()
+        .filter(|k| k.contains(":t:acme:mfa:"))
+        .collect();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("DEL").arg(&parked[0]).query(&mut conn).unwrap();
+    let res = browser
+        .post(&mfa)
+        .header("origin", format!("http://acme.localhost:{}", w.rosetta.port()))
+        .form(&[("action", "enrol"), ("code", &totp_code(&secret, now_unix()))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("expired") && page.contains("Nothing was sent"), "{page}");
+    assert!(!page.contains("SAMLResponse"), "no assertion");
+    assert!(w.jira.last().await.unwrap().is_none(), "no assertion reached the SP");
+}

@@ -29,6 +29,8 @@ pub struct Model {
     pub totp_enabled_at: Option<DateTimeUtc>,
     /// Last accepted TOTP time step.
     pub totp_last_step: Option<i64>,
+    /// JSON list of SHA-256 hashes of unused recovery codes.
+    pub recovery_codes: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -32,6 +32,13 @@ pub struct Model {
     pub admin_mfa_required: bool,
     /// End-user MFA policy: `off`, `optional` or `required`.
     pub end_user_mfa: String,
+    /// Skip Rosetta's TOTP when the provider's ID token proves a second factor.
+    pub mfa_trust_upstream: bool,
+    /// `acr` values that count as a second factor (space-separated), besides `amr`.
+    pub mfa_trusted_acr: Option<String>,
+    /// Ask for the TOTP again after this many hours of a broker session; `None`: once
+    /// per session.
+    pub mfa_max_age_hours: Option<i32>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -10,6 +10,7 @@ mod m20261129_000004_create_signing_key;
 mod m20261129_000005_create_end_user;
 mod m20261129_000006_create_audit_event;
 mod m20261129_000007_create_admin;
+mod m20261129_000008_end_user_mfa;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_create_end_user::Migration),
             Box::new(m20261129_000006_create_audit_event::Migration),
             Box::new(m20261129_000007_create_admin::Migration),
+            Box::new(m20261129_000008_end_user_mfa::Migration),
         ]
     }
 }

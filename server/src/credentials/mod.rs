@@ -68,6 +68,32 @@ pub fn normalize_recovery_code(code: &str) -> String {
         .collect()
 }
 
+/// Hashes of fresh recovery codes, as stored (a JSON list).
+pub fn recovery_hashes_json(codes: &[String]) -> String {
+    let hashes: Vec<String> = codes.iter().map(|c| token_hash(&normalize_recovery_code(c))).collect();
+    serde_json::to_string(&hashes).unwrap_or_else(|_| "[]".into())
+}
+
+/// Uses up `code` from the stored list: the list without it, or `None` when the code is
+/// not in it. The caller stores the new list only if the old one is still in place
+/// (compare-and-set), so a code is accepted once even by two replicas at once.
+pub fn consume_recovery_code(stored: &str, code: &str) -> Option<String> {
+    let mut hashes: Vec<String> = serde_json::from_str(stored).ok()?;
+    let hash = token_hash(&normalize_recovery_code(code));
+    let pos = hashes
+        .iter()
+        .position(|h| constant_time_eq(h.as_bytes(), hash.as_bytes()))?;
+    hashes.remove(pos);
+    serde_json::to_string(&hashes).ok()
+}
+
+/// How many codes a stored list still holds.
+pub fn recovery_codes_left(stored: Option<&str>) -> usize {
+    stored
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .map_or(0, |v| v.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +119,19 @@ mod tests {
             assert_eq!(c.as_bytes()[5], b'-');
             assert_eq!(normalize_recovery_code(&c.to_uppercase()), *c);
         }
+    }
+
+    #[test]
+    fn recovery_codes_are_used_up_once() {
+        let codes = recovery_codes();
+        let stored = recovery_hashes_json(&codes);
+        assert_eq!(recovery_codes_left(Some(&stored)), 10);
+        assert!(!stored.contains(&codes[0]), "only hashes are stored");
+        let after = consume_recovery_code(&stored, &format!(" {} ", codes[3].to_uppercase())).unwrap();
+        assert_eq!(recovery_codes_left(Some(&after)), 9);
+        assert!(consume_recovery_code(&after, &codes[3]).is_none(), "used");
+        assert!(consume_recovery_code(&after, "zzzzz-zzzzz").is_none(), "unknown");
+        assert!(consume_recovery_code("not json", &codes[0]).is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! 3. The callback takes the pending login (single use), verifies the identity, records the
 //!    user, opens a broker session and answers the SP with a signed Response.
 
+mod mfa;
 mod records;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use rosetta_entity::tenant;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-pub use self::records::{PendingLogin, SpRequest, SsoSession};
+pub use self::mfa::{MfaStep, MfaView};
+pub use self::records::{MfaPending, PendingLogin, SpRequest, SsoSession};
 use crate::domain::TenantSlug;
 use crate::oidc::{CallbackParams, OidcError, SourceConfig, constant_time_eq};
 use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SamlStatus, SpPolicy};
@@ -65,6 +67,11 @@ pub enum Outcome {
         relay_state: Option<String>,
         /// A new broker session cookie value, when one was opened.
         sso_cookie: Option<String>,
+    },
+    /// Go to the second-factor page, with this cookie binding the browser to the step.
+    Mfa {
+        /// Value of the MFA cookie.
+        cookie: String,
     },
     /// Ask for the user's email to pick a source (home-realm discovery).
     ChooseSource {
@@ -234,7 +241,11 @@ impl<'a> Flow<'a> {
             force_authn: valid.force_authn,
         };
         if valid.is_passive {
-            return match self.live_session(sso_cookie).await? {
+            let live = match self.live_session(sso_cookie).await? {
+                Some(session) if !self.mfa_required(&sp, &session).await? => Some(session),
+                _ => None,
+            };
+            return match live {
                 Some(session) => self.respond(&sp, &request, &session, None).await,
                 None => {
                     self.error_response(
@@ -290,6 +301,9 @@ impl<'a> Flow<'a> {
         if !request.force_authn
             && let Some(session) = self.live_session(sso_cookie).await?
         {
+            if self.mfa_required(&sp, &session).await? {
+                return self.start_mfa(request, session, &sp).await;
+            }
             return self.respond(&sp, &request, &session, None).await;
         }
         let sources = identity_sources::list(&self.state.db, self.tenant.id).await?;
@@ -451,23 +465,22 @@ impl<'a> Flow<'a> {
                 Ok(user) => user,
                 Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
             };
-            // The MFA step (its own issue) slots in here, between the verified identity and the session.
             let session = SsoSession {
                 user_id: user.id,
                 identity,
                 source: source.to_owned(),
                 authn_instant: Utc::now(),
+                mfa_at: None,
+                mfa_skipped: false,
             };
-            let sso_cookie = random_token();
-            let body = serde_json::to_vec(&session).map_err(anyhow::Error::from)?;
-            self.state
-                .store
-                .set(&self.key("sso", &fingerprint(&sso_cookie)), &body, SSO_SESSION_TTL)
-                .await?;
             let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, &pending.sp.sp_entity_id)
                 .await?
                 .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
-            let outcome = self.respond(&sp, &pending.sp, &session, Some(sso_cookie)).await?;
+            // Rosetta's second factor, when the policy asks: no session, no assertion before it.
+            if self.mfa_required(&sp, &session).await? {
+                return self.start_mfa(pending.sp, session, &sp).await;
+            }
+            let outcome = self.open_session_and_respond(&sp, &pending.sp, session).await?;
             if pending.started_ms > 0 {
                 let elapsed = (Utc::now().timestamp_millis() - pending.started_ms).max(0) as f64 / 1000.0;
                 self.state.metrics.login_duration.observe(elapsed);
@@ -476,6 +489,22 @@ impl<'a> Flow<'a> {
         }
         .instrument(span)
         .await
+    }
+
+    /// Opens a broker session for `session` and answers the SP with it.
+    async fn open_session_and_respond(
+        &self,
+        sp: &ServiceProvider,
+        request: &SpRequest,
+        session: SsoSession,
+    ) -> Result<Outcome, FlowError> {
+        let sso_cookie = random_token();
+        let body = serde_json::to_vec(&session).map_err(anyhow::Error::from)?;
+        self.state
+            .store
+            .set(&self.key("sso", &fingerprint(&sso_cookie)), &body, SSO_SESSION_TTL)
+            .await?;
+        self.respond(sp, request, &session, Some(sso_cookie)).await
     }
 
     async fn live_session(&self, sso_cookie: Option<&str>) -> Result<Option<SsoSession>, FlowError> {

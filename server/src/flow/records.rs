@@ -63,4 +63,25 @@ pub struct SsoSession {
     pub source: String,
     /// When the user authenticated upstream.
     pub authn_instant: DateTime<Utc>,
+    /// When Rosetta's second factor was last passed in this session.
+    #[serde(default)]
+    pub mfa_at: Option<DateTime<Utc>>,
+    /// The user chose "set up later" under an optional policy: not asked again in this
+    /// session.
+    #[serde(default)]
+    pub mfa_skipped: bool,
+}
+
+/// A login waiting for the user's second factor, stored under the SHA-256 of its cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaPending {
+    /// The SP request to answer once the factor is passed.
+    pub sp: SpRequest,
+    /// The verified identity, not yet a broker session.
+    pub session: SsoSession,
+    /// Whether the user may skip enrolment (optional policy).
+    pub can_skip: bool,
+    /// Enrolment was just confirmed and the recovery codes shown: continue to the SP.
+    #[serde(default)]
+    pub enrolled: bool,
 }

@@ -13,7 +13,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::error::PageError;
-use crate::flow::{Flow, FlowError, Outcome, PENDING_TTL, RequestMeta, SSO_SESSION_TTL};
+use crate::flow::{Flow, FlowError, MfaStep, MfaView, Outcome, PENDING_TTL, RequestMeta, SSO_SESSION_TTL};
 use crate::middleware::{CurrentTenant, RequestId};
 use crate::oidc::CallbackParams;
 use crate::pages::{escape, layout};
@@ -28,7 +28,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/saml/init/{sp}", web::get().to(idp_initiated))
         .route("/oidc/callback/{source}", web::get().to(callback))
         .route("/login", web::get().to(login_page))
-        .route("/login", web::post().to(login_submit));
+        .route("/login", web::post().to(login_submit))
+        .route("/mfa", web::get().to(mfa_page))
+        .route("/mfa", web::post().to(mfa_submit));
+}
+
+fn mfa_cookie_name(state: &AppState) -> &'static str {
+    if state.hosts.dev_mode() {
+        "rosetta_mfa"
+    } else {
+        "__Host-rosetta_mfa"
+    }
 }
 
 /// The auto-submit script; allowed by its hash in the page's CSP, nothing else runs.
@@ -156,6 +166,15 @@ fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
                 res.cookie(gone);
             }
             res.body(body)
+        }
+        Outcome::Mfa { cookie: value } => {
+            let mut c = cookie(mfa_cookie_name(state), value, PENDING_TTL, secure);
+            c.set_same_site(SameSite::Lax);
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/mfa"))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .cookie(c)
+                .finish()
         }
         Outcome::ChooseSource { request, error } => {
             let error = error.map(|e| {
@@ -317,6 +336,167 @@ async fn login_submit(
     let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
     let outcome = flow.choose_source(request, email).await.map_err(page_error)?;
     Ok(render(&state, outcome))
+}
+
+const MFA_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'";
+
+fn mfa_form(action: &str, inner: &str, button: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/mfa\"><input type=\"hidden\" name=\"action\" value=\"{action}\">{inner}\
+<p><button type=\"submit\">{button}</button></p></form>"
+    )
+}
+
+fn code_field(label: &str, error: Option<&str>, digits_only: bool) -> String {
+    let (described, message) = match error {
+        Some(e) => (
+            " aria-describedby=\"code-error\" aria-invalid=\"true\"",
+            format!("<p class=\"error\" id=\"code-error\" role=\"alert\">{}</p>", escape(e)),
+        ),
+        None => ("", String::new()),
+    };
+    let pattern = if digits_only {
+        " pattern=\"[0-9]{6}\" maxlength=\"6\""
+    } else {
+        " maxlength=\"16\""
+    };
+    format!(
+        "<label for=\"code\">{label}</label><br><input id=\"code\" name=\"code\" type=\"text\" \
+inputmode=\"{}\" autocomplete=\"one-time-code\" required autofocus{pattern}{described}>{message}",
+        if digits_only { "numeric" } else { "text" }
+    )
+}
+
+/// The end user's second-factor pages: plain HTML forms, no script, labelled fields.
+fn render_mfa(tenant: &str, view: MfaView) -> HttpResponse {
+    let tenant = escape(tenant);
+    let (title, body) = match view {
+        MfaView::Enrol {
+            qr_svg,
+            secret,
+            can_skip,
+            error,
+        } => {
+            let qr = base64::engine::general_purpose::STANDARD.encode(qr_svg.as_bytes());
+            let skip = if can_skip {
+                mfa_form("skip", "", "Set up later")
+            } else {
+                String::new()
+            };
+            (
+                "Set up two-step sign-in",
+                format!(
+                    "<h1>Set up two-step sign-in</h1><p>{tenant} asks for a second step when you sign in: a 6-digit \
+code from an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, 1Password or Authy. \
+You set it up once.</p><ol><li>In the app, add an account and scan this code:<br>\
+<img src=\"data:image/svg+xml;base64,{qr}\" width=\"200\" height=\"200\" alt=\"QR code to scan with your authenticator app\"></li>\
+<li>Cannot scan it? Type this key into the app instead: <code id=\"totp-secret\">{}</code></li>\
+<li>Enter the code the app shows, to check that it works.</li></ol>{}{skip}",
+                    escape(&secret),
+                    mfa_form(
+                        "enrol",
+                        &code_field("6-digit code", error.as_deref(), true),
+                        "Turn on two-step sign-in"
+                    ),
+                ),
+            )
+        }
+        MfaView::Verify { error } => (
+            "Two-step sign-in",
+            format!(
+                "<h1>Two-step sign-in</h1><p>Open your authenticator app and enter the 6-digit code it shows for \
+{tenant}.</p>{}<p>Lost your phone? Enter one of your recovery codes instead (they look like <code>abcde-fghjk</code>); \
+each works once. No codes left? Ask your administrator to reset your two-step sign-in.</p>",
+                mfa_form("verify", &code_field("Code", error.as_deref(), false), "Continue"),
+            ),
+        ),
+        MfaView::Codes { codes } if codes.is_empty() => (
+            "Two-step sign-in is on",
+            format!(
+                "<h1>Two-step sign-in is on</h1><p>Your recovery codes were shown once and are not shown again.</p>{}",
+                mfa_form("continue", "", "Continue")
+            ),
+        ),
+        MfaView::Codes { codes } => {
+            let items: String = codes
+                .iter()
+                .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+                .collect();
+            (
+                "Save your recovery codes",
+                format!(
+                    "<h1>Save your recovery codes</h1><p>Two-step sign-in is on. If you lose your phone, each of \
+these codes lets you sign in once. Keep them somewhere safe, such as a password manager: they are not shown again.</p>\
+<ul id=\"recovery-codes\">{items}</ul>{}",
+                    mfa_form("continue", "", "I have saved them: continue")
+                ),
+            )
+        }
+    };
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, MFA_CSP))
+        .body(layout(title, &body))
+}
+
+async fn mfa_page(
+    req: HttpRequest,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let view = flow
+        .mfa_page(cookie_value(&req, mfa_cookie_name(&state)).as_deref())
+        .await
+        .map_err(page_error)?;
+    Ok(render_mfa(&tenant.display_name, view))
+}
+
+async fn mfa_submit(
+    req: HttpRequest,
+    body: web::Bytes,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    // A browser's cross-site post is refused; the form only ever posts to its own host.
+    if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && let Ok(slug) = crate::domain::TenantSlug::parse(&tenant.slug)
+        && url::Url::parse(&state.hosts.tenant_url(&slug))
+            .map(|u| u.origin().ascii_serialization())
+            .ok()
+            .as_deref()
+            != Some(origin)
+    {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "This form was sent from another site and was refused.".into(),
+        ));
+    }
+    let params = form_map(&body);
+    let action = params.get("action").map(String::as_str).unwrap_or_default();
+    let code = params.get("code").map(String::as_str).unwrap_or_default();
+    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let step = flow
+        .mfa_submit(cookie_value(&req, mfa_cookie_name(&state)).as_deref(), action, code)
+        .await
+        .map_err(page_error)?;
+    Ok(match step {
+        MfaStep::Show(view) => render_mfa(&tenant.display_name, view),
+        MfaStep::Done(outcome) => {
+            let mut res = render(&state, outcome);
+            let (_, _, secure) = cookie_names(&state);
+            let mut gone = cookie(
+                mfa_cookie_name(&state),
+                String::new(),
+                std::time::Duration::ZERO,
+                secure,
+            );
+            gone.make_removal();
+            let _ = res.add_cookie(&gone);
+            res
+        }
+    })
 }
 
 #[cfg(test)]

@@ -533,10 +533,9 @@ pub async fn confirm_totp(
         });
     }
     let codes = credentials::recovery_codes();
-    let hashes: Vec<String> = codes.iter().map(|c| credentials::token_hash(c)).collect();
     let mut active = get(db, account_id).await?.into_active_model();
     active.totp_enabled_at = Set(Some(Utc::now()));
-    active.recovery_codes = Set(Some(super::to_json(&hashes)?));
+    active.recovery_codes = Set(Some(credentials::recovery_hashes_json(&codes)));
     active.updated_at = Set(Utc::now());
     active.update(db).await?;
     Ok(codes)
@@ -561,21 +560,12 @@ pub async fn check_second_factor(
     let Some(stored) = &account.recovery_codes else {
         return Ok(false);
     };
-    let mut hashes: Vec<String> = serde_json::from_str(stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let hash = credentials::token_hash(&credentials::normalize_recovery_code(code));
-    let Some(pos) = hashes
-        .iter()
-        .position(|h| credentials::constant_time_eq(h.as_bytes(), hash.as_bytes()))
-    else {
+    let Some(remaining) = credentials::consume_recovery_code(stored, code) else {
         return Ok(false);
     };
-    hashes.remove(pos);
     // Compare-and-set on the old list: of two concurrent uses of one code, one wins.
     let done = admin_account::Entity::update_many()
-        .col_expr(
-            admin_account::Column::RecoveryCodes,
-            Expr::value(super::to_json(&hashes)?),
-        )
+        .col_expr(admin_account::Column::RecoveryCodes, Expr::value(remaining))
         .filter(admin_account::Column::Id.eq(account.id))
         .filter(admin_account::Column::RecoveryCodes.eq(stored.clone()))
         .exec(db)
@@ -585,11 +575,7 @@ pub async fn check_second_factor(
 
 /// How many recovery codes are left.
 pub fn recovery_codes_left(account: &admin_account::Model) -> usize {
-    account
-        .recovery_codes
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-        .map_or(0, |v| v.len())
+    credentials::recovery_codes_left(account.recovery_codes.as_deref())
 }
 
 /// Turns TOTP off (the caller has checked a current code or the password).

@@ -59,6 +59,7 @@ pub async fn record_login(
             totp_secret: Set(None),
             totp_enabled_at: Set(None),
             totp_last_step: Set(None),
+            recovery_codes: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -140,6 +141,7 @@ pub async fn reset_mfa(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> Se
     row.totp_secret = Set(None);
     row.totp_enabled_at = Set(None);
     row.totp_last_step = Set(None);
+    row.recovery_codes = Set(None);
     row.updated_at = Set(Utc::now());
     Ok(row.update(db).await?)
 }

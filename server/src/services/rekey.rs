@@ -4,7 +4,7 @@
 //! and replicas keep serving meanwhile, since every configured key still opens what it
 //! sealed.
 
-use rosetta_entity::{admin_account, identity_source, signing_key};
+use rosetta_entity::{admin_account, end_user, identity_source, signing_key};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use serde::Serialize;
 
@@ -24,62 +24,80 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
 
-/// Re-seals client secrets, signing keys and admin TOTP seeds still under an older master
-/// key.
+/// The envelope re-sealed under the primary key, or `None` when it already is.
+fn reseal(
+    keyring: &Keyring,
+    ctx: SecretContext<'_>,
+    sealed: &[u8],
+    report: &mut RekeyReport,
+) -> ServiceResult<Option<Vec<u8>>> {
+    if !keyring.is_stale(sealed) {
+        report.current += 1;
+        return Ok(None);
+    }
+    let plain = keyring.open(ctx, sealed).map_err(internal)?;
+    let fresh = keyring.seal(ctx, &plain).map_err(internal)?;
+    report.resealed += 1;
+    Ok(Some(fresh))
+}
+
+/// Re-seals client secrets, signing keys and TOTP seeds (admins' and end users') still
+/// under an older master key.
 pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<RekeyReport> {
     let mut report = RekeyReport::default();
     for row in identity_source::Entity::find().all(db).await? {
-        if !keyring.is_stale(&row.client_secret) {
-            report.current += 1;
-            continue;
-        }
         let (tenant, record) = (row.tenant_id.to_string(), row.id.to_string());
         let ctx = SecretContext {
             tenant: &tenant,
             kind: super::identity_sources::KIND,
             record: &record,
         };
-        let plain = keyring.open(ctx, &row.client_secret).map_err(internal)?;
-        let sealed = keyring.seal(ctx, &plain).map_err(internal)?;
-        let mut active = row.into_active_model();
-        active.client_secret = Set(sealed);
-        active.update(db).await?;
-        report.resealed += 1;
+        if let Some(sealed) = reseal(keyring, ctx, &row.client_secret, &mut report)? {
+            let mut active = row.into_active_model();
+            active.client_secret = Set(sealed);
+            active.update(db).await?;
+        }
     }
     for row in signing_key::Entity::find().all(db).await? {
-        if !keyring.is_stale(&row.private_key) {
-            report.current += 1;
-            continue;
-        }
         let (tenant, record) = (row.tenant_id.to_string(), row.id.to_string());
         let ctx = SecretContext {
             tenant: &tenant,
             kind: super::signing_keys::KIND,
             record: &record,
         };
-        let plain = keyring.open(ctx, &row.private_key).map_err(internal)?;
-        let sealed = keyring.seal(ctx, &plain).map_err(internal)?;
-        let mut active = row.into_active_model();
-        active.private_key = Set(sealed);
-        active.update(db).await?;
-        report.resealed += 1;
+        if let Some(sealed) = reseal(keyring, ctx, &row.private_key, &mut report)? {
+            let mut active = row.into_active_model();
+            active.private_key = Set(sealed);
+            active.update(db).await?;
+        }
     }
     for row in admin_account::Entity::find().all(db).await? {
         let Some(secret) = row.totp_secret.clone() else {
             continue;
         };
-        if !keyring.is_stale(&secret) {
-            report.current += 1;
-            continue;
-        }
         let record = row.id.to_string();
         let ctx = super::accounts::totp_context(&record);
-        let plain = keyring.open(ctx, &secret).map_err(internal)?;
-        let sealed = keyring.seal(ctx, &plain).map_err(internal)?;
-        let mut active = row.into_active_model();
-        active.totp_secret = Set(Some(sealed));
-        active.update(db).await?;
-        report.resealed += 1;
+        if let Some(sealed) = reseal(keyring, ctx, &secret, &mut report)? {
+            let mut active = row.into_active_model();
+            active.totp_secret = Set(Some(sealed));
+            active.update(db).await?;
+        }
+    }
+    for row in end_user::Entity::find().all(db).await? {
+        let Some(secret) = row.totp_secret.clone() else {
+            continue;
+        };
+        let (tenant, record) = (row.tenant_id.to_string(), row.id.to_string());
+        let ctx = SecretContext {
+            tenant: &tenant,
+            kind: super::end_user_mfa::KIND,
+            record: &record,
+        };
+        if let Some(sealed) = reseal(keyring, ctx, &secret, &mut report)? {
+            let mut active = row.into_active_model();
+            active.totp_secret = Set(Some(sealed));
+            active.update(db).await?;
+        }
     }
     Ok(report)
 }

@@ -45,6 +45,9 @@ pub async fn create_in<C: ConnectionTrait>(
         status: Set(TenantStatus::Active),
         admin_mfa_required: Set(false),
         end_user_mfa: Set("off".into()),
+        mfa_trust_upstream: Set(false),
+        mfa_trusted_acr: Set(None),
+        mfa_max_age_hours: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -131,6 +134,12 @@ pub struct TenantUpdate {
     pub admin_mfa_required: Option<bool>,
     /// End-user MFA policy (`off`, `optional`, `required`).
     pub end_user_mfa: Option<&'static str>,
+    /// Trust the provider's second factor.
+    pub mfa_trust_upstream: Option<bool>,
+    /// Trusted `acr` values (already checked), space-separated; empty clears.
+    pub mfa_trusted_acr: Option<String>,
+    /// Hours before asking again; 0 clears.
+    pub mfa_max_age_hours: Option<u32>,
 }
 
 /// Applies an update; returns the row before and after.
@@ -153,6 +162,15 @@ pub async fn update(
     }
     if let Some(policy) = change.end_user_mfa {
         row.end_user_mfa = Set(policy.into());
+    }
+    if let Some(trust) = change.mfa_trust_upstream {
+        row.mfa_trust_upstream = Set(trust);
+    }
+    if let Some(acr) = change.mfa_trusted_acr {
+        row.mfa_trusted_acr = Set(Some(acr).filter(|a| !a.is_empty()));
+    }
+    if let Some(hours) = change.mfa_max_age_hours {
+        row.mfa_max_age_hours = Set(i32::try_from(hours).ok().filter(|h| *h > 0));
     }
     row.updated_at = Set(Utc::now());
     let after = row.update(db).await?;

@@ -822,7 +822,60 @@ both_stacks!(end_users_search_block_and_unknown_routes, |stack| async move {
     let id = r.body["items"][0]["id"].as_str().unwrap().to_owned();
     let r = c.post(&format!("/api/v1/end-users/{id}/block"), json!({})).await;
     assert_eq!(r.body["status"], "blocked");
-    assert!(r.body["last_login_at"].is_string());
+    // Reset MFA clears an enrolment: the user enrols again at the next login.
+    let row = end_users::get(&app.state.db, tenant_id, uuid::Uuid::parse_str(&id).unwrap())
+        .await
+        .unwrap();
+    let mut row = row.into_active_model();
+    row.totp_secret = Set(Some(vec![1, 2, 3]));
+    row.totp_enabled_at = Set(Some(chrono::Utc::now()));
+    row.recovery_codes = Set(Some("[]".into()));
+    row.update(&app.state.db).await.unwrap();
+    assert_eq!(
+        c.get(&format!("/api/v1/end-users/{id}")).await.body["mfa_enrolled"],
+        true
+    );
+    let r = c.post(&format!("/api/v1/end-users/{id}/reset-mfa"), json!({})).await;
+    assert_eq!(r.body["mfa_enrolled"], false, "{}", r.text);
+    let row = end_users::get(&app.state.db, tenant_id, uuid::Uuid::parse_str(&id).unwrap())
+        .await
+        .unwrap();
+    assert!(row.totp_secret.is_none() && row.recovery_codes.is_none());
+    assert_eq!(c.get("/api/v1/audit?action=end_user.reset_mfa").await.body["total"], 1);
+    // The tenant's end-user MFA settings.
+    let r = c
+        .call(
+            Method::PATCH,
+            "/api/v1/tenant",
+            Some(json!({"end_user_mfa": "required", "end_user_mfa_trust_upstream": true,
+                "end_user_mfa_trusted_acr": ["urn:acr:gold"], "end_user_mfa_max_age_hours": 12})),
+        )
+        .await;
+    assert_eq!(r.body["end_user_mfa"], "required", "{}", r.text);
+    assert_eq!(r.body["end_user_mfa_trusted_acr"], json!(["urn:acr:gold"]));
+    assert_eq!(r.body["end_user_mfa_max_age_hours"], 12);
+    let r = c
+        .call(
+            Method::PATCH,
+            "/api/v1/tenant",
+            Some(json!({"end_user_mfa_max_age_hours": 0})),
+        )
+        .await;
+    assert!(
+        r.body.get("end_user_mfa_max_age_hours").is_none_or(Value::is_null),
+        "{}",
+        r.text
+    );
+    let r = c
+        .call(
+            Method::PATCH,
+            "/api/v1/tenant",
+            Some(json!({"end_user_mfa_trusted_acr": ["has space"]})),
+        )
+        .await;
+    assert_eq!(r.body["fields"][0]["field"], "end_user_mfa_trusted_acr");
+    let user = c.get(&format!("/api/v1/end-users/{id}")).await;
+    assert!(user.body["last_login_at"].is_string(), "{}", user.text);
     // NUL and other control characters (which PostgreSQL text refuses) are field errors.
     let r = c.get("/api/v1/end-users?search=a%00b").await;
     assert_eq!(r.body["fields"][0]["field"], "search");

@@ -316,6 +316,21 @@ both_stacks!(
         let enrolment = rosetta::services::accounts::begin_totp(db, &app.state.keyring, account.id)
             .await
             .unwrap();
+        let user = rosetta::services::end_users::record_login(
+            db,
+            acme.id,
+            &rosetta::services::end_users::LoginIdentity {
+                issuer: "https://idp.example",
+                subject: "u1",
+                email: "u1@acme.example",
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+        rosetta::services::end_user_mfa::begin(db, &app.state.keyring, &acme, user.id)
+            .await
+            .unwrap();
         let old_key = std::fs::read_to_string(app.state.settings.master_key_path()).unwrap();
 
         // Rotation: a new primary key, the old one kept for opening.
@@ -323,14 +338,14 @@ both_stacks!(
         let rotated = Keyring::new(new, vec![MasterKey::from_base64(&old_key).unwrap()]);
         let report = rekey::run(db, &rotated).await.unwrap();
         assert_eq!(
-            report.resealed, 4,
-            "the client secret, both tenants' signing keys and the admin's TOTP seed"
+            report.resealed, 5,
+            "the client secret, both tenants' signing keys, the admin's and the end user's TOTP seeds"
         );
         assert_eq!(
             rekey::run(db, &rotated).await.unwrap(),
             rekey::RekeyReport {
                 resealed: 0,
-                current: 4
+                current: 5
             },
             "idempotent"
         );

@@ -49,6 +49,15 @@ async fn settings_view(state: &AppState, t: &rosetta_entity::tenant::Model) -> A
         },
         admin_mfa_required: t.admin_mfa_required,
         end_user_mfa: parse_policy(&t.end_user_mfa),
+        end_user_mfa_trust_upstream: t.mfa_trust_upstream,
+        end_user_mfa_trusted_acr: t
+            .mfa_trusted_acr
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        end_user_mfa_max_age_hours: t.mfa_max_age_hours.and_then(|h| u32::try_from(h).ok()),
     })
 }
 
@@ -79,14 +88,41 @@ pub async fn update_tenant(
         Some(n) => fields.check("display_name", DisplayName::parse(n)),
         None => None,
     };
+    if let Some(acr) = &body.end_user_mfa_trusted_acr {
+        let ok = acr.len() <= 16
+            && acr
+                .iter()
+                .all(|a| !a.is_empty() && a.len() <= 256 && a.chars().all(|c| c.is_ascii_graphic()));
+        if !ok {
+            fields.push(
+                "end_user_mfa_trusted_acr",
+                "up to 16 acr values, each printable text without spaces",
+            );
+        }
+    }
+    if body.end_user_mfa_max_age_hours.is_some_and(|h| h > 24 * 366) {
+        fields.push(
+            "end_user_mfa_max_age_hours",
+            "at most a year (8784 hours); 0 asks once per session",
+        );
+    }
     fields.finish()?;
     let change = tenants::TenantUpdate {
         display_name,
         admin_mfa_required: body.admin_mfa_required,
         end_user_mfa: body.end_user_mfa.map(policy_str),
+        mfa_trust_upstream: body.end_user_mfa_trust_upstream,
+        mfa_trusted_acr: body.end_user_mfa_trusted_acr.map(|a| a.join(" ")),
+        mfa_max_age_hours: body.end_user_mfa_max_age_hours,
     };
     let (before, after) = tenants::update(&state.db, admin.tenant_id(), change).await?;
-    let snapshot = |t: &rosetta_entity::tenant::Model| json!({"display_name": t.display_name, "admin_mfa_required": t.admin_mfa_required, "end_user_mfa": t.end_user_mfa});
+    let snapshot = |t: &rosetta_entity::tenant::Model| {
+        json!({
+            "display_name": t.display_name, "admin_mfa_required": t.admin_mfa_required, "end_user_mfa": t.end_user_mfa,
+            "mfa_trust_upstream": t.mfa_trust_upstream, "mfa_trusted_acr": t.mfa_trusted_acr,
+            "mfa_max_age_hours": t.mfa_max_age_hours,
+        })
+    };
     admin
         .audit(
             &state,
