@@ -1166,3 +1166,62 @@ async fn an_expired_mfa_step_sends_nothing() {
     assert!(!page.contains("SAMLResponse"), "no assertion");
     assert!(w.jira.last().await.unwrap().is_none(), "no assertion reached the SP");
 }
+
+/// Under an optional policy a user may choose "set up later"; the broker session then
+/// remembers the choice (and, once passed, the factor) for the tenant's other SPs.
+#[tokio::test]
+async fn optional_mfa_can_be_skipped_for_the_session() {
+    let w = world(Stack::embedded()).await;
+    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    db.execute_unprepared("UPDATE tenant SET end_user_mfa = 'optional' WHERE slug = 'acme'")
+        .await
+        .unwrap();
+    let browser = browser(w.rosetta.port());
+    let res = browser.get(w.jira.login_url("skip")).send().await.unwrap();
+    let res = browser.get(location(&res)).send().await.unwrap();
+    let callback = w.op.scripted_login(&browser, &location(&res), "ada-sub").await.unwrap();
+    let res = browser.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", w.rosetta.logs());
+    let mfa = format!("http://acme.localhost:{}/mfa", w.rosetta.port());
+    let page = browser.get(&mfa).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Set up later"), "{page}");
+    let origin = format!("http://acme.localhost:{}", w.rosetta.port());
+    // A post from another site is refused.
+    let res = browser
+        .post(&mfa)
+        .header("origin", "https://evil.example")
+        .form(&[("action", "skip")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = browser
+        .post(&mfa)
+        .header("origin", &origin)
+        .form(&[("action", "skip")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let verdict = post_to_sp(&w.jira, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
+    // The second SP: answered from the broker session, no second-factor page.
+    let res = browser.get(w.wiki.login_url("wiki")).send().await.unwrap();
+    let res = browser.get(location(&res)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "no MFA step within the session");
+    let verdict = post_to_sp(&w.wiki, &res.text().await.unwrap()).await;
+    assert!(verdict.ok, "{:?}", verdict.error);
+    // A required policy on one SP overrides the tenant's: the session's skip does not count.
+    db.execute_unprepared("UPDATE service_provider SET mfa_policy = 'required' WHERE name = 'wiki'")
+        .await
+        .unwrap();
+    let res = browser.get(w.wiki.login_url("wiki")).send().await.unwrap();
+    let res = browser.get(location(&res)).send().await.unwrap();
+    assert_eq!(res.status(), 303, "the SP requires the factor");
+    assert_eq!(location(&res), "/mfa");
+    let page = browser.get(&mfa).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Set up two-step sign-in") && !page.contains("Set up later"),
+        "{page}"
+    );
+}

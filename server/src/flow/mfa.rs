@@ -68,6 +68,15 @@ pub enum MfaStep {
     Done(Outcome),
 }
 
+/// Whether a factor passed at `at` still counts at `now`: for the whole broker session,
+/// or for `max_age_hours` when the tenant set it.
+fn still_fresh(at: chrono::DateTime<Utc>, max_age_hours: Option<i32>, now: chrono::DateTime<Utc>) -> bool {
+    match max_age_hours {
+        Some(hours) if hours > 0 => now - at < chrono::Duration::hours(i64::from(hours)),
+        _ => true,
+    }
+}
+
 fn expired() -> FlowError {
     FlowError::BadRequest(
         "This sign-in took too long and has expired. Nothing was sent to the application: start again from its \
@@ -83,14 +92,11 @@ impl Flow<'_> {
         if policy == Policy::Off || end_user_mfa::upstream_satisfies(self.tenant, &session.identity) {
             return Ok(false);
         }
-        if let Some(at) = session.mfa_at {
-            let fresh = match self.tenant.mfa_max_age_hours {
-                Some(hours) if hours > 0 => Utc::now() - at < chrono::Duration::hours(i64::from(hours)),
-                _ => true,
-            };
-            if fresh {
-                return Ok(false);
-            }
+        if session
+            .mfa_at
+            .is_some_and(|at| still_fresh(at, self.tenant.mfa_max_age_hours, Utc::now()))
+        {
+            return Ok(false);
         }
         if policy == Policy::Optional {
             let user = end_users::get(&self.state.db, self.tenant.id, session.user_id).await?;
@@ -279,5 +285,20 @@ code your app shows now."
         if let Err(e) = crate::services::audit::record(&self.state.db, event).await {
             tracing::error!(error = %e, "audit record failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passed_factor_lasts_the_session_or_the_tenants_hours() {
+        let at = Utc::now();
+        let later = |h: i64| at + chrono::Duration::hours(h);
+        assert!(still_fresh(at, None, later(100)), "once per session by default");
+        assert!(still_fresh(at, Some(0), later(100)), "0 means once per session");
+        assert!(still_fresh(at, Some(8), later(7)));
+        assert!(!still_fresh(at, Some(8), later(8)), "asked again after 8 hours");
     }
 }
