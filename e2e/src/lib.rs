@@ -11,12 +11,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bench;
 mod browser;
 mod otlp;
 mod peers;
 mod process;
 mod redis_server;
 mod smtp_server;
+pub mod world;
 
 use std::path::Path;
 

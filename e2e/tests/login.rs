@@ -4,9 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rosetta_e2e::{
-    InResponseTo, OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, Rosetta, SamlSp, SamlSpConfig, Stack, cli,
-};
+use rosetta_e2e::world::{World, run, world, world_with};
+use rosetta_e2e::{OidcAccount, Rosetta, SamlSp, Stack};
 use sea_orm::ConnectionTrait;
 
 /// A browser: cookie jar, no automatic redirects, `*.localhost` names on loopback.
@@ -65,34 +64,6 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-struct World {
-    rosetta: Rosetta,
-    op: OidcProvider,
-    jira: SamlSp,
-    wiki: SamlSp,
-    _stack: Stack,
-}
-
-async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> serde_json::Value {
-    let out = cli(rosetta.data_dir(), env, args).await;
-    assert!(
-        out.status.success(),
-        "rosetta {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-async fn world(stack: Stack) -> World {
-    let mut env = stack.env();
-    env.push((
-        "ROSETTA_METRICS_LISTEN".into(),
-        format!("127.0.0.1:{}", rosetta_e2e::free_port()),
-    ));
-    let rosetta = Rosetta::start(&env).await;
-    world_with(rosetta, stack).await
-}
-
 /// Rosetta's Prometheus exposition, when it was started with a metrics listener.
 async fn metrics(w: &World) -> String {
     let listen = w
@@ -108,95 +79,6 @@ async fn metrics(w: &World) -> String {
         .text()
         .await
         .unwrap()
-}
-
-async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
-    let env = rosetta.env().to_vec();
-    let port = rosetta.port();
-    let op = OidcProvider::start(&OidcProviderConfig {
-        clients: vec![OidcClient::new(
-            "rosetta",
-            "op-client-secret",
-            &format!("http://acme.localhost:{port}/oidc/callback/corp"),
-        )],
-        accounts: vec![OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "Lovelace")],
-        ..OidcProviderConfig::default()
-    })
-    .expect("the test OP starts (e2e/peers/install.sh)");
-    run(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
-    run(&rosetta, &env, &["tenant", "create", "globex", "--json"]).await;
-    let secret = rosetta.data_dir().join("client-secret");
-    std::fs::write(&secret, "op-client-secret\n").unwrap();
-    let source = [
-        "source",
-        "add",
-        "acme",
-        "--name",
-        "corp",
-        "--issuer",
-        op.issuer(),
-        "--client-id",
-        "rosetta",
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--domains",
-        "acme.example",
-        "--json",
-    ];
-    run(&rosetta, &env, &source).await;
-    let details = run(&rosetta, &env, &["tenant", "show", "acme", "--json"]).await;
-    let cert = details["idp"]["certificates"][0]["pem"].as_str().unwrap().to_owned();
-    let sso = details["idp"]["sso_url"].as_str().unwrap().to_owned();
-    let idp_entity = details["idp"]["entity_id"].as_str().unwrap().to_owned();
-
-    let mut jira = SamlSpConfig::new("https://jira.example/saml", &sso, &cert);
-    jira.idp_issuer = Some(idp_entity.clone());
-    let mut wiki = SamlSpConfig::new("https://wiki.example/saml", &sso, &cert);
-    wiki.idp_issuer = Some(idp_entity);
-    wiki.validate_in_response_to = InResponseTo::IfPresent;
-    let jira = SamlSp::start(&jira).unwrap();
-    let wiki = SamlSp::start(&wiki).unwrap();
-    let add_jira = [
-        "sp",
-        "add",
-        "acme",
-        "--name",
-        "jira",
-        "--preset",
-        "atlassian",
-        "--entity-id",
-        "https://jira.example/saml",
-        "--acs-url",
-        jira.acs_url(),
-        "--json",
-    ];
-    run(&rosetta, &env, &add_jira).await;
-    // The second SP is registered from the metadata it publishes itself.
-    let metadata = reqwest::get(wiki.url("/metadata")).await.unwrap().text().await.unwrap();
-    let metadata_file = rosetta.data_dir().join("wiki-metadata.xml");
-    std::fs::write(&metadata_file, metadata).unwrap();
-    run(
-        &rosetta,
-        &env,
-        &[
-            "sp",
-            "add",
-            "acme",
-            "--name",
-            "wiki",
-            "--metadata",
-            metadata_file.to_str().unwrap(),
-            "--json",
-        ],
-    )
-    .await;
-    World {
-        rosetta,
-        op,
-        jira,
-        wiki,
-        _stack: stack,
-    }
 }
 
 /// SP-initiated login through the OP; returns the SP's verdict.
@@ -356,7 +238,7 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
 
     // 7. Every login is in the audit log (with the source and SP, never a token), and the
     //    user is recorded once, keyed on issuer + sub.
-    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
     let rows = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -830,7 +712,7 @@ async fn the_callback_refuses_unverified_foreign_and_blocked_users() {
 
     let (status, _) = attempt(&w, "ada-sub").await;
     assert_eq!(status, 200, "ada gets in");
-    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
     db.execute_unprepared("UPDATE end_user SET status = 'blocked'")
         .await
         .unwrap();
@@ -1009,7 +891,7 @@ fn codes_in(page: &str, id: &str) -> Vec<String> {
 }
 
 async fn require_end_user_mfa(w: &World) {
-    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
     db.execute_unprepared("UPDATE tenant SET end_user_mfa = 'required' WHERE slug = 'acme'")
         .await
         .unwrap();
@@ -1117,7 +999,7 @@ async fn end_user_totp_in_a_real_browser() {
     drop(b);
 
     // 4. The admin resets the factor (the API's reset-mfa clears these columns): enrol again.
-    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
     db.execute_unprepared(
         "UPDATE end_user SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, recovery_codes = NULL",
     )
@@ -1144,7 +1026,7 @@ async fn an_expired_mfa_step_sends_nothing() {
     let page = browser.get(&mfa).send().await.unwrap().text().await.unwrap();
     let secret = text_of(&page, "totp-secret");
     // The parked login expires (its TTL passes): here its key is removed from Redis.
-    let redis = w._stack.redis.as_ref().unwrap();
+    let redis = w.stack.redis.as_ref().unwrap();
     let parked: Vec<String> = redis
         .keys()
         .into_iter()
@@ -1172,7 +1054,7 @@ async fn an_expired_mfa_step_sends_nothing() {
 #[tokio::test]
 async fn optional_mfa_can_be_skipped_for_the_session() {
     let w = world(Stack::embedded()).await;
-    let db = sea_orm::Database::connect(w._stack.database.url()).await.unwrap();
+    let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
     db.execute_unprepared("UPDATE tenant SET end_user_mfa = 'optional' WHERE slug = 'acme'")
         .await
         .unwrap();

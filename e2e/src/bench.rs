@@ -1,0 +1,301 @@
+//! The load driver: N full SP-initiated logins (SP → Rosetta → OpenID provider → Rosetta →
+//! SP validator) over C concurrent user agents, bounded in count and time, loopback only.
+//! Every response is validated by the SP; Rosetta's CPU time is read from `/proc`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::Stack;
+use crate::world::{World, world};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Logins to run.
+    pub logins: usize,
+    /// Concurrent user agents.
+    pub concurrency: usize,
+    /// No login starts after this long.
+    pub time_limit: Duration,
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort();
+        let at = |q: f64| {
+            let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[i].as_secs_f64() * 1000.0
+        };
+        Self {
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: at(1.0),
+        }
+    }
+}
+
+/// The figures of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// `sqlite+memory` or `postgres+redis`.
+    pub stack: String,
+    /// The `rosetta` binary measured.
+    pub binary: String,
+    /// Logins asked for.
+    pub logins_requested: usize,
+    /// Logins whose response the SP accepted.
+    pub logins_ok: usize,
+    /// Logins that failed anywhere, with the first few reasons.
+    pub failures: usize,
+    /// The first failure messages.
+    pub failure_samples: Vec<String>,
+    /// Concurrent user agents.
+    pub concurrency: usize,
+    /// Wall time of the measured run, seconds.
+    pub seconds: f64,
+    /// Completed logins per second.
+    pub logins_per_second: f64,
+    /// The whole login as the user agent sees it (SP, Rosetta, provider, SP).
+    pub full_login_ms: Percentiles,
+    /// Rosetta's first leg: AuthnRequest in, redirect to the provider out.
+    pub rosetta_sso_ms: Percentiles,
+    /// Rosetta's second leg: the provider's callback in, signed Response out.
+    pub rosetta_callback_ms: Percentiles,
+    /// Rosetta's CPU time (user + system) per login, milliseconds.
+    pub rosetta_cpu_ms_per_login: f64,
+    /// Rosetta's resident memory before the run, KiB.
+    pub rosetta_idle_rss_kib: u64,
+    /// Rosetta's peak resident memory, KiB.
+    pub rosetta_peak_rss_kib: u64,
+}
+
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// User + system CPU time of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A fresh user agent: its own cookie jar, `*.localhost` on loopback, no redirects.
+fn user_agent(port: u16) -> anyhow::Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30));
+    for host in ["acme.localhost", "localhost"] {
+        b = b.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Ok(b.build()?)
+}
+
+fn location(res: &reqwest::Response) -> anyhow::Result<String> {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("expected a redirect, got HTTP {}", res.status()))
+}
+
+fn form_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+struct Timings {
+    full: Duration,
+    sso: Duration,
+    callback: Duration,
+}
+
+/// One full SP-initiated login in a fresh user agent; the SP validates the response.
+async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
+    let started = Instant::now();
+    let ua = user_agent(w.rosetta.port())?;
+    let relay = format!("bench-{n}");
+    let res = ua.get(w.jira.login_url(&relay)).send().await?;
+    let sso = location(&res)?;
+    let t = Instant::now();
+    let res = ua.get(&sso).send().await?;
+    anyhow::ensure!(res.status() == 302, "SSO answered HTTP {}", res.status());
+    let authorize = location(&res)?;
+    let sso_leg = t.elapsed();
+    let callback = w.op.scripted_login(&ua, &authorize, "ada-sub").await?;
+    let t = Instant::now();
+    let res = ua.get(callback.as_str()).send().await?;
+    anyhow::ensure!(res.status() == 200, "callback answered HTTP {}", res.status());
+    let html = res.text().await?;
+    let callback_leg = t.elapsed();
+    let response = form_field(&html, "SAMLResponse").ok_or_else(|| anyhow::anyhow!("no SAMLResponse"))?;
+    let verdict = w
+        .jira
+        .post_response(&response, form_field(&html, "RelayState").as_deref())
+        .await?;
+    anyhow::ensure!(verdict.ok, "the SP refused the response: {:?}", verdict.error);
+    anyhow::ensure!(
+        verdict.relay_state.as_deref() == Some(relay.as_str()),
+        "RelayState changed"
+    );
+    Ok(Timings {
+        full: started.elapsed(),
+        sso: sso_leg,
+        callback: callback_leg,
+    })
+}
+
+/// Starts the world on `stack` and runs the logins.
+pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let label = stack.label();
+    let w = Arc::new(world(stack).await);
+    let pid = w
+        .rosetta
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("rosetta is not running"))?;
+    // One login first: discovery, JWKS and key caches are filled, as in steady state.
+    one_login(&w, 0).await?;
+    let idle_rss = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
+    let cpu_before = cpu_ticks(pid).unwrap_or(0);
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + options.time_limit;
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..options.concurrency.max(1) {
+        let (w, next, total) = (w.clone(), next.clone(), options.logins);
+        workers.push(tokio::spawn(async move {
+            let mut results = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total || Instant::now() >= deadline {
+                    return results;
+                }
+                results.push(one_login(&w, n + 1).await.map_err(|e| format!("{e:#}")));
+            }
+        }));
+    }
+    let mut results = Vec::new();
+    for worker in workers {
+        results.extend(worker.await?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_ticks(pid).unwrap_or(0);
+    let peak_rss = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
+    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let ok: Vec<Timings> = ok.into_iter().filter_map(Result::ok).collect();
+    let failures: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
+    let cpu_ms = (cpu_after.saturating_sub(cpu_before)) as f64 * 1000.0 / clock_ticks_per_second();
+    Ok(BenchReport {
+        stack: label,
+        binary: crate::rosetta_bin().display().to_string(),
+        logins_requested: options.logins,
+        logins_ok: ok.len(),
+        failures: failures.len(),
+        failure_samples: failures.iter().take(5).cloned().collect(),
+        concurrency: options.concurrency,
+        seconds,
+        logins_per_second: ok.len() as f64 / seconds.max(f64::EPSILON),
+        full_login_ms: Percentiles::of(ok.iter().map(|t| t.full).collect()),
+        rosetta_sso_ms: Percentiles::of(ok.iter().map(|t| t.sso).collect()),
+        rosetta_callback_ms: Percentiles::of(ok.iter().map(|t| t.callback).collect()),
+        rosetta_cpu_ms_per_login: cpu_ms / (ok.len() + failures.len()).max(1) as f64,
+        rosetta_idle_rss_kib: idle_rss,
+        rosetta_peak_rss_kib: peak_rss,
+    })
+}
+
+impl BenchReport {
+    /// A human summary.
+    pub fn summary(&self) -> String {
+        let p = |x: &Percentiles| {
+            format!(
+                "p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1} ms",
+                x.p50, x.p95, x.p99, x.max
+            )
+        };
+        format!(
+            "{stack}: {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
+full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  \
+Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB",
+            stack = self.stack,
+            ok = self.logins_ok,
+            req = self.logins_requested,
+            fail = self.failures,
+            c = self.concurrency,
+            s = self.seconds,
+            lps = self.logins_per_second,
+            full = p(&self.full_login_ms),
+            sso = p(&self.rosetta_sso_ms),
+            cb = p(&self.rosetta_callback_ms),
+            cpu = self.rosetta_cpu_ms_per_login,
+            idle = self.rosetta_idle_rss_kib,
+            peak = self.rosetta_peak_rss_kib,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let ms = |v: u64| Duration::from_millis(v);
+        let p = Percentiles::of((1..=100).map(ms).collect());
+        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
+        let one = Percentiles::of(vec![ms(7)]);
+        assert_eq!((one.p50, one.p99), (7.0, 7.0));
+        assert_eq!(Percentiles::of(vec![]).p99, 0.0);
+    }
+
+    #[test]
+    fn cpu_ticks_reads_this_process() {
+        assert!(cpu_ticks(std::process::id()).is_some());
+    }
+}

@@ -1,0 +1,133 @@
+//! The brokering world of the end-to-end tests and the load driver: the real binary with
+//! tenants `acme` and `globex`, the test OpenID provider (source `corp`, user `ada-sub`)
+//! and two SAML SP validators, `jira` (Atlassian preset) and `wiki` (from its metadata).
+
+use crate::{
+    InResponseTo, OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, Rosetta, SamlSp, SamlSpConfig, Stack, cli,
+};
+
+/// Everything a login needs, running.
+pub struct World {
+    /// Rosetta.
+    pub rosetta: Rosetta,
+    /// The test OpenID provider.
+    pub op: OidcProvider,
+    /// An SP with the Atlassian preset (InResponseTo required).
+    pub jira: SamlSp,
+    /// An SP registered from its metadata (IdP-initiated allowed).
+    pub wiki: SamlSp,
+    /// The database and store the deployment uses.
+    pub stack: Stack,
+}
+
+/// Runs the CLI against the deployment and returns its JSON answer.
+pub async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> serde_json::Value {
+    let out = cli(rosetta.data_dir(), env, args).await;
+    assert!(
+        out.status.success(),
+        "rosetta {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Rosetta on `stack` (with a metrics listener) and the rest of the world.
+pub async fn world(stack: Stack) -> World {
+    let mut env = stack.env();
+    env.push((
+        "ROSETTA_METRICS_LISTEN".into(),
+        format!("127.0.0.1:{}", crate::free_port()),
+    ));
+    let rosetta = Rosetta::start(&env).await;
+    world_with(rosetta, stack).await
+}
+
+/// The world around an already started Rosetta.
+pub async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
+    let env = rosetta.env().to_vec();
+    let port = rosetta.port();
+    let op = OidcProvider::start(&OidcProviderConfig {
+        clients: vec![OidcClient::new(
+            "rosetta",
+            "op-client-secret",
+            &format!("http://acme.localhost:{port}/oidc/callback/corp"),
+        )],
+        accounts: vec![OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "Lovelace")],
+        ..OidcProviderConfig::default()
+    })
+    .expect("the test OP starts (e2e/peers/install.sh)");
+    run(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
+    run(&rosetta, &env, &["tenant", "create", "globex", "--json"]).await;
+    let secret = rosetta.data_dir().join("client-secret");
+    std::fs::write(&secret, "op-client-secret\n").unwrap();
+    let source = [
+        "source",
+        "add",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        op.issuer(),
+        "--client-id",
+        "rosetta",
+        "--client-secret-file",
+        secret.to_str().unwrap(),
+        "--domains",
+        "acme.example",
+        "--json",
+    ];
+    run(&rosetta, &env, &source).await;
+    let details = run(&rosetta, &env, &["tenant", "show", "acme", "--json"]).await;
+    let cert = details["idp"]["certificates"][0]["pem"].as_str().unwrap().to_owned();
+    let sso = details["idp"]["sso_url"].as_str().unwrap().to_owned();
+    let idp_entity = details["idp"]["entity_id"].as_str().unwrap().to_owned();
+
+    let mut jira = SamlSpConfig::new("https://jira.example/saml", &sso, &cert);
+    jira.idp_issuer = Some(idp_entity.clone());
+    let mut wiki = SamlSpConfig::new("https://wiki.example/saml", &sso, &cert);
+    wiki.idp_issuer = Some(idp_entity);
+    wiki.validate_in_response_to = InResponseTo::IfPresent;
+    let jira = SamlSp::start(&jira).unwrap();
+    let wiki = SamlSp::start(&wiki).unwrap();
+    let add_jira = [
+        "sp",
+        "add",
+        "acme",
+        "--name",
+        "jira",
+        "--preset",
+        "atlassian",
+        "--entity-id",
+        "https://jira.example/saml",
+        "--acs-url",
+        jira.acs_url(),
+        "--json",
+    ];
+    run(&rosetta, &env, &add_jira).await;
+    // The second SP is registered from the metadata it publishes itself.
+    let metadata = reqwest::get(wiki.url("/metadata")).await.unwrap().text().await.unwrap();
+    let metadata_file = rosetta.data_dir().join("wiki-metadata.xml");
+    std::fs::write(&metadata_file, metadata).unwrap();
+    run(
+        &rosetta,
+        &env,
+        &[
+            "sp",
+            "add",
+            "acme",
+            "--name",
+            "wiki",
+            "--metadata",
+            metadata_file.to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .await;
+    World {
+        rosetta,
+        op,
+        jira,
+        wiki,
+        stack,
+    }
+}
