@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (build the console, serve on the embedded defaults)
 # and `make test` (every test; PostgreSQL/Redis variants when TEST_DATABASE_URL and
 # TEST_REDIS_URL are set).
-.PHONY: run console test lint fmt
+.PHONY: run console test lint fmt bench
 
 run: console
 	cargo run -p rosetta-server --bin rosetta -- serve
@@ -19,3 +19,14 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# The load driver against a release build (see BENCHMARKS.md); LOGINS and CONCURRENCY
+# override the defaults, STACK=embedded|external|both.
+LOGINS ?= 2000
+CONCURRENCY ?= 8
+STACK ?= both
+bench:
+	cargo build --release -p rosetta-server --bin rosetta
+	ROSETTA_BIN=$${CARGO_TARGET_DIR:-target}/release/rosetta cargo run -p rosetta-e2e --bin rosetta-bench -- \
+		--logins $(LOGINS) --concurrency $(CONCURRENCY) --stack $(STACK) --json bench.json
+	cargo bench -p rosetta-server --bench hot_path

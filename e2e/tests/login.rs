@@ -1053,7 +1053,11 @@ async fn an_expired_mfa_step_sends_nothing() {
 /// remembers the choice (and, once passed, the factor) for the tenant's other SPs.
 #[tokio::test]
 async fn optional_mfa_can_be_skipped_for_the_session() {
-    let w = world(Stack::embedded()).await;
+    // The test changes an SP in the database mid-way: no configuration cache.
+    let stack = Stack::embedded();
+    let mut env = stack.env();
+    env.push(("ROSETTA_CONFIG_CACHE_TTL_SECS".into(), "0".into()));
+    let w = world_with(Rosetta::start(&env).await, stack).await;
     let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
     db.execute_unprepared("UPDATE tenant SET end_user_mfa = 'optional' WHERE slug = 'acme'")
         .await

@@ -26,6 +26,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "redis_url",
     "store_prefix",
     "store_max_entries",
+    "config_cache_ttl_secs",
     "smtp_url",
     "mail_from",
     "master_key",
@@ -69,6 +70,10 @@ pub struct Settings {
     pub store_prefix: String,
     /// Entry cap of the in-process store; writes beyond it fail closed.
     pub store_max_entries: usize,
+    /// How long a replica keeps tenant, SP, source and key configuration in memory before
+    /// reading it again (changes made through this replica's API apply at once); 0 turns
+    /// the cache off.
+    pub config_cache_ttl_secs: u64,
     /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
     pub smtp_url: Option<SecretString>,
     /// Sender of every email, e.g. `Rosetta <no-reply@rosetta.example.com>`.
@@ -106,6 +111,7 @@ impl Default for Settings {
             redis_url: None,
             store_prefix: "rosetta".into(),
             store_max_entries: 200_000,
+            config_cache_ttl_secs: 5,
             smtp_url: None,
             mail_from: "Rosetta <no-reply@localhost>".into(),
             master_key: None,
@@ -330,6 +336,8 @@ impl Settings {
         Self {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.to_path_buf(),
+            // Tests change configuration behind the API's back and expect it at once.
+            config_cache_ttl_secs: 0,
             ..Self::default()
         }
     }
@@ -474,7 +482,7 @@ mod tests {
                     format!("{name} = \"{url}\"\n")
                 }
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
-                "database_max_connections" | "store_max_entries" => format!("{name} = 5\n"),
+                "database_max_connections" | "store_max_entries" | "config_cache_ttl_secs" => format!("{name} = 5\n"),
                 "clustered" => "clustered = false\n".into(),
                 "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
                 "trusted_proxies" | "previous_master_keys" => format!("{name} = []\n"),

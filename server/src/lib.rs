@@ -6,6 +6,7 @@
 //! nothing of HTTP; `routes` and `middleware` only translate HTTP.
 
 pub mod cli;
+pub mod config_cache;
 pub mod configuration;
 pub mod credentials;
 pub mod crypto;

@@ -13,7 +13,6 @@ use rosetta_entity::tenant;
 use tracing::Instrument;
 
 use crate::error::PageError;
-use crate::services::tenants;
 use crate::state::AppState;
 use crate::tenancy::{self, HostClass};
 
@@ -109,8 +108,8 @@ pub async fn resolve_site(
     );
     let site = match host.map(|h| state.hosts.classify(h)) {
         Some(HostClass::Console) => Some(Site::Console),
-        Some(HostClass::Tenant(slug)) => match tenants::find(&state.db, &slug).await {
-            Ok(Some(t)) if t.status == tenant::TenantStatus::Active => Some(Site::Tenant(Arc::new(t))),
+        Some(HostClass::Tenant(slug)) => match state.config.tenant(&state.db, &slug).await {
+            Ok(Some(t)) if t.status == tenant::TenantStatus::Active => Some(Site::Tenant(t)),
             Ok(_) => None,
             Err(e) => {
                 let err = PageError::Unavailable(e.into());

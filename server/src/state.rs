@@ -37,6 +37,8 @@ pub struct AppState {
     pub hosts: HostRouter,
     /// Outgoing email (SMTP or the outbox).
     pub mailer: crate::mail::Mailer,
+    /// Tenant, SP, source and key configuration read on every login.
+    pub config: crate::config_cache::ConfigCache,
 }
 
 impl AppState {
@@ -50,6 +52,8 @@ impl AppState {
         let oidc = OidcRp::new().context("building the OIDC client")?;
         let metrics = crate::metrics::Metrics::new().context("registering metrics")?;
         let mailer = crate::mail::Mailer::from_settings(&settings).context("setting up outgoing email")?;
+        let config =
+            crate::config_cache::ConfigCache::new(std::time::Duration::from_secs(settings.config_cache_ttl_secs));
         let store: crate::store::SharedStore = Arc::new(crate::store::MeteredStore::new(
             store,
             metrics.store_duration.clone(),
@@ -65,12 +69,13 @@ impl AppState {
             keyring,
             hosts,
             mailer,
+            config,
         })
     }
 
     /// The tenant's active signing key, parsed once per key and cached.
     pub async fn signing_key(&self, tenant_id: Uuid) -> Result<Arc<SigningKey>, ServiceError> {
-        let row = signing_keys::active_row(&self.db, tenant_id).await?;
+        let row = self.config.active_key(&self.db, tenant_id).await?;
         if let Some(key) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&row.id) {
             return Ok(key.clone());
         }

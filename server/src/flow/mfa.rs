@@ -8,7 +8,7 @@ use super::{Flow, FlowError, Outcome, PENDING_TTL, fingerprint, random_token};
 use crate::services::end_user_mfa::{self, Policy};
 use crate::services::end_users;
 use crate::services::rate_limit::{self, Limit, LimitError};
-use crate::services::service_providers::{self, ServiceProvider};
+use crate::services::service_providers::ServiceProvider;
 
 /// Codes per user: 5 per 5 minutes.
 const CODE_PER_USER: Limit = Limit {
@@ -265,7 +265,8 @@ code your app shows now."
         } else {
             session.mfa_at = Some(Utc::now());
         }
-        let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, &pending.sp.sp_entity_id)
+        let sp = self
+            .sp_by_entity_id(&pending.sp.sp_entity_id)
             .await?
             .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
         self.open_session_and_respond(&sp, &pending.sp, session).await

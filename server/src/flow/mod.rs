@@ -30,8 +30,7 @@ use crate::oidc::{CallbackParams, OidcError, SourceConfig, constant_time_eq};
 use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SamlStatus, SpPolicy};
 use crate::saml::response::{self, AssertionParams, Attribute, ErrorStatus};
 use crate::services::end_users::{self, LoginIdentity};
-use crate::services::identity_sources;
-use crate::services::service_providers::{self, Claim, ServiceProvider};
+use crate::services::service_providers::{Claim, ServiceProvider};
 use crate::services::{ServiceError, audit};
 use crate::state::AppState;
 use crate::store::{StoreError, StoreKey};
@@ -194,7 +193,8 @@ impl<'a> Flow<'a> {
         let parsed = request::parse(&xml).map_err(local)?;
         let relay_state = request::check_relay_state(relay_state).map_err(local)?;
         let issuer = parsed.issuer_for_lookup().map_err(local)?;
-        let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, issuer)
+        let sp = self
+            .sp_by_entity_id(issuer)
             .await?
             .ok_or_else(|| local(request::RequestError::UnknownIssuer))?;
         let policy = sp_policy(&sp)?;
@@ -271,8 +271,14 @@ impl<'a> Flow<'a> {
         sso_cookie: Option<&str>,
     ) -> Result<Outcome, FlowError> {
         let relay_state = request::check_relay_state(relay_state).map_err(|e| FlowError::BadRequest(e.to_string()))?;
-        let sp = service_providers::find_by_name(&self.state.db, self.tenant.id, sp_name)
+        let sp = self
+            .state
+            .config
+            .service_providers(&self.state.db, self.tenant.id)
             .await?
+            .iter()
+            .find(|s| s.name == sp_name)
+            .cloned()
             .ok_or_else(|| FlowError::NotFound(format!("There is no application called “{sp_name}” here.")))?;
         let acs = sp
             .acs
@@ -306,12 +312,12 @@ impl<'a> Flow<'a> {
             }
             return self.respond(&sp, &request, &session, None).await;
         }
-        let sources = identity_sources::list(&self.state.db, self.tenant.id).await?;
+        let sources = self.sources().await?;
         match sources.as_slice() {
             [] => Err(FlowError::Unavailable(
                 "Single sign-on is not set up yet for this organisation: no identity provider is configured.".into(),
             )),
-            [only] => self.start_upstream(&only.name, request).await,
+            [(only, _)] => self.start_upstream(&only.name, request).await,
             _ => {
                 let id = random_token();
                 let body = serde_json::to_vec(&request).map_err(anyhow::Error::from)?;
@@ -336,8 +342,8 @@ impl<'a> Flow<'a> {
             .rsplit_once('@')
             .map(|(_, d)| d.trim().to_ascii_lowercase())
             .unwrap_or_default();
-        let sources = identity_sources::list(&self.state.db, self.tenant.id).await?;
-        let Some(source) = sources.iter().find(|s| s.domains.contains(&domain)) else {
+        let sources = self.sources().await?;
+        let Some((source, _)) = sources.iter().find(|(s, _)| s.domains.contains(&domain)) else {
             return Ok(Outcome::ChooseSource {
                 request: request_id.to_owned(),
                 error: Some("No sign-in is set up for that email address. Check it, or ask your administrator.".into()),
@@ -349,12 +355,15 @@ impl<'a> Flow<'a> {
     }
 
     async fn source_config(&self, name: &str) -> Result<SourceConfig, FlowError> {
-        let (source, secret) =
-            identity_sources::find_with_secret(&self.state.db, &self.state.keyring, self.tenant.id, name)
-                .await?
-                .ok_or_else(|| {
-                    FlowError::NotFound("This sign-in link names an identity provider that does not exist.".into())
-                })?;
+        let (source, secret) = self
+            .sources()
+            .await?
+            .iter()
+            .find(|(s, _)| s.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                FlowError::NotFound("This sign-in link names an identity provider that does not exist.".into())
+            })?;
         let mut config =
             SourceConfig::new(source.issuer, source.client_id, secret).with_allowed_domains(source.domains);
         config.scopes = source.scopes.split_whitespace().map(str::to_owned).collect();
@@ -473,7 +482,8 @@ impl<'a> Flow<'a> {
                 mfa_at: None,
                 mfa_skipped: false,
             };
-            let sp = service_providers::find_by_entity_id(&self.state.db, self.tenant.id, &pending.sp.sp_entity_id)
+            let sp = self
+                .sp_by_entity_id(&pending.sp.sp_entity_id)
                 .await?
                 .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
             // Rosetta's second factor, when the policy asks: no session, no assertion before it.
@@ -489,6 +499,27 @@ impl<'a> Flow<'a> {
         }
         .instrument(span)
         .await
+    }
+
+    /// The tenant's SP with this entity ID (from the configuration cache).
+    async fn sp_by_entity_id(&self, entity_id: &str) -> Result<Option<ServiceProvider>, FlowError> {
+        Ok(self
+            .state
+            .config
+            .service_providers(&self.state.db, self.tenant.id)
+            .await?
+            .iter()
+            .find(|s| s.entity_id == entity_id)
+            .cloned())
+    }
+
+    /// The tenant's identity sources with their secrets (from the configuration cache).
+    async fn sources(&self) -> Result<Arc<Vec<crate::config_cache::SourceWithSecret>>, FlowError> {
+        Ok(self
+            .state
+            .config
+            .sources(&self.state.db, &self.state.keyring, self.tenant.id)
+            .await?)
     }
 
     /// Opens a broker session for `session` and answers the SP with it.

@@ -85,3 +85,49 @@ pub struct MfaPending {
     #[serde(default)]
     pub enrolled: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::random_token;
+
+    /// A pending login as an Atlassian login stores it: entity ID and ACS URL of Atlassian's
+    /// shape, a typical RelayState, random state, nonce and verifier, a trace parent.
+    fn atlassian_pending() -> PendingLogin {
+        PendingLogin {
+            sp: SpRequest {
+                sp_entity_id: "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90".into(),
+                acs_url:
+                    "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90"
+                        .into(),
+                request_id: Some("_5f0e3c1a9b7d4e2f8a6c9d0e1f2a3b4c".into()),
+                relay_state: Some(
+                    "https://acme.atlassian.net/jira/software/projects/OPS/boards/12?selectedIssue=OPS-1234".into(),
+                ),
+                name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into(),
+                force_authn: false,
+            },
+            source: "corp".into(),
+            browser: "a".repeat(64),
+            auth: PendingAuth {
+                state: random_token(),
+                nonce: random_token(),
+                pkce_verifier: random_token(),
+                redirect_uri: "https://acme.rosetta.example.com/oidc/callback/corp".into(),
+                issuer: "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0".into(),
+            },
+            trace: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+            started_ms: 1_764_400_000_000,
+        }
+    }
+
+    #[test]
+    fn a_pending_login_stays_under_two_kilobytes() {
+        let bytes = serde_json::to_vec(&atlassian_pending()).unwrap();
+        assert!(bytes.len() < 2048, "{} bytes", bytes.len());
+        // RelayState is the only part an SP controls; at its cap the record stays bounded.
+        let mut long = atlassian_pending();
+        long.sp.relay_state = Some("r".repeat(crate::saml::request::MAX_RELAY_STATE));
+        assert!(serde_json::to_vec(&long).unwrap().len() < 2048 + crate::saml::request::MAX_RELAY_STATE);
+    }
+}

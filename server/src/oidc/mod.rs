@@ -15,6 +15,7 @@ mod provider;
 pub use config::{DEFAULT_ALLOWED_ALGS, DEFAULT_CLOCK_SKEW, IdTokenAlg, SourceConfig};
 pub use email::email_domain_allowed;
 pub use error::OidcError;
+pub use id_token::{ValidatedClaims, validate_with_keys};
 pub use login::{CallbackParams, PendingAuth, VerifiedIdentity, constant_time_eq};
 pub use provider::{
     ClientAuth, ConnectionReport, ExtraProviderMetadata, OidcRp, Provider, ProviderMetadata, RpSettings,

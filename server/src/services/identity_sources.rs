@@ -380,3 +380,43 @@ pub async fn delete(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> Servi
     remove(db, tenant_id, &gone.name).await?;
     Ok(gone)
 }
+
+/// The tenant's sources with their client secrets unsealed (two queries in all).
+pub async fn list_with_secrets(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+) -> ServiceResult<Vec<(IdentitySource, SecretString)>> {
+    let rows = identity_source::Entity::find()
+        .filter(identity_source::Column::TenantId.eq(tenant_id))
+        .order_by_asc(identity_source::Column::Name)
+        .all(db)
+        .await?;
+    let domains = identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::TenantId.eq(tenant_id))
+        .order_by_asc(identity_source_domain::Column::Domain)
+        .all(db)
+        .await?;
+    let tenant = tenant_id.to_string();
+    rows.into_iter()
+        .map(|row| {
+            let secret = keyring
+                .open(
+                    SecretContext {
+                        tenant: &tenant,
+                        kind: KIND,
+                        record: &row.id.to_string(),
+                    },
+                    &row.client_secret,
+                )
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
+            let mine = domains
+                .iter()
+                .filter(|d| d.source_id == row.id)
+                .map(|d| d.domain.clone())
+                .collect();
+            Ok((view(row, mine), secret))
+        })
+        .collect()
+}

@@ -217,6 +217,8 @@ impl Admin {
     }
 
     /// Records an admin change in the audit log: who, what, before/after (never secrets).
+    /// Every change is audited, so this is also where the replica's configuration cache
+    /// forgets the tenant: the change applies to the next login at once.
     pub async fn audit(
         &self,
         state: &AppState,
@@ -224,6 +226,7 @@ impl Admin {
         target: Option<String>,
         detail: serde_json::Value,
     ) -> ApiResult<()> {
+        state.config.invalidate(self.tenant.id);
         audit::record(
             &state.db,
             AuditEvent {
