@@ -107,21 +107,7 @@ impl<'a> Client<'a> {
 
 /// A verified account owning a new tenant (through the service layer), signed in.
 async fn owner<'a>(app: &'a TestApp, email: &str, slug: &str) -> Client<'a> {
-    let state = &app.state;
-    let address = EmailAddress::parse(email).unwrap();
-    let new = SignUp {
-        password: NewPassword::parse(PASSWORD, &address).unwrap(),
-        email: address,
-        slug: TenantSlug::parse(slug).unwrap(),
-        name: DisplayName::parse(slug).unwrap(),
-    };
-    let SignUpOutcome::Created { verify_token, .. } = accounts::sign_up(&state.db, &state.keyring, &state.hosts, new)
-        .await
-        .unwrap()
-    else {
-        panic!("new account expected");
-    };
-    accounts::verify_email(&state.db, &verify_token).await.unwrap();
+    owner_at(app, email, slug).await;
     let mut c = Client::new(app);
     let r = c.sign_in(email, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
