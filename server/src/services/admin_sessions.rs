@@ -155,3 +155,27 @@ pub async fn end_all(store: &dyn SessionStore, account: Uuid) -> Result<(), Stor
         .set(&epoch_key(account), now.to_string().as_bytes(), ABSOLUTE_TIMEOUT)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_end_when_idle_or_too_old() {
+        let mut s = AdminSession::new(Uuid::nil(), "ada@example.com", None, Stage::Complete);
+        assert_eq!(s.ttl(), Some(IDLE_TIMEOUT), "a fresh session lives the idle timeout");
+        s.stage = Stage::SecondFactor;
+        assert_eq!(s.ttl(), Some(SECOND_FACTOR_TIMEOUT), "the TOTP step is short");
+        s.stage = Stage::Complete;
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
+        s.signed_in_at -= ms(ABSOLUTE_TIMEOUT) - ms(Duration::from_secs(60));
+        let left = s.ttl().unwrap();
+        assert!(
+            left <= Duration::from_secs(60),
+            "never beyond the absolute timeout: {left:?}"
+        );
+        s.signed_in_at -= ms(Duration::from_secs(61));
+        assert_eq!(s.ttl(), None, "past the absolute timeout");
+        assert!(!format!("{s:?}").contains(&s.csrf_token), "no token in Debug");
+    }
+}

@@ -93,3 +93,31 @@ pub async fn reset(store: &dyn SessionStore, limit: Limit, subject: &str) -> Res
         .delete(&StoreKey::global(limit.kind, &format!("{index}:{subject}")))
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    const THREE: Limit = Limit {
+        kind: "rl_test",
+        max: 3,
+        window: Duration::from_secs(60),
+    };
+
+    #[tokio::test]
+    async fn the_attempt_after_the_limit_is_refused_until_the_window_ends() {
+        let store = MemoryStore::new(100);
+        for _ in 0..3 {
+            hit(&store, THREE, "ada@example.com").await.unwrap();
+        }
+        match hit(&store, THREE, "ada@example.com").await {
+            Err(LimitError::Limited { retry_after }) => assert!((1..=60).contains(&retry_after), "{retry_after}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Another subject has its own count; a reset clears this one's.
+        hit(&store, THREE, "grace@example.com").await.unwrap();
+        reset(&store, THREE, "ada@example.com").await.unwrap();
+        hit(&store, THREE, "ada@example.com").await.unwrap();
+    }
+}
