@@ -44,8 +44,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 e2e/peers/install.sh
 
-# The end-to-end tests run the real binary.
+# The end-to-end tests run the real binary, and the console tests its built pages.
 cargo build -p rosetta-server --bin rosetta
+scripts/build-console.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

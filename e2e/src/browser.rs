@@ -135,6 +135,14 @@ impl Browser {
         .map(drop)
     }
 
+    /// Empties the input matching `css`.
+    pub async fn clear(&self, css: &str) -> anyhow::Result<()> {
+        let el = self.find(css).await?;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/clear"), Some(json!({})))
+            .await
+            .map(drop)
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let el = self.find(css).await?;
