@@ -54,10 +54,15 @@ async fn sign_up_verify_and_sign_in_in_the_console() {
     b.type_into("#field-tenant_name", "Acme Corp").await.unwrap();
     b.click("button[type=submit]").await.unwrap();
     let page = b.wait_for_text("at least 12 characters", LIMIT).await.unwrap();
-    assert!(page.contains("id=\"field-password-error\""), "the error sits by its field: {page}");
+    assert!(
+        page.contains("id=\"field-password-error\""),
+        "the error sits by its field: {page}"
+    );
     b.screenshot("console-1-signup-error").await.unwrap();
     b.clear("#field-password").await.unwrap();
-    b.type_into("#field-password", "plum harbour violet engine").await.unwrap();
+    b.type_into("#field-password", "plum harbour violet engine")
+        .await
+        .unwrap();
     b.click("button[type=submit]").await.unwrap();
     b.wait_for_text("Check your email", LIMIT).await.unwrap();
     b.screenshot("console-2-signup-done").await.unwrap();
@@ -79,13 +84,21 @@ async fn sign_up_verify_and_sign_in_in_the_console() {
     b.click("button[type=submit]").await.unwrap();
     b.wait_for_text("not correct", LIMIT).await.unwrap();
     b.clear("#field-password").await.unwrap();
-    b.type_into("#field-password", "plum harbour violet engine").await.unwrap();
+    b.type_into("#field-password", "plum harbour violet engine")
+        .await
+        .unwrap();
     b.click("button[type=submit]").await.unwrap();
     let page = b.wait_for_text("Paste into Atlassian", LIMIT).await.unwrap();
     b.screenshot("console-4-overview").await.unwrap();
     let port = rosetta.port();
-    assert!(page.contains(&format!("http://acme.localhost:{port}/saml/metadata")), "{page}");
-    assert!(page.contains(&format!("http://acme.localhost:{port}/saml/sso")), "{page}");
+    assert!(
+        page.contains(&format!("http://acme.localhost:{port}/saml/metadata")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("http://acme.localhost:{port}/saml/sso")),
+        "{page}"
+    );
     assert!(page.contains("BEGIN CERTIFICATE"), "{page}");
 
     // Sign-out ends the session: a reload shows the sign-in form again.
