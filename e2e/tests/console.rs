@@ -23,7 +23,7 @@ fn console_dist() -> PathBuf {
 /// The link in a raw email (quoted-printable undone enough for URLs).
 fn link_in(message: &str, path: &str) -> String {
     let text = message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = text.find(&format!("http://localhost:")).expect("a link");
+    let start = text.find("http://localhost:").expect("a link");
     let link: String = text[start..]
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
