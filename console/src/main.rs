@@ -1,10 +1,11 @@
 //! The Rosetta admin console, rendered client-side, a client of the admin API only.
 //!
-//! This first slice has the account pages the emails link to (sign-up, verify email,
-//! password reset, accept invitation), sign-in with TOTP, and a tenant overview with what
-//! to paste into Atlassian. The wizard and object pages come next (console issue).
+//! Pages so far: the account pages the emails link to (sign-up, verify email, password
+//! reset, accept invitation), sign-in with TOTP, a tenant overview, the Atlassian wizard
+//! and identity providers with "test connection".
 
 mod api;
+mod setup;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -39,7 +40,9 @@ fn App() -> impl IntoView {
         "/verify-email" => view! { <VerifyEmail/> }.into_any(),
         "/reset-password" => view! { <ResetPassword/> }.into_any(),
         "/invitations/accept" => view! { <AcceptInvitation/> }.into_any(),
-        _ => view! { <Home/> }.into_any(),
+        "/atlassian" => view! { <Home page=Page::Atlassian/> }.into_any(),
+        "/sources" => view! { <Home page=Page::Sources/> }.into_any(),
+        _ => view! { <Home page=Page::Overview/> }.into_any(),
     };
     view! {
         <main class="card">
@@ -49,16 +52,27 @@ fn App() -> impl IntoView {
     }
 }
 
+/// The pages that need a signed-in admin.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Page {
+    /// What to paste into Atlassian.
+    Overview,
+    /// The Atlassian wizard.
+    Atlassian,
+    /// Identity providers.
+    Sources,
+}
+
 /// The state every form shares: busy while a call runs, the API's failure, a success note.
 #[derive(Clone, Copy)]
-struct FormState {
+pub struct FormState {
     busy: RwSignal<bool>,
     failure: RwSignal<Option<Failure>>,
     done: RwSignal<Option<String>>,
 }
 
 impl FormState {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             busy: RwSignal::new(false),
             failure: RwSignal::new(None),
@@ -66,7 +80,7 @@ impl FormState {
         }
     }
 
-    fn field(self, name: &'static str) -> Signal<Option<String>> {
+    pub(crate) fn field(self, name: &'static str) -> Signal<Option<String>> {
         Signal::derive(move || self.failure.get().and_then(|f| f.field(name)))
     }
 
@@ -89,7 +103,7 @@ impl FormState {
 
 /// A labelled input with its error from the API next to it.
 #[component]
-fn Field(
+pub(crate) fn Field(
     label: &'static str,
     name: &'static str,
     kind: &'static str,
@@ -120,7 +134,7 @@ fn Field(
 
 /// The form-level message: success, or a failure no field explains.
 #[component]
-fn Status(form: FormState) -> impl IntoView {
+pub(crate) fn Status(form: FormState) -> impl IntoView {
     view! {
         {move || form.done.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
         {move || form.failure.get().map(|f| view! { <p class="error" role="alert">{f.message()}</p> })}
@@ -247,9 +261,9 @@ fn AcceptInvitation() -> impl IntoView {
     }
 }
 
-/// Sign-in (with the second factor when enrolled), then the tenant overview.
+/// Sign-in (with the second factor when enrolled), then the page asked for.
 #[component]
-fn Home() -> impl IntoView {
+fn Home(page: Page) -> impl IntoView {
     let session: RwSignal<Option<Session>> = RwSignal::new(None);
     let checked = RwSignal::new(false);
     spawn_local(async move {
@@ -261,7 +275,14 @@ fn Home() -> impl IntoView {
     view! {
         {move || match (checked.get(), session.get()) {
             (false, _) => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
-            (true, Some(s)) if s.stage == SessionStage::Complete => view! { <Overview session=s signed_out=session/> }.into_any(),
+            (true, Some(s)) if s.stage == SessionStage::Complete => view! {
+                <Nav session=s.clone() signed_out=session/>
+                {match page {
+                    Page::Overview => view! { <Overview session=s/> }.into_any(),
+                    Page::Atlassian => view! { <setup::AtlassianWizard session=s/> }.into_any(),
+                    Page::Sources => view! { <setup::Sources session=s/> }.into_any(),
+                }}
+            }.into_any(),
             (true, Some(_)) => view! { <SecondFactor session=session/> }.into_any(),
             (true, None) => view! { <SignIn session=session/> }.into_any(),
         }}
@@ -335,17 +356,9 @@ fn SecondFactor(session: RwSignal<Option<Session>>) -> impl IntoView {
     }
 }
 
-/// What to paste into Atlassian, for the tenant being worked on.
+/// The signed-in header: tenant, who, the pages, sign-out.
 #[component]
-fn Overview(session: Session, signed_out: RwSignal<Option<Session>>) -> impl IntoView {
-    let settings: RwSignal<Option<Result<TenantSettings, Failure>>> = RwSignal::new(None);
-    if session.mfa_enrolment_required {
-        settings.set(Some(Err(Failure::Network(
-            "this organisation requires two-step sign-in for admins; set it up first".into(),
-        ))));
-    } else {
-        spawn_local(async move { settings.set(Some(api::get::<TenantSettings>("tenant").await)) });
-    }
+fn Nav(session: Session, signed_out: RwSignal<Option<Session>>) -> impl IntoView {
     let csrf = session.csrf_token.clone();
     let sign_out = move |_| {
         let csrf = csrf.clone();
@@ -356,27 +369,39 @@ fn Overview(session: Session, signed_out: RwSignal<Option<Session>>) -> impl Int
         });
     };
     let who = session.account.as_ref().map(|a| a.email.clone()).unwrap_or_default();
+    let tenant = session
+        .tenant
+        .as_ref()
+        .map(|t| t.display_name.clone())
+        .unwrap_or_else(|| "Your organisation".into());
+    view! {
+        <nav aria-label="Console">
+            <strong>{tenant}</strong>
+            " · " <a href="/">"Overview"</a>
+            " · " <a href="/atlassian">"Set up Atlassian"</a>
+            " · " <a href="/sources">"Identity providers"</a>
+            <p class="ref">"Signed in as " {who} ". " <button type="button" class="link" on:click=sign_out>"Sign out"</button></p>
+        </nav>
+    }
+}
+
+/// What to paste into Atlassian, for the tenant being worked on.
+#[component]
+fn Overview(session: Session) -> impl IntoView {
+    let settings: RwSignal<Option<Result<TenantSettings, Failure>>> = RwSignal::new(None);
+    if session.mfa_enrolment_required {
+        settings.set(Some(Err(Failure::Network(
+            "this organisation requires two-step sign-in for admins; set it up first".into(),
+        ))));
+    } else {
+        spawn_local(async move { settings.set(Some(api::get::<TenantSettings>("tenant").await)) });
+    }
     view! {
         <h1>{session.tenant.as_ref().map(|t| t.display_name.clone()).unwrap_or_else(|| "Your organisation".into())}</h1>
-        <p>"Signed in as " <strong>{who}</strong> ". " <button type="button" class="link" on:click=sign_out>"Sign out"</button></p>
         {move || match settings.get() {
             None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             Some(Err(f)) => view! { <p class="error" role="alert">{f.message()}</p> }.into_any(),
-            Some(Ok(s)) => {
-                let cert = s.details.idp.certificates.first().map(|c| c.pem.clone()).unwrap_or_default();
-                view! {
-                    <h2>"Paste into Atlassian"</h2>
-                    <p>"Atlassian Administration → Security → Identity providers → SAML single sign-on:"</p>
-                    <dl>
-                        <dt>"Identity provider Entity ID"</dt>
-                        <dd><code id="idp-entity-id">{s.details.idp.entity_id.clone()}</code></dd>
-                        <dt>"Identity provider SSO URL"</dt>
-                        <dd><code id="idp-sso-url">{s.details.idp.sso_url.clone()}</code></dd>
-                        <dt>"Public x509 certificate"</dt>
-                        <dd><pre id="idp-certificate">{cert}</pre></dd>
-                    </dl>
-                }.into_any()
-            }
+            Some(Ok(s)) => view! { <setup::IdpValues settings=s/> }.into_any(),
         }}
     }
 }

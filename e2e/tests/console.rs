@@ -107,3 +107,144 @@ async fn sign_up_verify_and_sign_in_in_the_console() {
     b.goto(&format!("{console}/")).await.unwrap();
     b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
 }
+
+/// The text of the element with `id` on `page` (no markup inside), HTML entities undone.
+fn text_of(page: &str, id: &str) -> String {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let rest = &page[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap() + open;
+    rest[open..close]
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// A first-time admin with the console alone: sign up (link from the outbox), the Atlassian
+/// wizard (values copied into a real SAML SP, the SP's values pasted back), an identity
+/// provider with a passing connection test, then an end user's login through the browser
+/// reaches the SP with a valid assertion.
+#[tokio::test]
+async fn the_wizard_alone_sets_up_a_working_sso() {
+    use rosetta_e2e::{OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, SamlSp, SamlSpConfig};
+
+    let env = vec![("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string())];
+    let rosetta = Rosetta::start(&env).await;
+    let port = rosetta.port();
+    let console = rosetta.console_url();
+    let b = Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+
+    b.goto(&format!("{console}/signup")).await.unwrap();
+    b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
+    for (field, value) in [
+        ("#field-email", "ada@acme.example"),
+        ("#field-password", "plum harbour violet engine"),
+        ("#field-tenant_slug", "acme"),
+        ("#field-tenant_name", "Acme"),
+    ] {
+        b.type_into(field, value).await.unwrap();
+    }
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("Check your email", LIMIT).await.unwrap();
+    let outbox = rosetta.data_dir().join("outbox");
+    let message = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .expect("the verification email");
+    b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
+    b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("confirmed", LIMIT).await.unwrap();
+
+    // Sign in on the wizard's page, then step 1: Rosetta's values.
+    b.goto(&format!("{console}/atlassian")).await.unwrap();
+    b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
+    b.type_into("#field-email", "ada@acme.example").await.unwrap();
+    b.type_into("#field-password", "plum harbour violet engine")
+        .await
+        .unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    let page = b.wait_for_text("BEGIN CERTIFICATE", LIMIT).await.unwrap();
+    b.screenshot("wizard-1-values").await.unwrap();
+    let entity_id = text_of(&page, "idp-entity-id");
+    let sso_url = text_of(&page, "idp-sso-url");
+    let cert = text_of(&page, "idp-certificate");
+    assert_eq!(sso_url, format!("http://acme.localhost:{port}/saml/sso"));
+    assert!(page.contains("Download the certificate"));
+
+    // The "Atlassian" here is a real SAML SP validator configured with those values.
+    let mut config = SamlSpConfig::new("https://acme.atlassian.example/saml", &sso_url, cert.trim());
+    config.idp_issuer = Some(entity_id);
+    let sp = SamlSp::start(&config).unwrap();
+
+    // Step 2: its values, pasted back; a bad ACS URL is refused next to its field first.
+    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
+        .await
+        .unwrap();
+    b.type_into("#field-acs_urls", "javascript:alert(1)").await.unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("field-acs_urls-error", LIMIT).await.unwrap();
+    b.clear("#field-acs_urls").await.unwrap();
+    b.type_into("#field-acs_urls", sp.acs_url()).await.unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    let page = b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+    b.screenshot("wizard-2-saved").await.unwrap();
+    assert!(
+        page.contains(&format!("http://acme.localhost:{port}/saml/init/atlassian")),
+        "{page}"
+    );
+
+    // The identity provider, with a passing connection test.
+    let op = OidcProvider::start(&OidcProviderConfig {
+        clients: vec![OidcClient::new(
+            "rosetta",
+            "op-client-secret",
+            &format!("http://acme.localhost:{port}/oidc/callback/corp"),
+        )],
+        accounts: vec![OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "Lovelace")],
+        ..OidcProviderConfig::default()
+    })
+    .expect("the test OP starts (e2e/peers/install.sh)");
+    b.goto(&format!("{console}/sources")).await.unwrap();
+    b.wait_for_text("Add an identity provider", LIMIT).await.unwrap();
+    for (field, value) in [
+        ("#field-name", "corp"),
+        ("#field-issuer", op.issuer()),
+        ("#field-client_id", "rosetta"),
+        ("#field-client_secret", "op-client-secret"),
+        ("#field-domains", "acme.example"),
+    ] {
+        b.type_into(field, value).await.unwrap();
+    }
+    b.click("form button[type=submit]").await.unwrap();
+    let page = b.wait_for_text("Redirect URI to register", LIMIT).await.unwrap();
+    assert!(
+        page.contains(&format!("http://acme.localhost:{port}/oidc/callback/corp")),
+        "{page}"
+    );
+    assert!(!page.contains("op-client-secret"), "the secret is never shown");
+    b.click("button.test-connection").await.unwrap();
+    let page = b.wait_for_text("usable signing key", LIMIT).await.unwrap();
+    b.screenshot("wizard-3-connection").await.unwrap();
+    assert!(!page.contains("✗"), "every step passed: {page}");
+
+    // An end user signs in from the SP, through the provider, and lands at the SP.
+    b.goto(&sp.login_url("https://acme.atlassian.example/jira"))
+        .await
+        .unwrap();
+    b.wait_for_url(op.issuer(), LIMIT).await.unwrap();
+    b.type_into("input[name=login]", "ada-sub").await.unwrap();
+    b.click("button, input[type=submit]").await.unwrap();
+    b.wait_for_url(sp.acs_url(), LIMIT).await.unwrap();
+    let verdict = b.source().await.unwrap();
+    b.screenshot("wizard-4-sp").await.unwrap();
+    assert!(
+        verdict.contains("\"ok\":true") && verdict.contains("ada@acme.example"),
+        "{verdict}"
+    );
+}
