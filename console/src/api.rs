@@ -64,6 +64,18 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B, csrf:
     read(res).await
 }
 
+/// `PATCH /api/v1/<path>` with a JSON body and the CSRF token.
+pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B, csrf: &str) -> Result<T, Failure> {
+    let res = Request::patch(&format!("/api/v1/{path}"))
+        .header("X-CSRF-Token", csrf)
+        .json(body)
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
+    read(res).await
+}
+
 /// `DELETE /api/v1/session`: sign out.
 pub async fn sign_out(csrf: &str) -> Result<(), Failure> {
     let res = Request::delete("/api/v1/session")

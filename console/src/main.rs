@@ -5,6 +5,7 @@
 //! and identity providers with "test connection".
 
 mod api;
+mod manage;
 mod setup;
 
 use leptos::ev::SubmitEvent;
@@ -42,6 +43,11 @@ fn App() -> impl IntoView {
         "/invitations/accept" => view! { <AcceptInvitation/> }.into_any(),
         "/atlassian" => view! { <Home page=Page::Atlassian/> }.into_any(),
         "/sources" => view! { <Home page=Page::Sources/> }.into_any(),
+        "/keys" => view! { <Home page=Page::Keys/> }.into_any(),
+        "/people" => view! { <Home page=Page::People/> }.into_any(),
+        "/audit" => view! { <Home page=Page::Audit/> }.into_any(),
+        "/members" => view! { <Home page=Page::Members/> }.into_any(),
+        "/security" => view! { <Home page=Page::Security/> }.into_any(),
         _ => view! { <Home page=Page::Overview/> }.into_any(),
     };
     view! {
@@ -61,6 +67,16 @@ enum Page {
     Atlassian,
     /// Identity providers.
     Sources,
+    /// Signing keys.
+    Keys,
+    /// End users.
+    People,
+    /// The audit log.
+    Audit,
+    /// Members and invitations.
+    Members,
+    /// Two-step sign-in settings.
+    Security,
 }
 
 /// The state every form shares: busy while a call runs, the API's failure, a success note.
@@ -281,6 +297,11 @@ fn Home(page: Page) -> impl IntoView {
                     Page::Overview => view! { <Overview session=s/> }.into_any(),
                     Page::Atlassian => view! { <setup::AtlassianWizard session=s/> }.into_any(),
                     Page::Sources => view! { <setup::Sources session=s/> }.into_any(),
+                    Page::Keys => view! { <manage::Keys session=s/> }.into_any(),
+                    Page::People => view! { <manage::Users session=s/> }.into_any(),
+                    Page::Audit => view! { <manage::Audit/> }.into_any(),
+                    Page::Members => view! { <manage::Members session=s/> }.into_any(),
+                    Page::Security => view! { <manage::Security session=s/> }.into_any(),
                 }}
             }.into_any(),
             (true, Some(_)) => view! { <SecondFactor session=session/> }.into_any(),
@@ -380,6 +401,11 @@ fn Nav(session: Session, signed_out: RwSignal<Option<Session>>) -> impl IntoView
             " · " <a href="/">"Overview"</a>
             " · " <a href="/atlassian">"Set up Atlassian"</a>
             " · " <a href="/sources">"Identity providers"</a>
+            " · " <a href="/keys">"Keys"</a>
+            " · " <a href="/people">"People"</a>
+            " · " <a href="/security">"Two-step sign-in"</a>
+            " · " <a href="/members">"Members"</a>
+            " · " <a href="/audit">"Audit log"</a>
             <p class="ref">"Signed in as " {who} ". " <button type="button" class="link" on:click=sign_out>"Sign out"</button></p>
         </nav>
     }

@@ -56,7 +56,8 @@ pub(crate) fn IdpValues(settings: TenantSettings) -> impl IntoView {
     }
 }
 
-fn percent_encode(text: &str) -> String {
+/// Percent-encodes everything but unreserved characters (for data: URLs and queries).
+pub(crate) fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),

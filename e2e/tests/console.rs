@@ -138,28 +138,7 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
         .await
         .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
 
-    b.goto(&format!("{console}/signup")).await.unwrap();
-    b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
-    for (field, value) in [
-        ("#field-email", "ada@acme.example"),
-        ("#field-password", "plum harbour violet engine"),
-        ("#field-tenant_slug", "acme"),
-        ("#field-tenant_name", "Acme"),
-    ] {
-        b.type_into(field, value).await.unwrap();
-    }
-    b.click("button[type=submit]").await.unwrap();
-    b.wait_for_text("Check your email", LIMIT).await.unwrap();
-    let outbox = rosetta.data_dir().join("outbox");
-    let message = std::fs::read_dir(&outbox)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .next()
-        .expect("the verification email");
-    b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
-    b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
-    b.click("button[type=submit]").await.unwrap();
-    b.wait_for_text("confirmed", LIMIT).await.unwrap();
+    sign_up_through_the_outbox(&b, &rosetta).await;
 
     // Sign in on the wizard's page, then step 1: Rosetta's values.
     b.goto(&format!("{console}/atlassian")).await.unwrap();
@@ -247,4 +226,92 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
         verdict.contains("\"ok\":true") && verdict.contains("ada@acme.example"),
         "{verdict}"
     );
+}
+
+/// Signs `ada@acme.example` up for tenant `acme` in the browser and follows the
+/// verification link from the embedded default's outbox.
+async fn sign_up_through_the_outbox(b: &Browser, rosetta: &Rosetta) {
+    let console = rosetta.console_url();
+    b.goto(&format!("{console}/signup")).await.unwrap();
+    b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
+    for (field, value) in [
+        ("#field-email", "ada@acme.example"),
+        ("#field-password", "plum harbour violet engine"),
+        ("#field-tenant_slug", "acme"),
+        ("#field-tenant_name", "Acme"),
+    ] {
+        b.type_into(field, value).await.unwrap();
+    }
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("Check your email", LIMIT).await.unwrap();
+    let outbox = rosetta.data_dir().join("outbox");
+    let message = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .expect("the verification email");
+    b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
+    b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("confirmed", LIMIT).await.unwrap();
+}
+
+/// The running-a-tenant pages: key rotation, people, two-step settings (and the admin's own
+/// authenticator), members, the audit log of it all.
+#[tokio::test]
+async fn the_management_pages_work() {
+    let env = vec![("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string())];
+    let rosetta = Rosetta::start(&env).await;
+    let console = rosetta.console_url();
+    let b = Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    sign_up_through_the_outbox(&b, &rosetta).await;
+
+    b.goto(&format!("{console}/keys")).await.unwrap();
+    b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
+    b.type_into("#field-email", "ada@acme.example").await.unwrap();
+    b.type_into("#field-password", "plum harbour violet engine")
+        .await
+        .unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("Publish a next key", LIMIT).await.unwrap();
+    b.click("#publish-key").await.unwrap();
+    b.wait_for_text("Promote (sign with it from now on)", LIMIT)
+        .await
+        .unwrap();
+    b.screenshot("manage-1-keys").await.unwrap();
+    b.click("button.promote").await.unwrap();
+    b.wait_for_text("retired", LIMIT).await.unwrap();
+
+    b.goto(&format!("{console}/people")).await.unwrap();
+    b.wait_for_text("Nobody has signed in through Rosetta yet", LIMIT)
+        .await
+        .unwrap();
+
+    b.goto(&format!("{console}/security")).await.unwrap();
+    b.wait_for_text("For people signing in", LIMIT).await.unwrap();
+    b.click("#mfa-required").await.unwrap();
+    b.wait_for_text("Saved.", LIMIT).await.unwrap();
+    b.click("#start-totp").await.unwrap();
+    let page = b.wait_for_text("admin-totp-secret", LIMIT).await.unwrap();
+    b.screenshot("manage-2-security").await.unwrap();
+    let secret = text_of(&page, "admin-totp-secret");
+    assert!(secret.len() >= 26, "{secret}");
+
+    b.goto(&format!("{console}/members")).await.unwrap();
+    b.wait_for_text("Invite an admin", LIMIT).await.unwrap();
+    b.type_into("#field-email", "grace@acme.example").await.unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("Invitation sent to grace@acme.example", LIMIT)
+        .await
+        .unwrap();
+
+    b.goto(&format!("{console}/audit")).await.unwrap();
+    let page = b.wait_for_text("signing_key.promote", LIMIT).await.unwrap();
+    b.screenshot("manage-3-audit").await.unwrap();
+    for action in ["signing_key.create", "tenant.update", "invitation.create"] {
+        assert!(page.contains(action), "{action} in the audit log: {page}");
+    }
+    assert!(page.contains("/api/v1/audit.csv"), "the CSV export link");
 }

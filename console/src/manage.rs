@@ -1,0 +1,395 @@
+//! Running a tenant: signing keys (publish next → promote → retire), end users, the audit
+//! log, members and invitations, MFA settings, and the admin's own two-step sign-in.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use rosetta_api::{
+    AuditPage, CodeRequest, EndUser, EndUserPage, Invitation, InviteRequest, Member, MfaPolicy, RecoveryCodes, Role,
+    Session, SigningKey, TenantSettings, TotpEnrolment, UpdateTenantRequest,
+};
+use serde_json::json;
+
+use crate::api::{self, Failure};
+use crate::{Field, FormState, Status};
+
+/// A POST with no body worth sending; on success `after` runs, on failure the message shows.
+fn act(path: String, csrf: String, failure: RwSignal<Option<Failure>>, after: impl Fn() + 'static) {
+    spawn_local(async move {
+        match api::post::<_, serde_json::Value>(&path, &json!({}), Some(&csrf)).await {
+            Ok(_) => {
+                failure.set(None);
+                after();
+            }
+            Err(f) => failure.set(Some(f)),
+        }
+    });
+}
+
+fn failure_note(failure: RwSignal<Option<Failure>>) -> impl IntoView {
+    move || {
+        failure
+            .get()
+            .map(|f| view! { <p class="error" role="alert">{f.message()}</p> })
+    }
+}
+
+/// Signing keys with the rotation steps and what each means for Atlassian.
+#[component]
+pub(crate) fn Keys(session: Session) -> impl IntoView {
+    let keys: RwSignal<Vec<SigningKey>> = RwSignal::new(Vec::new());
+    let failure = RwSignal::new(None);
+    let load = move || spawn_local(async move { keys.set(api::get("signing-keys").await.unwrap_or_default()) });
+    load();
+    let csrf = session.csrf_token;
+    let publish = {
+        let csrf = csrf.clone();
+        move |_| act("signing-keys".into(), csrf.clone(), failure, load)
+    };
+    view! {
+        <h1>"Signing keys"</h1>
+        <p>"Rosetta signs every answer to Atlassian with the active key. To rotate: "
+            <strong>"publish"</strong> " a next key and add its certificate in Atlassian (it still trusts the old one), then "
+            <strong>"promote"</strong> " it (Atlassian must have the new certificate by then, or logins fail), then "
+            <strong>"retire"</strong> " keys you no longer publish."</p>
+        {failure_note(failure)}
+        <button type="button" id="publish-key" on:click=publish>"Publish a next key"</button>
+        <ul class="keys">
+            <For each=move || keys.get() key=|k| (k.id.clone(), k.state.clone()) let:k>
+                {
+                    let (promote_csrf, retire_csrf) = (csrf.clone(), csrf.clone());
+                    let (id_p, id_r) = (k.id.clone(), k.id.clone());
+                    let next = k.state == "next";
+                    let retirable = k.state != "active" && k.state != "retired";
+                    view! {
+                        <li>
+                            <strong>{k.state.clone()}</strong> " — SHA-256 " <code>{k.fingerprint_sha256.clone()}</code>
+                            " — valid until " {k.not_after.clone()}
+                            <Show when=move || next>
+                                " " <button type="button" class="link promote" on:click={
+                                    let (id, csrf) = (id_p.clone(), promote_csrf.clone());
+                                    move |_| act(format!("signing-keys/{id}/promote"), csrf.clone(), failure, load)
+                                }>"Promote (sign with it from now on)"</button>
+                            </Show>
+                            <Show when=move || retirable>
+                                " " <button type="button" class="link" on:click={
+                                    let (id, csrf) = (id_r.clone(), retire_csrf.clone());
+                                    move |_| act(format!("signing-keys/{id}/retire"), csrf.clone(), failure, load)
+                                }>"Retire"</button>
+                            </Show>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+    }
+}
+
+/// End users: search, block, reset two-step sign-in.
+#[component]
+pub(crate) fn Users(session: Session) -> impl IntoView {
+    let page: RwSignal<Option<EndUserPage>> = RwSignal::new(None);
+    let search = RwSignal::new(String::new());
+    let failure = RwSignal::new(None);
+    let load = move || {
+        let term = search.get_untracked();
+        spawn_local(async move {
+            let path = format!("end-users?per_page=50&search={}", crate::setup::percent_encode(&term));
+            match api::get::<EndUserPage>(&path).await {
+                Ok(p) => page.set(Some(p)),
+                Err(f) => failure.set(Some(f)),
+            }
+        })
+    };
+    load();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        load();
+    };
+    let csrf = session.csrf_token;
+    view! {
+        <h1>"People"</h1>
+        <form on:submit=submit role="search">
+            <label for="user-search">"Search by email or name"</label>
+            <input id="user-search" type="search" prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+            <button type="submit">"Search"</button>
+        </form>
+        {failure_note(failure)}
+        {move || page.get().map(|p| {
+            let csrf = csrf.clone();
+            if p.items.is_empty() {
+                return view! { <p>"Nobody has signed in through Rosetta yet."</p> }.into_any();
+            }
+            view! {
+                <p>{format!("{} people", p.total)}</p>
+                <table>
+                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Last sign-in"</th><th scope="col">"Two-step"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th></tr></thead>
+                    <tbody>
+                        {p.items.into_iter().map(|u: EndUser| {
+                            let (block_csrf, mfa_csrf) = (csrf.clone(), csrf.clone());
+                            let blocked = u.status == "blocked";
+                            let (id_b, id_m) = (u.id.clone(), u.id.clone());
+                            view! {
+                                <tr>
+                                    <td>{u.email.clone()}</td>
+                                    <td>{u.last_login_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                    <td>{if u.mfa_enrolled { "set up" } else { "—" }}</td>
+                                    <td>{u.status.clone()}</td>
+                                    <td>
+                                        <button type="button" class="link" on:click=move |_| {
+                                            let action = if blocked { "unblock" } else { "block" };
+                                            act(format!("end-users/{id_b}/{action}"), block_csrf.clone(), failure, load)
+                                        }>{if blocked { "Unblock" } else { "Block" }}</button>
+                                        " "
+                                        <button type="button" class="link" on:click=move |_| {
+                                            act(format!("end-users/{id_m}/reset-mfa"), mfa_csrf.clone(), failure, load)
+                                        }>"Reset two-step sign-in"</button>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        })}
+    }
+}
+
+/// The audit log with filters and a CSV export of the same selection.
+#[component]
+pub(crate) fn Audit() -> impl IntoView {
+    let page: RwSignal<Option<Result<AuditPage, Failure>>> = RwSignal::new(None);
+    let (action, outcome) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let query = move || {
+        let mut q = vec!["per_page=100".to_owned()];
+        for (name, value) in [("action", action.get_untracked()), ("outcome", outcome.get_untracked())] {
+            if !value.is_empty() {
+                q.push(format!("{name}={}", crate::setup::percent_encode(&value)));
+            }
+        }
+        q.join("&")
+    };
+    let load = move || {
+        let q = query();
+        spawn_local(async move { page.set(Some(api::get::<AuditPage>(&format!("audit?{q}")).await)) })
+    };
+    load();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        load();
+    };
+    view! {
+        <h1>"Audit log"</h1>
+        <form on:submit=submit>
+            <label for="audit-action">"Action (e.g. login, service_provider.update)"</label>
+            <input id="audit-action" prop:value=move || action.get() on:input=move |ev| action.set(event_target_value(&ev))/>
+            <label for="audit-outcome">"Outcome"</label>
+            <select id="audit-outcome" on:change=move |ev| outcome.set(event_target_value(&ev))>
+                <option value="">"any"</option>
+                <option value="success">"success"</option>
+                <option value="failure">"failure"</option>
+            </select>
+            <button type="submit">"Filter"</button>
+            " " <a href=move || { action.track(); outcome.track(); format!("/api/v1/audit.csv?{}", query()) }>"Export as CSV"</a>
+        </form>
+        {move || match page.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(Err(f)) => view! { <p class="error" role="alert">{f.message()}</p> }.into_any(),
+            Some(Ok(p)) if p.items.is_empty() => view! { <p>"No events match."</p> }.into_any(),
+            Some(Ok(p)) => view! {
+                <table class="audit">
+                    <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Outcome"</th><th scope="col">"Object"</th></tr></thead>
+                    <tbody>
+                        {p.items.into_iter().map(|e| view! {
+                            <tr>
+                                <td>{e.occurred_at}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.outcome}</td>
+                                <td>{e.target.unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any(),
+        }}
+    }
+}
+
+/// Members and invitations (owners manage them).
+#[component]
+pub(crate) fn Members(session: Session) -> impl IntoView {
+    let members: RwSignal<Vec<Member>> = RwSignal::new(Vec::new());
+    let invitations: RwSignal<Vec<Invitation>> = RwSignal::new(Vec::new());
+    let owner = session.role == Some(Role::Owner);
+    let load = move || {
+        spawn_local(async move {
+            members.set(api::get("members").await.unwrap_or_default());
+            if owner {
+                invitations.set(api::get("invitations").await.unwrap_or_default());
+            }
+        })
+    };
+    load();
+    let form = FormState::new();
+    let email = RwSignal::new(String::new());
+    let csrf = session.csrf_token;
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = InviteRequest {
+            email: email.get_untracked(),
+            role: Role::Admin,
+        };
+        let csrf = csrf.clone();
+        spawn_local(async move {
+            match api::post::<_, Invitation>("invitations", &body, Some(&csrf)).await {
+                Ok(i) => {
+                    form.failure.set(None);
+                    form.done.set(Some(format!("Invitation sent to {}.", i.email)));
+                    email.set(String::new());
+                    load();
+                }
+                Err(f) => form.failure.set(Some(f)),
+            }
+        });
+    };
+    view! {
+        <h1>"Members"</h1>
+        <ul>
+            <For each=move || members.get() key=|m| m.account_id.clone() let:m>
+                <li>{m.email.clone()} " — " {if m.role == Role::Owner { "owner" } else { "admin" }}
+                    {if m.totp_enabled { " — two-step sign-in on" } else { "" }}</li>
+            </For>
+        </ul>
+        <Show when=move || owner fallback=|| view! { <p>"Only owners invite and remove members."</p> }>
+            <h2>"Open invitations"</h2>
+            <ul>
+                <For each=move || invitations.get() key=|i| i.id.clone() let:i>
+                    <li>{i.email.clone()} " — until " {i.expires_at.clone()}</li>
+                </For>
+            </ul>
+            <h2>"Invite an admin"</h2>
+            <form on:submit=submit.clone() novalidate>
+                <Field label="Email" name="email" kind="email" autocomplete="off" value=email error=form.field("email")/>
+                <Status form=form/>
+                <button type="submit">"Send the invitation"</button>
+            </form>
+        </Show>
+    }
+}
+
+/// MFA policy for end users and for admins, and the admin's own authenticator.
+#[component]
+pub(crate) fn Security(session: Session) -> impl IntoView {
+    let settings: RwSignal<Option<TenantSettings>> = RwSignal::new(None);
+    spawn_local(async move { settings.set(api::get("tenant").await.ok()) });
+    let saved = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None);
+    let csrf = session.csrf_token.clone();
+    let set_policy = move |policy: MfaPolicy| {
+        let csrf = csrf.clone();
+        spawn_local(async move {
+            let body = UpdateTenantRequest {
+                display_name: None,
+                admin_mfa_required: None,
+                end_user_mfa: Some(policy),
+                end_user_mfa_trust_upstream: None,
+                end_user_mfa_trusted_acr: None,
+                end_user_mfa_max_age_hours: None,
+            };
+            match api::patch::<_, TenantSettings>("tenant", &body, &csrf).await {
+                Ok(s) => {
+                    settings.set(Some(s));
+                    saved.set(Some("Saved.".into()));
+                }
+                Err(f) => failure.set(Some(f)),
+            }
+        });
+    };
+    let policy = move || settings.get().map(|s| s.end_user_mfa);
+    let choice = move |value: MfaPolicy, label: &'static str, id: &'static str| {
+        let set_policy = set_policy.clone();
+        view! {
+            <div>
+                <input type="radio" id=id name="end-user-mfa" prop:checked=move || policy() == Some(value)
+                    on:change=move |_| set_policy(value)/>
+                <label for=id class="inline">{label}</label>
+            </div>
+        }
+    };
+    view! {
+        <h1>"Two-step sign-in"</h1>
+        <h2>"For people signing in to your applications"</h2>
+        <fieldset>
+            <legend>"Ask for a code from an authenticator app after the company login"</legend>
+            {choice(MfaPolicy::Off, "Never", "mfa-off")}
+            {choice(MfaPolicy::Optional, "Offer it; ask those who set it up", "mfa-optional")}
+            {choice(MfaPolicy::Required, "Always (everyone sets it up at their next login)", "mfa-required")}
+        </fieldset>
+        {move || saved.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+        {failure_note(failure)}
+        <h2>"For you"</h2>
+        <OwnTotp session=session/>
+    }
+}
+
+/// The admin's own TOTP: enrol (QR code), confirm, recovery codes once.
+#[component]
+fn OwnTotp(session: Session) -> impl IntoView {
+    let enabled = session.account.as_ref().is_some_and(|a| a.totp_enabled);
+    let enrolment: RwSignal<Option<TotpEnrolment>> = RwSignal::new(None);
+    let codes: RwSignal<Option<Vec<String>>> = RwSignal::new(None);
+    let form = FormState::new();
+    let code = RwSignal::new(String::new());
+    let csrf = session.csrf_token.clone();
+    let start = {
+        let csrf = csrf.clone();
+        move |_| {
+            let csrf = csrf.clone();
+            spawn_local(async move {
+                match api::post::<_, TotpEnrolment>("account/totp", &json!({}), Some(&csrf)).await {
+                    Ok(e) => enrolment.set(Some(e)),
+                    Err(f) => form.failure.set(Some(f)),
+                }
+            });
+        }
+    };
+    let confirm = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = CodeRequest {
+            code: code.get_untracked(),
+        };
+        let csrf = csrf.clone();
+        spawn_local(async move {
+            match api::post::<_, RecoveryCodes>("account/totp/confirm", &body, Some(&csrf)).await {
+                Ok(r) => codes.set(Some(r.codes)),
+                Err(f) => form.failure.set(Some(f)),
+            }
+        });
+    };
+    view! {
+        {move || match (enabled, enrolment.get(), codes.get()) {
+            (true, _, _) => view! { <p>"Two-step sign-in is on for your account."</p> }.into_any(),
+            (_, _, Some(codes)) => view! {
+                <p class="ok" role="status">"Two-step sign-in is on. Save these recovery codes; each signs you in once if you lose your phone. They are not shown again."</p>
+                <ul id="admin-recovery-codes">{codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
+                <p>"Sign in again for the change to take effect in this browser: " <a href="/">"continue"</a></p>
+            }.into_any(),
+            (_, Some(e), None) => {
+                let qr = format!("data:image/svg+xml;charset=utf-8,{}", crate::setup::percent_encode(&e.qr_svg));
+                view! {
+                    <p>"Scan this with your authenticator app, or type the key, then enter the code it shows."</p>
+                    <img src=qr width="200" height="200" alt="QR code for your authenticator app"/>
+                    <p>"Key: " <code id="admin-totp-secret">{e.secret.clone()}</code></p>
+                    <form on:submit=confirm.clone() novalidate>
+                        <Field label="6-digit code" name="code" kind="text" autocomplete="one-time-code" value=code error=form.field("code")/>
+                        <Status form=form/>
+                        <button type="submit">"Turn on"</button>
+                    </form>
+                }.into_any()
+            }
+            (false, None, None) => view! {
+                <p>"Protect your admin account with a code from an authenticator app."</p>
+                <Status form=form/>
+                <button type="button" id="start-totp" on:click=start.clone()>"Set up two-step sign-in"</button>
+            }.into_any(),
+        }}
+    }
+}
