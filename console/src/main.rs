@@ -44,6 +44,7 @@ fn App() -> impl IntoView {
         "/atlassian" => view! { <Home page=Page::Atlassian/> }.into_any(),
         "/sources" => view! { <Home page=Page::Sources/> }.into_any(),
         "/keys" => view! { <Home page=Page::Keys/> }.into_any(),
+        "/applications" => view! { <Home page=Page::Applications/> }.into_any(),
         "/people" => view! { <Home page=Page::People/> }.into_any(),
         "/audit" => view! { <Home page=Page::Audit/> }.into_any(),
         "/members" => view! { <Home page=Page::Members/> }.into_any(),
@@ -69,6 +70,8 @@ enum Page {
     Sources,
     /// Signing keys.
     Keys,
+    /// Any SAML application.
+    Applications,
     /// End users.
     People,
     /// The audit log.
@@ -298,6 +301,7 @@ fn Home(page: Page) -> impl IntoView {
                     Page::Atlassian => view! { <setup::AtlassianWizard session=s/> }.into_any(),
                     Page::Sources => view! { <setup::Sources session=s/> }.into_any(),
                     Page::Keys => view! { <manage::Keys session=s/> }.into_any(),
+                    Page::Applications => view! { <setup::Applications session=s/> }.into_any(),
                     Page::People => view! { <manage::Users session=s/> }.into_any(),
                     Page::Audit => view! { <manage::Audit/> }.into_any(),
                     Page::Members => view! { <manage::Members session=s/> }.into_any(),
@@ -400,6 +404,7 @@ fn Nav(session: Session, signed_out: RwSignal<Option<Session>>) -> impl IntoView
             <strong>{tenant}</strong>
             " · " <a href="/">"Overview"</a>
             " · " <a href="/atlassian">"Set up Atlassian"</a>
+            " · " <a href="/applications">"Applications"</a>
             " · " <a href="/sources">"Identity providers"</a>
             " · " <a href="/keys">"Keys"</a>
             " · " <a href="/people">"People"</a>
@@ -429,5 +434,6 @@ fn Overview(session: Session) -> impl IntoView {
             Some(Err(f)) => view! { <p class="error" role="alert">{f.message()}</p> }.into_any(),
             Some(Ok(s)) => view! { <setup::IdpValues settings=s/> }.into_any(),
         }}
+        <manage::Dashboard/>
     }
 }

@@ -5,8 +5,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rosetta_api::{
-    AuditPage, CodeRequest, EndUser, EndUserPage, Invitation, InviteRequest, Member, MfaPolicy, RecoveryCodes, Role,
-    Session, SigningKey, TenantSettings, TotpEnrolment, UpdateTenantRequest,
+    AuditPage, CodeRequest, EndUser, EndUserPage, IdentitySource, Invitation, InviteRequest, Member, MfaPolicy,
+    RecoveryCodes, Role, ServiceProvider, Session, SigningKey, TenantSettings, TotpEnrolment, UpdateTenantRequest,
 };
 use serde_json::json;
 
@@ -389,6 +389,58 @@ fn OwnTotp(session: Session) -> impl IntoView {
                 <p>"Protect your admin account with a code from an authenticator app."</p>
                 <Status form=form/>
                 <button type="button" id="start-totp" on:click=start.clone()>"Set up two-step sign-in"</button>
+            }.into_any(),
+        }}
+    }
+}
+
+/// The tenant at a glance: its applications and providers, and the latest logins.
+#[component]
+pub(crate) fn Dashboard() -> impl IntoView {
+    let sps: RwSignal<Option<Vec<ServiceProvider>>> = RwSignal::new(None);
+    let sources: RwSignal<Option<Vec<IdentitySource>>> = RwSignal::new(None);
+    let logins: RwSignal<Option<AuditPage>> = RwSignal::new(None);
+    spawn_local(async move {
+        sps.set(api::get("service-providers").await.ok());
+        sources.set(api::get("identity-sources").await.ok());
+        logins.set(api::get("audit?action=login&per_page=10").await.ok());
+    });
+    view! {
+        <h2>"Applications"</h2>
+        {move || match sps.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(list) if list.is_empty() => view! { <p>"None yet: " <a href="/atlassian">"set up Atlassian"</a> "."</p> }.into_any(),
+            Some(list) => view! {
+                <ul id="applications">{list.into_iter().map(|sp| view! {
+                    <li><strong>{sp.name}</strong> " — " <code>{sp.entity_id}</code></li>
+                }).collect_view()}</ul>
+            }.into_any(),
+        }}
+        <h2>"Identity providers"</h2>
+        {move || match sources.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(list) if list.is_empty() => view! { <p>"None yet: " <a href="/sources">"add one"</a> ", or nobody can sign in."</p> }.into_any(),
+            Some(list) => view! {
+                <ul>{list.into_iter().map(|s| view! {
+                    <li><strong>{s.name}</strong> " — " {s.domains.join(", ")}</li>
+                }).collect_view()}</ul>
+            }.into_any(),
+        }}
+        <h2>"Latest logins"</h2>
+        {move || match logins.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(p) if p.items.is_empty() => view! { <p>"No logins yet."</p> }.into_any(),
+            Some(p) => view! {
+                <table id="latest-logins">
+                    <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Application"</th><th scope="col">"Outcome"</th></tr></thead>
+                    <tbody>{p.items.into_iter().map(|e| {
+                        let class = e.outcome.clone();
+                        view! {
+                        <tr class=class>
+                            <td>{e.occurred_at}</td><td>{e.actor}</td><td>{e.target.unwrap_or_default()}</td><td>{e.outcome}</td>
+                        </tr>
+                    }}).collect_view()}</tbody>
+                </table>
             }.into_any(),
         }}
     }

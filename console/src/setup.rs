@@ -5,8 +5,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rosetta_api::{
-    ConnectionTest, CreateIdentitySourceRequest, CreateServiceProviderRequest, IdentitySource, Preset, ServiceProvider,
-    Session, TenantSettings,
+    ConnectionTest, CreateIdentitySourceRequest, CreateServiceProviderRequest, IdentitySource,
+    ImportServiceProviderRequest, Preset, ServiceProvider, Session, TenantSettings,
 };
 
 use crate::api::{self, Failure};
@@ -232,5 +232,65 @@ fn SourceRow(source: IdentitySource, csrf: String) -> impl IntoView {
                 Err(f) => view! { <p class="error" role="alert">{f.message()}</p> }.into_any(),
             })}
         </li>
+    }
+}
+
+/// Any SAML 2.0 application, from its metadata (pasted XML or an https URL).
+#[component]
+pub(crate) fn Applications(session: Session) -> impl IntoView {
+    let sps: RwSignal<Vec<ServiceProvider>> = RwSignal::new(Vec::new());
+    let load = move || spawn_local(async move { sps.set(api::get("service-providers").await.unwrap_or_default()) });
+    load();
+    let form = FormState::new();
+    let (name, url, xml) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let csrf = session.csrf_token.clone();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (u, x) = (url.get_untracked(), xml.get_untracked());
+        let body = ImportServiceProviderRequest {
+            name: name.get_untracked().trim().to_owned(),
+            preset: Some(Preset::Generic),
+            metadata_url: (!u.trim().is_empty()).then(|| u.trim().to_owned()),
+            metadata_xml: (!x.trim().is_empty()).then_some(x),
+        };
+        let csrf = csrf.clone();
+        form.busy.set(true);
+        form.failure.set(None);
+        spawn_local(async move {
+            match api::post::<_, ServiceProvider>("service-providers/import", &body, Some(&csrf)).await {
+                Ok(sp) => {
+                    form.done.set(Some(format!("Added {}.", sp.entity_id)));
+                    for field in [name, url, xml] {
+                        field.set(String::new());
+                    }
+                    load();
+                }
+                Err(f) => form.failure.set(Some(f)),
+            }
+            form.busy.set(false);
+        });
+    };
+    view! {
+        <h1>"Applications"</h1>
+        <ul id="application-list">
+            <For each=move || sps.get() key=|sp| sp.id.clone() let:sp>
+                <li><strong>{sp.name.clone()}</strong> " — " <code>{sp.entity_id.clone()}</code>
+                    " — ACS " <code>{sp.acs.first().map(|a| a.url.clone()).unwrap_or_default()}</code></li>
+            </For>
+        </ul>
+        <h2>"Add a SAML application from its metadata"</h2>
+        <form on:submit=submit novalidate>
+            <Field label="Short name (letters, digits, -)" name="name" kind="text" autocomplete="off" value=name error=form.field("name")/>
+            <Field label="Metadata URL (https)" name="metadata_url" kind="url" autocomplete="off" value=url error=form.field("metadata_url")/>
+            <label for="field-metadata_xml">"…or the metadata XML"</label>
+            <textarea id="field-metadata_xml" rows="6" prop:value=move || xml.get() on:input=move |ev| xml.set(event_target_value(&ev))></textarea>
+            {move || form.field("metadata_xml").get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Status form=form/>
+            <button type="submit" disabled=move || form.busy.get()>"Add"</button>
+        </form>
     }
 }

@@ -212,13 +212,46 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
     b.screenshot("wizard-3-connection").await.unwrap();
     assert!(!page.contains("✗"), "every step passed: {page}");
 
-    // An end user signs in from the SP, through the provider, and lands at the SP.
+    // Another SAML application, from the metadata it publishes.
+    let mut wiki_config = SamlSpConfig::new("https://wiki.acme.example/saml", &sso_url, cert.trim());
+    wiki_config.validate_in_response_to = rosetta_e2e::InResponseTo::IfPresent;
+    let wiki = SamlSp::start(&wiki_config).unwrap();
+    b.goto(&format!("{console}/applications")).await.unwrap();
+    b.wait_for_text("Add a SAML application", LIMIT).await.unwrap();
+    b.type_into("#field-name", "wiki").await.unwrap();
+    b.type_into("#field-metadata_url", &wiki.url("/metadata"))
+        .await
+        .unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("Added https://wiki.acme.example/saml", LIMIT)
+        .await
+        .unwrap();
+
+    // Two-step sign-in for everyone.
+    b.goto(&format!("{console}/security")).await.unwrap();
+    b.wait_for_text("For people signing in", LIMIT).await.unwrap();
+    b.click("#mfa-required").await.unwrap();
+    b.wait_for_text("Saved.", LIMIT).await.unwrap();
+
+    // An end user signs in from the SP, through the provider, sets up the second factor,
+    // and lands at the SP.
     b.goto(&sp.login_url("https://acme.atlassian.example/jira"))
         .await
         .unwrap();
     b.wait_for_url(op.issuer(), LIMIT).await.unwrap();
     b.type_into("input[name=login]", "ada-sub").await.unwrap();
     b.click("button, input[type=submit]").await.unwrap();
+    let page = b.wait_for_text("Set up two-step sign-in", LIMIT).await.unwrap();
+    let secret = totp_rs::Secret::Encoded(text_of(&page, "totp-secret"))
+        .to_bytes()
+        .unwrap();
+    let code = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret, None, "user".into())
+        .unwrap()
+        .generate(chrono::Utc::now().timestamp().unsigned_abs());
+    b.type_into("#code", &code).await.unwrap();
+    b.click("form button").await.unwrap();
+    b.wait_for_text("Save your recovery codes", LIMIT).await.unwrap();
+    b.click("form button").await.unwrap();
     b.wait_for_url(sp.acs_url(), LIMIT).await.unwrap();
     let verdict = b.source().await.unwrap();
     b.screenshot("wizard-4-sp").await.unwrap();
@@ -226,6 +259,18 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
         verdict.contains("\"ok\":true") && verdict.contains("ada@acme.example"),
         "{verdict}"
     );
+
+    // The login shows on the dashboard and in the audit log.
+    b.goto(&format!("{console}/")).await.unwrap();
+    let page = b.wait_for_text("latest-logins", LIMIT).await.unwrap();
+    b.screenshot("wizard-5-dashboard").await.unwrap();
+    assert!(
+        page.contains("https://acme.atlassian.example/saml") && page.contains("success"),
+        "{page}"
+    );
+    b.goto(&format!("{console}/audit")).await.unwrap();
+    let page = b.wait_for_text("login.mfa", LIMIT).await.unwrap();
+    assert!(page.contains("identity_source.test"), "{page}");
 }
 
 /// Signs `ada@acme.example` up for tenant `acme` in the browser and follows the
