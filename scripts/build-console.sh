@@ -26,11 +26,17 @@ cargo build -p rosetta-console --target wasm32-unknown-unknown --profile "$profi
 
 rm -rf "$out"
 mkdir -p "$out"
-wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name rosetta-console \
-  "$target_dir/wasm32-unknown-unknown/$profile/rosetta-console.wasm"
+# Content-hashed names: the server lets browsers keep them for a year (index.html is
+# revalidated on every load and names the current ones).
+wasm="$target_dir/wasm32-unknown-unknown/$profile/rosetta-console.wasm"
+hash=$(cat "$wasm" console/console.css | sha256sum | cut -c1-16)
+name="rosetta-console-$hash"
+wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name "$name" "$wasm"
 if command -v wasm-opt >/dev/null 2>&1; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    -o "$out/rosetta-console_bg.wasm" "$out/rosetta-console_bg.wasm"
+    -o "$out/${name}_bg.wasm" "$out/${name}_bg.wasm"
 fi
-cp console/index.html console/console.css "$out/"
+css="console-$(sha256sum console/console.css | cut -c1-16).css"
+cp console/console.css "$out/$css"
+sed -e "s|/rosetta-console.js|/$name.js|" -e "s|/console.css|/$css|" console/index.html > "$out/index.html"
 echo "==> console built in $out ($(du -sh "$out" | cut -f1))"

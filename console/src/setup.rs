@@ -5,8 +5,9 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rosetta_api::{
-    ConnectionTest, CreateIdentitySourceRequest, CreateServiceProviderRequest, IdentitySource,
-    ImportServiceProviderRequest, Preset, ServiceProvider, Session, TenantSettings,
+    AttributeRule, Claim, ConnectionTest, CreateIdentitySourceRequest, CreateServiceProviderRequest, IdentitySource,
+    ImportServiceProviderRequest, Preset, ServiceProvider, Session, SpMfaPolicy, TenantSettings,
+    UpdateServiceProviderRequest,
 };
 
 use crate::api::{self, Failure};
@@ -279,7 +280,9 @@ pub(crate) fn Applications(session: Session) -> impl IntoView {
         <ul id="application-list">
             <For each=move || sps.get() key=|sp| sp.id.clone() let:sp>
                 <li><strong>{sp.name.clone()}</strong> " — " <code>{sp.entity_id.clone()}</code>
-                    " — ACS " <code>{sp.acs.first().map(|a| a.url.clone()).unwrap_or_default()}</code></li>
+                    " — ACS " <code>{sp.acs.first().map(|a| a.url.clone()).unwrap_or_default()}</code>
+                    <SpEditor sp=sp.clone() csrf=session.csrf_token.clone()/>
+                </li>
             </For>
         </ul>
         <h2>"Add a SAML application from its metadata"</h2>
@@ -290,7 +293,98 @@ pub(crate) fn Applications(session: Session) -> impl IntoView {
             <textarea id="field-metadata_xml" rows="6" prop:value=move || xml.get() on:input=move |ev| xml.set(event_target_value(&ev))></textarea>
             {move || form.field("metadata_xml").get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <Status form=form/>
-            <button type="submit" disabled=move || form.busy.get()>"Add"</button>
+            <button type="submit" id="import-sp" disabled=move || form.busy.get()>"Add"</button>
         </form>
+    }
+}
+
+const CLAIMS: [(Claim, &str); 5] = [
+    (Claim::Email, "email"),
+    (Claim::GivenName, "given name"),
+    (Claim::FamilyName, "family name"),
+    (Claim::Name, "full name"),
+    (Claim::UserId, "stable user ID"),
+];
+
+const MFA_CHOICES: [(SpMfaPolicy, &str); 4] = [
+    (SpMfaPolicy::Inherit, "as the organisation"),
+    (SpMfaPolicy::Off, "never"),
+    (SpMfaPolicy::Optional, "offered"),
+    (SpMfaPolicy::Required, "always"),
+];
+
+/// The attributes an application receives (which value under which SAML name) and its
+/// two-step sign-in rule.
+#[component]
+fn SpEditor(sp: ServiceProvider, csrf: String) -> impl IntoView {
+    let rules: RwSignal<Vec<AttributeRule>> = RwSignal::new(sp.attributes.clone());
+    let mfa = RwSignal::new(sp.mfa_policy);
+    let form = FormState::new();
+    let id = sp.id.clone();
+    let save = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = UpdateServiceProviderRequest {
+            acs_urls: None,
+            name_id_format: None,
+            attributes: Some(rules.get_untracked()),
+            want_requests_signed: None,
+            request_signing_certs: None,
+            mfa_policy: Some(mfa.get_untracked()),
+        };
+        let (id, csrf) = (id.clone(), csrf.clone());
+        form.busy.set(true);
+        form.failure.set(None);
+        spawn_local(async move {
+            match api::patch::<_, ServiceProvider>(&format!("service-providers/{id}"), &body, &csrf).await {
+                Ok(_) => form.done.set(Some("Saved.".into())),
+                Err(f) => form.failure.set(Some(f)),
+            }
+            form.busy.set(false);
+        });
+    };
+    let prefix = sp.name.clone();
+    view! {
+        <details id=format!("{}-editor", sp.name)>
+            <summary>"Attributes and two-step sign-in"</summary>
+            <form on:submit=save class="sp-editor">
+                <table>
+                    <thead><tr><th scope="col">"SAML attribute name"</th><th scope="col">"Value"</th></tr></thead>
+                    <tbody>
+                        {move || rules.get().into_iter().enumerate().map(|(i, rule)| {
+                            let name_id = format!("{prefix}-attr-{i}");
+                            view! {
+                                <tr>
+                                    <td><input id=name_id.clone() aria-label="SAML attribute name" prop:value=rule.name.clone()
+                                        on:change=move |ev| rules.update(|r| r[i].name = event_target_value(&ev))/></td>
+                                    <td><select aria-label="Value" on:change=move |ev| {
+                                        let chosen = event_target_value(&ev);
+                                        if let Some((claim, _)) = CLAIMS.iter().find(|(_, l)| *l == chosen) {
+                                            rules.update(|r| r[i].claim = *claim);
+                                        }
+                                    }>
+                                        {CLAIMS.iter().map(|(claim, label)| view! {
+                                            <option value=*label selected=*claim == rule.claim>{*label}</option>
+                                        }).collect_view()}
+                                    </select></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <label for=format!("{}-mfa", sp.name)>"Two-step sign-in for this application"</label>
+                <select id=format!("{}-mfa", sp.name) on:change=move |ev| {
+                    let chosen = event_target_value(&ev);
+                    if let Some((policy, _)) = MFA_CHOICES.iter().find(|(_, l)| *l == chosen) {
+                        mfa.set(*policy);
+                    }
+                }>
+                    {MFA_CHOICES.iter().map(|(policy, label)| view! {
+                        <option value=*label selected=*policy == sp.mfa_policy>{*label}</option>
+                    }).collect_view()}
+                </select>
+                <Status form=form/>
+                <button type="submit" id=format!("{}-save", sp.name) disabled=move || form.busy.get()>"Save"</button>
+            </form>
+        </details>
     }
 }

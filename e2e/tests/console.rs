@@ -40,10 +40,26 @@ async fn sign_up_verify_and_sign_in_in_the_console() {
         ("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string()),
     ];
     let rosetta = Rosetta::start(&env).await;
+    let console = rosetta.console_url();
+
+    // Assets under content-hashed names are kept a year; the page naming them is revalidated.
+    let http = rosetta_e2e::http_client(&[], rosetta.port());
+    let res = http.get(format!("{console}/signup")).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let html = res.text().await.unwrap();
+    let start = html.find("/rosetta-console-").expect("a hashed script name");
+    let script: String = html[start..].chars().take_while(|c| *c != '"').collect();
+    assert!(
+        script.ends_with(".js") && script.len() == "/rosetta-console-0123456789abcdef.js".len(),
+        "{script}"
+    );
+    let res = http.get(format!("{console}{script}")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+
     let b = Browser::start()
         .await
         .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
-    let console = rosetta.console_url();
 
     // Sign-up: a weak password is refused next to its field, then the form goes through.
     b.goto(&format!("{console}/signup")).await.unwrap();
@@ -222,10 +238,17 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
     b.type_into("#field-metadata_url", &wiki.url("/metadata"))
         .await
         .unwrap();
-    b.click("form button[type=submit]").await.unwrap();
+    b.click("#import-sp").await.unwrap();
     b.wait_for_text("Added https://wiki.acme.example/saml", LIMIT)
         .await
         .unwrap();
+    // Its attributes and two-step rule, edited in place.
+    b.click("#wiki-editor summary").await.unwrap();
+    b.clear("#wiki-attr-0").await.unwrap();
+    b.type_into("#wiki-attr-0", "mail").await.unwrap();
+    b.click("#wiki-save").await.unwrap();
+    b.wait_for_text("Saved.", LIMIT).await.unwrap();
+    b.screenshot("wizard-2b-attributes").await.unwrap();
 
     // Two-step sign-in for everyone.
     b.goto(&format!("{console}/security")).await.unwrap();
@@ -270,7 +293,10 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
     );
     b.goto(&format!("{console}/audit")).await.unwrap();
     let page = b.wait_for_text("login.mfa", LIMIT).await.unwrap();
-    assert!(page.contains("identity_source.test"), "{page}");
+    assert!(
+        page.contains("identity_source.test") && page.contains("service_provider.update"),
+        "{page}"
+    );
 }
 
 /// Signs `ada@acme.example` up for tenant `acme` in the browser and follows the

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use actix_files::{Files, NamedFile};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
 use crate::pages;
@@ -42,4 +45,52 @@ async fn not_built() -> HttpResponse {
 installation. Build it with <code>make console</code>, or use the <code>rosetta</code> \
 command line.</p>",
         ))
+}
+
+/// Whether a file name carries a content hash (`rosetta-console-<16 hex>.js`): such a file
+/// never changes under its name, so browsers may keep it for a year.
+fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Cache headers of the console: hashed assets immutable for a year, everything else (the
+/// `index.html` every client route answers with) revalidated on each load, so a new
+/// release is picked up at once. The API sets its own headers.
+pub async fn cache_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let api = req.path().starts_with("/api/");
+    let hashed = is_hashed(req.path());
+    let mut res = next.call(req).await?;
+    if !api && res.status().is_success() && !res.headers().contains_key(CACHE_CONTROL) {
+        let value = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_content_hashed_names_are_immutable() {
+        assert!(is_hashed("/rosetta-console-0123456789abcdef.js"));
+        assert!(is_hashed("/rosetta-console-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed("/console-89abcdef01234567.css"));
+        assert!(!is_hashed("/index.html"));
+        assert!(!is_hashed("/"));
+        assert!(!is_hashed("/signup"));
+        assert!(!is_hashed("/rosetta-console.js"));
+        assert!(!is_hashed("/rosetta-console-0123456789abcdeg.js"));
+    }
 }

@@ -26,6 +26,7 @@ pub fn configure(settings: &Settings) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::scope("")
                     .guard(guard::fn_guard(is_console))
+                    .wrap(actix_web::middleware::from_fn(console::cache_headers))
                     .configure(console::configure(console_dir)),
             )
             .default_service(web::to(not_found));
