@@ -26,6 +26,11 @@ fn act(path: String, csrf: String, failure: RwSignal<Option<Failure>>, after: im
     });
 }
 
+/// `2026-11-29 12:18:02` from an RFC 3339 time (UTC, as stored).
+fn short_time(rfc3339: &str) -> String {
+    rfc3339.chars().take(19).collect::<String>().replace('T', " ") + " UTC"
+}
+
 fn failure_note(failure: RwSignal<Option<Failure>>) -> impl IntoView {
     move || {
         failure
@@ -122,7 +127,7 @@ pub(crate) fn Users(session: Session) -> impl IntoView {
             }
             view! {
                 <p>{format!("{} people", p.total)}</p>
-                <table>
+                <div class="table-wrap"><table>
                     <thead><tr><th scope="col">"Email"</th><th scope="col">"Last sign-in"</th><th scope="col">"Two-step"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th></tr></thead>
                     <tbody>
                         {p.items.into_iter().map(|u: EndUser| {
@@ -149,7 +154,7 @@ pub(crate) fn Users(session: Session) -> impl IntoView {
                             }
                         }).collect_view()}
                     </tbody>
-                </table>
+                </table></div>
             }.into_any()
         })}
     }
@@ -197,17 +202,17 @@ pub(crate) fn Audit() -> impl IntoView {
             Some(Err(f)) => view! { <p class="error" role="alert">{f.message()}</p> }.into_any(),
             Some(Ok(p)) if p.items.is_empty() => view! { <p>"No events match."</p> }.into_any(),
             Some(Ok(p)) => view! {
-                <table class="audit">
+                <div class="table-wrap"><table class="audit">
                     <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Outcome"</th><th scope="col">"Object"</th></tr></thead>
                     <tbody>
                         {p.items.into_iter().map(|e| view! {
                             <tr>
-                                <td>{e.occurred_at}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.outcome}</td>
+                                <td>{short_time(&e.occurred_at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.outcome}</td>
                                 <td>{e.target.unwrap_or_default()}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
-                </table>
+                </table></div>
             }.into_any(),
         }}
     }
@@ -403,16 +408,41 @@ pub(crate) fn Dashboard() -> impl IntoView {
     spawn_local(async move {
         sps.set(api::get("service-providers").await.ok());
         sources.set(api::get("identity-sources").await.ok());
-        logins.set(api::get("audit?action=login&per_page=10").await.ok());
+        logins.set(api::get("audit?action=login&per_page=100").await.ok());
     });
+    // Health: successes and failures among the latest 100 logins, per application (the
+    // audit target) and per provider (the `source` in the event's detail).
+    let health = move |matches: &dyn Fn(&rosetta_api::AuditEntry) -> bool| -> String {
+        let Some(p) = logins.get() else { return String::new() };
+        let (ok, failed) = p.items.iter().filter(|e| matches(e)).fold((0, 0), |(ok, failed), e| {
+            if e.outcome == "success" {
+                (ok + 1, failed)
+            } else {
+                (ok, failed + 1)
+            }
+        });
+        match (ok, failed) {
+            (0, 0) => "no recent logins".into(),
+            (1, 0) => "1 recent login, successful".into(),
+            (ok, 0) => format!("{ok} recent logins, all successful"),
+            (ok, failed) => format!("{ok} successful, {failed} failed recently"),
+        }
+    };
+    let source_of = |e: &rosetta_api::AuditEntry| {
+        serde_json::from_str::<serde_json::Value>(&e.detail)
+            .ok()
+            .and_then(|d| d.get("source").and_then(|s| s.as_str()).map(str::to_owned))
+    };
     view! {
         <h2>"Applications"</h2>
         {move || match sps.get() {
             None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             Some(list) if list.is_empty() => view! { <p>"None yet: " <a href="/atlassian">"set up Atlassian"</a> "."</p> }.into_any(),
             Some(list) => view! {
-                <ul id="applications">{list.into_iter().map(|sp| view! {
-                    <li><strong>{sp.name}</strong> " — " <code>{sp.entity_id}</code></li>
+                <ul id="applications">{list.into_iter().map(|sp| {
+                    let entity = sp.entity_id.clone();
+                    let status = health(&move |e| e.target.as_deref() == Some(entity.as_str()));
+                    view! { <li><strong>{sp.name}</strong> " — " <code>{sp.entity_id}</code> " — " {status}</li> }
                 }).collect_view()}</ul>
             }.into_any(),
         }}
@@ -421,8 +451,10 @@ pub(crate) fn Dashboard() -> impl IntoView {
             None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             Some(list) if list.is_empty() => view! { <p>"None yet: " <a href="/sources">"add one"</a> ", or nobody can sign in."</p> }.into_any(),
             Some(list) => view! {
-                <ul>{list.into_iter().map(|s| view! {
-                    <li><strong>{s.name}</strong> " — " {s.domains.join(", ")}</li>
+                <ul id="providers">{list.into_iter().map(|s| {
+                    let name = s.name.clone();
+                    let status = health(&move |e| source_of(e).as_deref() == Some(name.as_str()));
+                    view! { <li><strong>{s.name}</strong> " — " {s.domains.join(", ")} " — " {status}</li> }
                 }).collect_view()}</ul>
             }.into_any(),
         }}
@@ -431,16 +463,16 @@ pub(crate) fn Dashboard() -> impl IntoView {
             None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             Some(p) if p.items.is_empty() => view! { <p>"No logins yet."</p> }.into_any(),
             Some(p) => view! {
-                <table id="latest-logins">
+                <div class="table-wrap"><table id="latest-logins">
                     <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Application"</th><th scope="col">"Outcome"</th></tr></thead>
-                    <tbody>{p.items.into_iter().map(|e| {
+                    <tbody>{p.items.into_iter().take(10).map(|e| {
                         let class = e.outcome.clone();
                         view! {
                         <tr class=class>
-                            <td>{e.occurred_at}</td><td>{e.actor}</td><td>{e.target.unwrap_or_default()}</td><td>{e.outcome}</td>
+                            <td>{short_time(&e.occurred_at)}</td><td>{e.actor}</td><td>{e.target.unwrap_or_default()}</td><td>{e.outcome}</td>
                         </tr>
                     }}).collect_view()}</tbody>
-                </table>
+                </table></div>
             }.into_any(),
         }}
     }

@@ -347,7 +347,7 @@ fn SpEditor(sp: ServiceProvider, csrf: String) -> impl IntoView {
         <details id=format!("{}-editor", sp.name)>
             <summary>"Attributes and two-step sign-in"</summary>
             <form on:submit=save class="sp-editor">
-                <table>
+                <div class="table-wrap"><table>
                     <thead><tr><th scope="col">"SAML attribute name"</th><th scope="col">"Value"</th></tr></thead>
                     <tbody>
                         {move || rules.get().into_iter().enumerate().map(|(i, rule)| {
@@ -370,7 +370,7 @@ fn SpEditor(sp: ServiceProvider, csrf: String) -> impl IntoView {
                             }
                         }).collect_view()}
                     </tbody>
-                </table>
+                </table></div>
                 <label for=format!("{}-mfa", sp.name)>"Two-step sign-in for this application"</label>
                 <select id=format!("{}-mfa", sp.name) on:change=move |ev| {
                     let chosen = event_target_value(&ev);

@@ -135,6 +135,29 @@ impl Browser {
         .map(drop)
     }
 
+    /// Resizes the window (e.g. 390×844 for a phone).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Whether the page scrolls sideways (content wider than the window).
+    pub async fn overflows_horizontally(&self) -> anyhow::Result<bool> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": "return document.documentElement.scrollWidth > window.innerWidth;", "args": []})),
+            )
+            .await?;
+        Ok(v.as_bool().unwrap_or(true))
+    }
+
     /// Empties the input matching `css`.
     pub async fn clear(&self, css: &str) -> anyhow::Result<()> {
         let el = self.find(css).await?;

@@ -138,7 +138,7 @@ fn text_of(page: &str, id: &str) -> String {
         .replace("&gt;", ">")
 }
 
-/// A first-time admin with the console alone: sign up (link from the outbox), the Atlassian
+/// A first-time admin with the console alone: sign up (link from a real SMTP server), the Atlassian
 /// wizard (values copied into a real SAML SP, the SP's values pasted back), an identity
 /// provider with a passing connection test, then an end user's login through the browser
 /// reaches the SP with a valid assertion.
@@ -146,7 +146,11 @@ fn text_of(page: &str, id: &str) -> String {
 async fn the_wizard_alone_sets_up_a_working_sso() {
     use rosetta_e2e::{OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, SamlSp, SamlSpConfig};
 
-    let env = vec![("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string())];
+    let smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    let env = vec![
+        ("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string()),
+        ("ROSETTA_SMTP_URL".to_owned(), smtp.url()),
+    ];
     let rosetta = Rosetta::start(&env).await;
     let port = rosetta.port();
     let console = rosetta.console_url();
@@ -154,7 +158,7 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
         .await
         .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
 
-    sign_up_through_the_outbox(&b, &rosetta).await;
+    sign_up_and_verify(&b, &rosetta, Some(&smtp)).await;
 
     // Sign in on the wizard's page, then step 1: Rosetta's values.
     b.goto(&format!("{console}/atlassian")).await.unwrap();
@@ -291,6 +295,10 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
         page.contains("https://acme.atlassian.example/saml") && page.contains("success"),
         "{page}"
     );
+    assert!(
+        page.contains("1 recent login, successful"),
+        "per-application health: {page}"
+    );
     b.goto(&format!("{console}/audit")).await.unwrap();
     let page = b.wait_for_text("login.mfa", LIMIT).await.unwrap();
     assert!(
@@ -300,8 +308,12 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
 }
 
 /// Signs `ada@acme.example` up for tenant `acme` in the browser and follows the
-/// verification link from the embedded default's outbox.
+/// verification link, from the SMTP server when given, else from the embedded outbox.
 async fn sign_up_through_the_outbox(b: &Browser, rosetta: &Rosetta) {
+    sign_up_and_verify(b, rosetta, None).await;
+}
+
+async fn sign_up_and_verify(b: &Browser, rosetta: &Rosetta, smtp: Option<&SmtpServer>) {
     let console = rosetta.console_url();
     b.goto(&format!("{console}/signup")).await.unwrap();
     b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
@@ -315,12 +327,14 @@ async fn sign_up_through_the_outbox(b: &Browser, rosetta: &Rosetta) {
     }
     b.click("button[type=submit]").await.unwrap();
     b.wait_for_text("Check your email", LIMIT).await.unwrap();
-    let outbox = rosetta.data_dir().join("outbox");
-    let message = std::fs::read_dir(&outbox)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .next()
-        .expect("the verification email");
+    let message = match smtp {
+        Some(smtp) => smtp.wait_for(1, LIMIT).remove(0),
+        None => std::fs::read_dir(rosetta.data_dir().join("outbox"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .next()
+            .expect("the verification email"),
+    };
     b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
     b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
     b.click("button[type=submit]").await.unwrap();
@@ -385,4 +399,20 @@ async fn the_management_pages_work() {
         assert!(page.contains(action), "{action} in the audit log: {page}");
     }
     assert!(page.contains("/api/v1/audit.csv"), "the CSV export link");
+
+    // At phone width nothing scrolls sideways.
+    b.resize(390, 844).await.unwrap();
+    for path in ["/", "/atlassian", "/sources", "/people", "/audit"] {
+        b.goto(&format!("{console}{path}")).await.unwrap();
+        b.wait_for_text("Sign out", LIMIT).await.unwrap();
+        assert!(!b.overflows_horizontally().await.unwrap(), "{path} overflows at 390 px");
+    }
+    b.screenshot("manage-4-phone").await.unwrap();
+    // The pages the emails open, as a recipient sees them.
+    b.goto(&format!("{console}/reset-password")).await.unwrap();
+    b.wait_for_text("Send me a link", LIMIT).await.unwrap();
+    b.screenshot("manage-5-reset").await.unwrap();
+    b.goto(&format!("{console}/invitations/accept?token=x")).await.unwrap();
+    b.wait_for_text("Accept the invitation", LIMIT).await.unwrap();
+    b.screenshot("manage-6-invitation").await.unwrap();
 }
