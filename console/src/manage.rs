@@ -477,3 +477,16 @@ pub(crate) fn Dashboard() -> impl IntoView {
         }}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_seconds_in_utc() {
+        assert_eq!(
+            short_time("2026-11-29T12:18:02.246525708+00:00"),
+            "2026-11-29 12:18:02 UTC"
+        );
+    }
+}

@@ -388,3 +388,17 @@ fn SpEditor(sp: ServiceProvider, csrf: String) -> impl IntoView {
         </details>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(percent_encode("ada@acme.example"), "ada%40acme.example");
+        assert_eq!(percent_encode("x y&z=1"), "x%20y%26z%3D1");
+        assert_eq!(percent_encode("é"), "%C3%A9");
+        assert_eq!(percent_encode("-----BEGIN\n"), "-----BEGIN%0A");
+    }
+}
