@@ -16,15 +16,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Utc;
-use rand::RngCore;
 use rosetta_entity::tenant;
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 pub use self::mfa::{MfaStep, MfaView};
 pub use self::records::{MfaPending, PendingLogin, SpRequest, SsoSession};
+/// A random, URL-safe token with 256 bits of entropy.
+pub use crate::credentials::link_token as random_token;
+use crate::credentials::token_hash as fingerprint;
 use crate::domain::TenantSlug;
 use crate::oidc::{CallbackParams, OidcError, SourceConfig, constant_time_eq};
 use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SamlStatus, SpPolicy};
@@ -139,21 +140,6 @@ pub struct Flow<'a> {
     tenant: &'a tenant::Model,
     slug: TenantSlug,
     meta: RequestMeta,
-}
-
-/// A random, URL-safe token with 256 bits of entropy.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn fingerprint(value: &str) -> String {
-    hex(&Sha256::digest(value.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<'a> Flow<'a> {

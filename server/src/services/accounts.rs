@@ -117,7 +117,6 @@ pub async fn sign_up(
         return Err(slug_taken(&new.slug));
     }
     let hash = hash_password(new.password.expose()).await?;
-    let now = Utc::now();
     let txn = db.begin().await?;
     let tenant = tenants::create_in(&txn, keyring, hosts, &new.slug, &new.name)
         .await
@@ -125,21 +124,7 @@ pub async fn sign_up(
             ServiceError::Conflict(_) => slug_taken(&new.slug),
             other => other,
         })?;
-    let account = admin_account::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        email: Set(new.email.to_string()),
-        password_hash: Set(hash),
-        email_verified_at: Set(None),
-        totp_secret: Set(None),
-        totp_enabled_at: Set(None),
-        totp_last_step: Set(None),
-        recovery_codes: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(conflict_on_unique("an account with this email already exists"))?;
+    let account = insert_account(&txn, new.email.as_str(), hash, None).await?;
     add_member(&txn, tenant.id, account.id, Role::Owner).await?;
     let verify_token = issue_token(&txn, account.id, PURPOSE_VERIFY, VERIFY_TTL).await?;
     txn.commit().await?;
@@ -176,6 +161,32 @@ pub async fn create_tenant_for(
     add_member(&txn, tenant.id, account_id, Role::Owner).await?;
     txn.commit().await?;
     Ok(tenant)
+}
+
+/// Inserts an account (email unique) with a password hash; `verified_at` when the email is
+/// already proven (an invitation link).
+pub(crate) async fn insert_account<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    password_hash: String,
+    verified_at: Option<chrono::DateTime<Utc>>,
+) -> ServiceResult<admin_account::Model> {
+    let now = Utc::now();
+    admin_account::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        email: Set(email.to_owned()),
+        password_hash: Set(password_hash),
+        email_verified_at: Set(verified_at),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
+        recovery_codes: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(conflict_on_unique("an account with this email already exists"))
 }
 
 /// Adds a membership (unique per tenant and account).
@@ -413,12 +424,17 @@ pub async fn memberships(
         .order_by_asc(membership::Column::CreatedAt)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for m in rows {
-        if let Some(t) = tenant::Entity::find_by_id(m.tenant_id).one(db).await? {
-            out.push((m, t));
-        }
-    }
+    let tenants = tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(rows.iter().map(|m| m.tenant_id)))
+        .all(db)
+        .await?;
+    let mut out: Vec<_> = rows
+        .into_iter()
+        .filter_map(|m| {
+            let t = tenants.iter().find(|t| t.id == m.tenant_id)?.clone();
+            Some((m, t))
+        })
+        .collect();
     out.sort_by(|a, b| a.1.slug.cmp(&b.1.slug));
     Ok(out)
 }

@@ -78,6 +78,72 @@ pub fn parse_issuer(value: &str, dev: bool) -> ServiceResult<String> {
     Ok(value.to_owned())
 }
 
+fn check_client_id(client_id: &str) -> ServiceResult<()> {
+    if client_id.trim().is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
+        return Err(ServiceError::Invalid {
+            field: "client_id",
+            message: "a client ID has 1 to 512 printable characters".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `openid` first, then the other scopes.
+fn scope_list(scopes: Vec<String>) -> String {
+    let mut all = vec!["openid".to_owned()];
+    all.extend(scopes.into_iter().filter(|s| s != "openid" && !s.is_empty()));
+    all.join(" ")
+}
+
+fn secret_context<'a>(tenant: &'a str, record: &'a str) -> SecretContext<'a> {
+    SecretContext {
+        tenant,
+        kind: KIND,
+        record,
+    }
+}
+
+/// The client secret sealed for its tenant and source.
+fn seal_secret(keyring: &Keyring, tenant_id: Uuid, id: Uuid, secret: &SecretString) -> ServiceResult<Vec<u8>> {
+    keyring
+        .seal(
+            secret_context(&tenant_id.to_string(), &id.to_string()),
+            secret.expose_secret().as_bytes(),
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// The source's client secret, unsealed.
+fn unseal_secret(keyring: &Keyring, row: &identity_source::Model) -> ServiceResult<SecretString> {
+    let plain = keyring
+        .open(
+            secret_context(&row.tenant_id.to_string(), &row.id.to_string()),
+            &row.client_secret,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(SecretString::from(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// Claims `domains` for the source; a domain of another source or tenant is a conflict.
+async fn insert_domains<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    source_id: Uuid,
+    domains: &[EmailDomain],
+) -> ServiceResult<()> {
+    for domain in domains {
+        identity_source_domain::ActiveModel {
+            domain: Set(domain.to_string()),
+            tenant_id: Set(tenant_id),
+            source_id: Set(source_id),
+        }
+        .insert(db)
+        .await
+        .map_err(conflict_on_unique(format!("the domain `{domain}` is already claimed")))?;
+    }
+    Ok(())
+}
+
 /// Registers a source; its domains cannot belong to another source or tenant.
 pub async fn create(
     db: &DatabaseConnection,
@@ -85,31 +151,15 @@ pub async fn create(
     tenant_id: Uuid,
     new: NewIdentitySource,
 ) -> ServiceResult<IdentitySource> {
-    if new.client_id.trim().is_empty() || new.client_id.len() > 512 || new.client_id.chars().any(char::is_control) {
-        return Err(ServiceError::Invalid {
-            field: "client_id",
-            message: "a client ID has 1 to 512 printable characters".into(),
-        });
-    }
+    check_client_id(&new.client_id)?;
     if new.client_secret.expose_secret().is_empty() {
         return Err(ServiceError::Invalid {
             field: "client_secret",
             message: "the client secret is empty".into(),
         });
     }
-    let mut scopes = vec!["openid".to_owned()];
-    scopes.extend(new.scopes.into_iter().filter(|s| s != "openid" && !s.is_empty()));
     let id = Uuid::new_v4();
-    let sealed = keyring
-        .seal(
-            SecretContext {
-                tenant: &tenant_id.to_string(),
-                kind: KIND,
-                record: &id.to_string(),
-            },
-            new.client_secret.expose_secret().as_bytes(),
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let sealed = seal_secret(keyring, tenant_id, id, &new.client_secret)?;
     let now = Utc::now();
     let issuer = new.issuer;
     let row = identity_source::ActiveModel {
@@ -119,7 +169,7 @@ pub async fn create(
         issuer: Set(issuer),
         client_id: Set(new.client_id),
         client_secret: Set(sealed),
-        scopes: Set(scopes.join(" ")),
+        scopes: Set(scope_list(new.scopes)),
         use_userinfo: Set(new.use_userinfo),
         created_at: Set(now),
         updated_at: Set(now),
@@ -129,16 +179,7 @@ pub async fn create(
         .insert(&txn)
         .await
         .map_err(conflict_on_unique(format!("a source named `{}` exists", new.name)))?;
-    for domain in &new.domains {
-        identity_source_domain::ActiveModel {
-            domain: Set(domain.to_string()),
-            tenant_id: Set(tenant_id),
-            source_id: Set(id),
-        }
-        .insert(&txn)
-        .await
-        .map_err(conflict_on_unique(format!("the domain `{domain}` is already claimed")))?;
-    }
+    insert_domains(&txn, tenant_id, id, &new.domains).await?;
     txn.commit().await?;
     Ok(view(source, new.domains.iter().map(ToString::to_string).collect()))
 }
@@ -211,17 +252,7 @@ pub async fn find_with_secret(
     else {
         return Ok(None);
     };
-    let secret = keyring
-        .open(
-            SecretContext {
-                tenant: &tenant_id.to_string(),
-                kind: KIND,
-                record: &row.id.to_string(),
-            },
-            &row.client_secret,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
+    let secret = unseal_secret(keyring, &row)?;
     let domains = identity_source_domain::Entity::find()
         .filter(identity_source_domain::Column::SourceId.eq(row.id))
         .all(db)
@@ -309,12 +340,7 @@ pub async fn update(
         active.issuer = Set(issuer);
     }
     if let Some(client_id) = change.client_id {
-        if client_id.trim().is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
-            return Err(ServiceError::Invalid {
-                field: "client_id",
-                message: "a client ID has 1 to 512 printable characters".into(),
-            });
-        }
+        check_client_id(&client_id)?;
         active.client_id = Set(client_id);
     }
     if let Some(secret) = change.client_secret {
@@ -324,22 +350,10 @@ pub async fn update(
                 message: "a client secret has 1 to 4096 characters".into(),
             });
         }
-        let sealed = keyring
-            .seal(
-                SecretContext {
-                    tenant: &tenant_id.to_string(),
-                    kind: KIND,
-                    record: &id.to_string(),
-                },
-                secret.expose_secret().as_bytes(),
-            )
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        active.client_secret = Set(sealed);
+        active.client_secret = Set(seal_secret(keyring, tenant_id, id, &secret)?);
     }
     if let Some(scopes) = change.scopes {
-        let mut all = vec!["openid".to_owned()];
-        all.extend(scopes.into_iter().filter(|s| s != "openid" && !s.is_empty()));
-        active.scopes = Set(all.join(" "));
+        active.scopes = Set(scope_list(scopes));
     }
     if let Some(userinfo) = change.use_userinfo {
         active.use_userinfo = Set(userinfo);
@@ -358,16 +372,7 @@ pub async fn update(
             .filter(identity_source_domain::Column::SourceId.eq(id))
             .exec(&txn)
             .await?;
-        for domain in domains {
-            identity_source_domain::ActiveModel {
-                domain: Set(domain.to_string()),
-                tenant_id: Set(tenant_id),
-                source_id: Set(id),
-            }
-            .insert(&txn)
-            .await
-            .map_err(conflict_on_unique(format!("the domain `{domain}` is already claimed")))?;
-        }
+        insert_domains(&txn, tenant_id, id, domains).await?;
     }
     txn.commit().await?;
     let after = view(updated, domains_of(db, id).await?);
@@ -397,20 +402,9 @@ pub async fn list_with_secrets(
         .order_by_asc(identity_source_domain::Column::Domain)
         .all(db)
         .await?;
-    let tenant = tenant_id.to_string();
     rows.into_iter()
         .map(|row| {
-            let secret = keyring
-                .open(
-                    SecretContext {
-                        tenant: &tenant,
-                        kind: KIND,
-                        record: &row.id.to_string(),
-                    },
-                    &row.client_secret,
-                )
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-            let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
+            let secret = unseal_secret(keyring, &row)?;
             let mine = domains
                 .iter()
                 .filter(|d| d.source_id == row.id)

@@ -185,10 +185,7 @@ pub async fn accept(db: &DatabaseConnection, token: &str, password: Option<&str>
         .await?
         .filter(|i| i.accepted_at.is_none() && i.expires_at > Utc::now())
         .ok_or_else(invalid)?;
-    let tenant = tenant::Entity::find_by_id(row.tenant_id)
-        .one(db)
-        .await?
-        .ok_or_else(invalid)?;
+    let tenant = super::tenants::by_id(db, row.tenant_id).await.map_err(|_| invalid())?;
     let existing = accounts::find_by_email(db, &row.email).await?;
     let new_hash = match (&existing, password) {
         (Some(_), _) => None,
@@ -218,23 +215,7 @@ pub async fn accept(db: &DatabaseConnection, token: &str, password: Option<&str>
     let created_account = existing.is_none();
     let account = match (existing, new_hash) {
         (Some(a), _) => a,
-        (None, Some(hash)) => {
-            let now = Utc::now();
-            admin_account::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                email: Set(row.email.clone()),
-                password_hash: Set(hash),
-                email_verified_at: Set(Some(now)),
-                totp_secret: Set(None),
-                totp_enabled_at: Set(None),
-                totp_last_step: Set(None),
-                recovery_codes: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?
-        }
+        (None, Some(hash)) => accounts::insert_account(&txn, &row.email, hash, Some(Utc::now())).await?,
         (None, None) => return Err(invalid()),
     };
     if accounts::membership(db, account.id, tenant.id).await?.is_none() {

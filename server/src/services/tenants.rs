@@ -75,6 +75,14 @@ pub async fn find(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<O
         .await?)
 }
 
+/// The tenant with this ID, or [`super::ServiceError::NotFound`].
+pub async fn by_id(db: &DatabaseConnection, id: Uuid) -> ServiceResult<tenant::Model> {
+    tenant::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| super::ServiceError::NotFound("no such tenant".into()))
+}
+
 /// The tenant with this slug, or [`super::ServiceError::NotFound`].
 pub async fn get(db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<tenant::Model> {
     find(db, slug)
@@ -149,10 +157,7 @@ pub async fn update(
     change: TenantUpdate,
 ) -> ServiceResult<(tenant::Model, tenant::Model)> {
     use sea_orm::IntoActiveModel;
-    let before = tenant::Entity::find_by_id(tenant_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| super::ServiceError::NotFound("no such tenant".into()))?;
+    let before = by_id(db, tenant_id).await?;
     let mut row = before.clone().into_active_model();
     if let Some(name) = change.display_name {
         row.display_name = Set(name.to_string());

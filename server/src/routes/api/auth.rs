@@ -80,20 +80,18 @@ pub(super) async fn view(state: &AppState, session: &AdminSession) -> ApiResult<
             mfa_enrolment_required: false,
         });
     }
-    let account = account_view(state, session.account_id).await?;
+    let memberships = accounts::memberships(&state.db, session.account_id).await?;
+    let required = memberships
+        .iter()
+        .find(|(_, t)| Some(t.id) == session.tenant_id)
+        .is_some_and(|(_, t)| t.admin_mfa_required);
+    let account = account_view(state, session.account_id, memberships).await?;
     let current = account
         .memberships
         .iter()
         .find(|m| Some(m.tenant.id.as_str()) == session.tenant_id.map(|t| t.to_string()).as_deref())
         .cloned();
-    let required = match &current {
-        Some(m) => {
-            let id = Uuid::parse_str(&m.tenant.id).map_err(ApiFailure::internal)?;
-            let t = tenants_by_id(state, id).await?;
-            t.admin_mfa_required && !account.totp_enabled
-        }
-        None => false,
-    };
+    let required = required && !account.totp_enabled;
     Ok(Session {
         stage: SessionStage::Complete,
         csrf_token: session.csrf_token.clone(),
@@ -104,19 +102,13 @@ pub(super) async fn view(state: &AppState, session: &AdminSession) -> ApiResult<
     })
 }
 
-async fn tenants_by_id(state: &AppState, id: Uuid) -> ApiResult<rosetta_entity::tenant::Model> {
-    use sea_orm::EntityTrait;
-    rosetta_entity::tenant::Entity::find_by_id(id)
-        .one(&state.db)
-        .await
-        .map_err(ApiFailure::unavailable)?
-        .ok_or_else(ApiFailure::not_found)
-}
-
-async fn account_view(state: &AppState, account_id: Uuid) -> ApiResult<Account> {
+async fn account_view(
+    state: &AppState,
+    account_id: Uuid,
+    memberships: Vec<(rosetta_entity::membership::Model, rosetta_entity::tenant::Model)>,
+) -> ApiResult<Account> {
     let account = accounts::get(&state.db, account_id).await?;
-    let memberships = accounts::memberships(&state.db, account_id)
-        .await?
+    let memberships = memberships
         .into_iter()
         .map(|(m, t)| MembershipInfo {
             tenant: tenants::to_wire(&t, &state.hosts),
@@ -487,7 +479,9 @@ pub async fn confirm_reset(
 )]
 #[get("/api/v1/account")]
 pub async fn get_account(state: web::Data<AppState>, signed_in: SignedIn) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(account_view(&state, signed_in.session.account_id).await?))
+    let account_id = signed_in.session.account_id;
+    let memberships = accounts::memberships(&state.db, account_id).await?;
+    Ok(HttpResponse::Ok().json(account_view(&state, account_id, memberships).await?))
 }
 
 /// Changes the password; other sessions end, this one gets a new ID.

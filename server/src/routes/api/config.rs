@@ -9,9 +9,8 @@ use rosetta_api::{
 };
 use secrecy::SecretString;
 use serde_json::json;
-use uuid::Uuid;
 
-use super::error::{ApiFailure, ApiResult, Fields};
+use super::error::{ApiFailure, ApiResult, Fields, object_id};
 use super::session::Admin;
 use crate::domain::{AcsUrl, DisplayName, EmailDomain, EntityId, Handle};
 use crate::oidc::SourceConfig;
@@ -19,11 +18,6 @@ use crate::services::identity_sources::{self, NewIdentitySource, SourceUpdate};
 use crate::services::service_providers::{self, NewAcs, NewServiceProvider, SpUpdate};
 use crate::services::{signing_keys, sp_metadata, tenants};
 use crate::state::AppState;
-
-fn object_id(raw: &str) -> ApiResult<Uuid> {
-    // A malformed ID names nothing in this tenant: the same 404 as another tenant's ID.
-    Uuid::parse_str(raw).map_err(|_| ApiFailure::not_found())
-}
 
 fn policy_str(p: MfaPolicy) -> &'static str {
     match p {
@@ -370,6 +364,14 @@ fn domains(values: &[String], fields: &mut Fields) -> Option<Vec<EmailDomain>> {
     )
 }
 
+/// An issuer URL checked for the form: the message alone, the field is named by the form.
+fn issuer(value: &str, dev: bool) -> Result<String, String> {
+    identity_sources::parse_issuer(value, dev).map_err(|e| match e {
+        crate::services::ServiceError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
 /// The tenant's identity sources (client secrets are write-only and never shown).
 #[utoipa::path(tag = "identity-sources", responses(
     (status = 200, description = "Identity sources", body = Vec<IdentitySource>),
@@ -399,13 +401,7 @@ pub async fn create_source(
     let body = body.into_inner();
     let mut fields = Fields::default();
     let name = fields.check("name", Handle::parse(&body.name));
-    let issuer = fields.check(
-        "issuer",
-        identity_sources::parse_issuer(&body.issuer, state.hosts.dev_mode()).map_err(|e| match e {
-            crate::services::ServiceError::Invalid { message, .. } => message,
-            other => other.to_string(),
-        }),
-    );
+    let issuer = fields.check("issuer", issuer(&body.issuer, state.hosts.dev_mode()));
     if body.client_secret.len() > 4096 {
         fields.push("client_secret", "a client secret has at most 4096 characters");
     }
@@ -465,13 +461,7 @@ pub async fn update_source(
     let body = body.into_inner();
     let mut fields = Fields::default();
     let issuer = match &body.issuer {
-        Some(i) => fields.check(
-            "issuer",
-            identity_sources::parse_issuer(i, state.hosts.dev_mode()).map_err(|e| match e {
-                crate::services::ServiceError::Invalid { message, .. } => message,
-                other => other.to_string(),
-            }),
-        ),
+        Some(i) => fields.check("issuer", issuer(i, state.hosts.dev_mode())),
         None => None,
     };
     if let Some(scopes) = &body.scopes {

@@ -179,6 +179,12 @@ impl ResponseError for ApiFailure {
 /// Result of an API handler.
 pub type ApiResult<T> = Result<T, ApiFailure>;
 
+/// An object ID from the path. A malformed ID names nothing in this tenant: the same 404
+/// as another tenant's ID.
+pub fn object_id(raw: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiFailure::not_found())
+}
+
 /// Collects field errors of one request body, so a form shows them all at once.
 #[derive(Default)]
 pub struct Fields(Vec<FieldError>);

@@ -6,9 +6,8 @@ use rosetta_api::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
-use super::error::{ApiFailure, ApiResult};
+use super::error::{ApiFailure, ApiResult, object_id};
 use super::session::Admin;
 use crate::domain::EmailAddress;
 use crate::emails;
@@ -16,10 +15,6 @@ use crate::services::accounts::{self, parse_role, role_str};
 use crate::services::audit::{self, AuditFilter};
 use crate::services::{end_users, members};
 use crate::state::AppState;
-
-fn object_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ApiFailure::not_found())
-}
 
 /// Paging and search of list endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

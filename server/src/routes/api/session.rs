@@ -5,7 +5,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use rosetta_entity::tenant;
-use sea_orm::EntityTrait;
+
 use uuid::Uuid;
 
 use super::error::{ApiFailure, ApiResult};
@@ -14,6 +14,7 @@ use crate::middleware::RequestId;
 use crate::services::accounts::{self, Role, parse_role};
 use crate::services::admin_sessions::{self, AdminSession, Stage};
 use crate::services::audit::{self, AuditEvent};
+use crate::services::tenants;
 use crate::state::AppState;
 use crate::tenancy;
 
@@ -266,11 +267,7 @@ impl FromRequest for Admin {
             let membership = accounts::membership(&state.db, session.account_id, tenant_id)
                 .await?
                 .ok_or_else(|| ApiFailure::forbidden("not_a_member", "you are no longer a member of this tenant"))?;
-            let tenant = tenant::Entity::find_by_id(tenant_id)
-                .one(&state.db)
-                .await
-                .map_err(ApiFailure::unavailable)?
-                .ok_or_else(ApiFailure::not_found)?;
+            let tenant = tenants::by_id(&state.db, tenant_id).await?;
             if tenant.admin_mfa_required {
                 let account = accounts::get(&state.db, session.account_id).await?;
                 if account.totp_enabled_at.is_none() {
