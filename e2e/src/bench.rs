@@ -20,6 +20,9 @@ pub struct BenchOptions {
     pub concurrency: usize,
     /// No login starts after this long.
     pub time_limit: Duration,
+    /// Steady load: start logins at this many per second (login `n` at `n / rate` s),
+    /// with at most `concurrency` in flight; `None`: each user agent goes flat out.
+    pub rate: Option<f64>,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -87,6 +90,10 @@ pub struct BenchReport {
     pub rosetta_idle_rss_kib: u64,
     /// Rosetta's peak resident memory, KiB.
     pub rosetta_peak_rss_kib: u64,
+    /// The steady rate asked for (logins/s), if any.
+    pub target_rate: Option<f64>,
+    /// Rosetta's resident memory every 10 s of the run, KiB (flat under steady load).
+    pub rosetta_rss_samples_kib: Vec<u64>,
 }
 
 fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
@@ -150,14 +157,49 @@ fn form_field(html: &str, name: &str) -> Option<String> {
     )
 }
 
-struct Timings {
-    full: Duration,
-    sso: Duration,
-    callback: Duration,
+/// How long one login took, whole and Rosetta's two legs.
+pub struct Timings {
+    /// The whole login, SP link to validated response.
+    pub full: Duration,
+    /// AuthnRequest → redirect to the provider.
+    pub sso: Duration,
+    /// Provider's callback → signed Response.
+    pub callback: Duration,
 }
 
-/// One full SP-initiated login in a fresh user agent; the SP validates the response.
-async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
+/// The readable text of a page's `<main>` (or the page's start), tags removed.
+fn page_text(page: &str) -> String {
+    let main = match (page.find("<main>"), page.find("</main>")) {
+        (Some(a), Some(b)) if a < b => &page[a..b],
+        _ => page,
+    };
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in main.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.chars().take(400).collect()
+}
+
+/// A refusal's status and what its page says, for error messages.
+async fn refusal(leg: &str, res: reqwest::Response) -> anyhow::Error {
+    let status = res.status();
+    let page = res.text().await.unwrap_or_default();
+    anyhow::anyhow!("{leg} answered HTTP {status}: {}", page_text(&page))
+}
+
+/// One full SP-initiated login in a fresh user agent; the SP validates the response. An
+/// error names the leg, the status and the start of the page the user saw.
+pub async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
     let started = Instant::now();
     let ua = user_agent(w.rosetta.port())?;
     let relay = format!("bench-{n}");
@@ -165,13 +207,17 @@ async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
     let sso = location(&res)?;
     let t = Instant::now();
     let res = ua.get(&sso).send().await?;
-    anyhow::ensure!(res.status() == 302, "SSO answered HTTP {}", res.status());
+    if res.status() != 302 {
+        return Err(refusal("SSO", res).await);
+    }
     let authorize = location(&res)?;
     let sso_leg = t.elapsed();
     let callback = w.op.scripted_login(&ua, &authorize, "ada-sub").await?;
     let t = Instant::now();
     let res = ua.get(callback.as_str()).send().await?;
-    anyhow::ensure!(res.status() == 200, "callback answered HTTP {}", res.status());
+    if res.status() != 200 {
+        return Err(refusal("callback", res).await);
+    }
     let html = res.text().await?;
     let callback_leg = t.elapsed();
     let response = form_field(&html, "SAMLResponse").ok_or_else(|| anyhow::anyhow!("no SAMLResponse"))?;
@@ -206,13 +252,31 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + options.time_limit;
     let started = Instant::now();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            while !done.load(Ordering::Relaxed) {
+                tick.tick().await;
+                samples.extend(proc_field(pid, "status", "VmRSS:"));
+            }
+            samples
+        })
+    };
     let mut workers = Vec::new();
     for _ in 0..options.concurrency.max(1) {
-        let (w, next, total) = (w.clone(), next.clone(), options.logins);
+        let (w, next, total, rate) = (w.clone(), next.clone(), options.logins, options.rate);
         workers.push(tokio::spawn(async move {
             let mut results = Vec::new();
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
+                if let Some(rate) = rate {
+                    // The pace of a steady load, not a wait for something to happen.
+                    let at = started + Duration::from_secs_f64(n as f64 / rate);
+                    tokio::time::sleep_until(at.into()).await;
+                }
                 if n >= total || Instant::now() >= deadline {
                     return results;
                 }
@@ -224,6 +288,9 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     for worker in workers {
         results.extend(worker.await?);
     }
+    done.store(true, Ordering::Relaxed);
+    let mut rss_samples = sampler.await?;
+    rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_ticks(pid).unwrap_or(0);
     let peak_rss = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
@@ -247,6 +314,8 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         rosetta_cpu_ms_per_login: cpu_ms / (ok.len() + failures.len()).max(1) as f64,
         rosetta_idle_rss_kib: idle_rss,
         rosetta_peak_rss_kib: peak_rss,
+        target_rate: options.rate,
+        rosetta_rss_samples_kib: rss_samples,
     })
 }
 
@@ -262,7 +331,7 @@ impl BenchReport {
         format!(
             "{stack}: {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
 full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  \
-Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB",
+Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{samples}",
             stack = self.stack,
             ok = self.logins_ok,
             req = self.logins_requested,
@@ -276,6 +345,15 @@ Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB",
             cpu = self.rosetta_cpu_ms_per_login,
             idle = self.rosetta_idle_rss_kib,
             peak = self.rosetta_peak_rss_kib,
+            rate = self
+                .target_rate
+                .map(|r| format!("\n  steady rate asked: {r} logins/s"))
+                .unwrap_or_default(),
+            samples = if self.rosetta_rss_samples_kib.len() > 2 {
+                format!("\n  RSS every 10 s (KiB): {:?}", self.rosetta_rss_samples_kib)
+            } else {
+                String::new()
+            },
         )
     }
 }

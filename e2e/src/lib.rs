@@ -15,6 +15,7 @@ pub mod bench;
 mod browser;
 mod otlp;
 mod peers;
+mod postgres_server;
 mod process;
 mod redis_server;
 mod smtp_server;
@@ -28,6 +29,7 @@ pub use peers::{
     InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,
     SamlSpConfig, SamlValidation, cookie_client, peers_dir, sign_saml_response,
 };
+pub use postgres_server::PostgresServer;
 pub use process::{Rosetta, cli, rosetta_bin};
 pub use redis_server::RedisServer;
 use sea_orm::{ConnectionTrait, Database};
@@ -95,6 +97,15 @@ impl TestDatabase {
         })
     }
 
+    /// A database that something else owns and removes (e.g. a [`PostgresServer`]).
+    pub fn at(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            postgres: None,
+            _dir: None,
+        }
+    }
+
     /// The database URL to give Rosetta.
     pub fn url(&self) -> &str {
         &self.url
@@ -102,7 +113,11 @@ impl TestDatabase {
 
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
-        if self.postgres.is_some() { "postgres" } else { "sqlite" }
+        if self.url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 }
 

@@ -6,55 +6,83 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// An `aiosmtpd` server on a free port; killed on drop.
+/// An `aiosmtpd` server on a free port; killed on drop. It can be stopped and started
+/// again on the same port (an SMTP outage), keeping what it received.
 pub struct SmtpServer {
     port: u16,
     dir: TempDir,
-    child: Child,
+    child: Option<Child>,
 }
 
 impl SmtpServer {
     /// Starts `python3 -m aiosmtpd` (`pip install aiosmtpd`) with a maildir handler.
     pub fn start() -> std::io::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut server = Self {
+            port: 0,
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
         let mut last = None;
+        // The free port may be taken between the probe and the bind: try a few.
         for _ in 0..5 {
-            let port = crate::free_port();
-            let mut child = Command::new(&python)
-                .args([
-                    "-m",
-                    "aiosmtpd",
-                    "-n",
-                    "-l",
-                    &format!("127.0.0.1:{port}"),
-                    "-c",
-                    "aiosmtpd.handlers.Mailbox",
-                ])
-                .arg(dir.path().join("maildir"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()?;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Ok(Self { port, dir, child });
-                }
-                if let Ok(Some(status)) = child.try_wait() {
-                    last = Some(std::io::Error::other(format!(
-                        "aiosmtpd exited with {status} (is it installed?)"
-                    )));
-                    break;
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    last = Some(std::io::Error::other("aiosmtpd did not listen in time"));
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            server.port = crate::free_port();
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| std::io::Error::other("aiosmtpd did not start")))
+    }
+
+    /// Stops the server: connections are refused until [`SmtpServer::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, with the same mailbox.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.stop();
+        self.spawn()
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let port = self.port;
+        let mut child = Command::new(&python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(self.dir.path().join("maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(std::io::Error::other(format!(
+                    "aiosmtpd exited with {status} (is it installed?)"
+                )));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::other("aiosmtpd did not listen in time"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `smtp://127.0.0.1:<port>` (plain SMTP on loopback).
@@ -89,7 +117,6 @@ impl SmtpServer {
 
 impl Drop for SmtpServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

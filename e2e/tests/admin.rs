@@ -150,6 +150,71 @@ async fn sign_up_email_verify_sign_in_postgres_redis() {
     }
 }
 
+/// SMTP down: the sign-up is kept and says the email did not go out, asking again is
+/// refused with a clear "try later" while the server is down, and works once it is back;
+/// the link from the retry verifies the account (issue 8, faults).
+#[tokio::test]
+async fn an_smtp_outage_loses_no_sign_up_and_a_retry_works() {
+    let mut smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    smtp.stop();
+    let mut env = Stack::embedded().env();
+    env.push(("ROSETTA_SMTP_URL".into(), smtp.url()));
+    let rosetta = Rosetta::start(&env).await;
+    let web = console(rosetta.port());
+    let (status, body) = post(
+        &web,
+        &rosetta,
+        "/api/v1/signup",
+        None,
+        json!({"email": "ada@acme.example", "password": PASSWORD, "tenant_slug": "acme", "tenant_name": "Acme"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("could not be sent"), "the answer says so: {message}");
+    // The sign-up is kept: the account exists (unverified) and the slug is taken.
+    let (status, body) = post(
+        &web,
+        &rosetta,
+        "/api/v1/session",
+        None,
+        json!({"email": "ada@acme.example", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "email_not_verified", "{body}");
+    let resend = json!({"email": "ada@acme.example"});
+    let (status, body) = post(&web, &rosetta, "/api/v1/verify-email/resend", None, resend.clone()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "email_unavailable", "{body}");
+    assert!(smtp.messages().is_empty());
+
+    smtp.restart().expect("aiosmtpd restarts");
+    let (status, body) = post(&web, &rosetta, "/api/v1/verify-email/resend", None, resend).await;
+    assert_eq!(status, 202, "{body}");
+    let messages = smtp.wait_for(1, Duration::from_secs(20));
+    assert_eq!(messages.len(), 1, "{}", rosetta.logs());
+    let (status, body) = post(
+        &web,
+        &rosetta,
+        "/api/v1/verify-email",
+        None,
+        json!({"token": token_in(&messages[0])}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, session) = post(
+        &web,
+        &rosetta,
+        "/api/v1/session",
+        None,
+        json!({"email": "ada@acme.example", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["tenant"]["slug"], "acme");
+}
+
 /// Signs up through the outbox of the embedded default and signs in: (client, CSRF token).
 async fn signed_in_owner(rosetta: &Rosetta, email: &str, slug: &str) -> (reqwest::Client, String) {
     let web = console(rosetta.port());

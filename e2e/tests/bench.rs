@@ -12,6 +12,7 @@ fn options() -> BenchOptions {
         logins: 50,
         concurrency: 4,
         time_limit: Duration::from_secs(120),
+        rate: None,
     }
 }
 
@@ -39,4 +40,21 @@ async fn fifty_logins_all_valid_on_postgres_and_redis() {
         "{:?}",
         report.failure_samples
     );
+}
+
+/// A bounded steady load (issue 8): logins started at a fixed pace for 20 s, every one
+/// valid. The 5-minute run and its figures are in SECURITY-TESTING.md ("Load").
+#[tokio::test]
+async fn a_steady_load_for_twenty_seconds_has_no_failure() {
+    let options = BenchOptions {
+        logins: 300,
+        concurrency: 8,
+        time_limit: Duration::from_secs(20),
+        rate: Some(15.0),
+    };
+    let report = run(Stack::embedded(), &options).await.unwrap();
+    println!("{}", report.summary());
+    assert_eq!(report.failures, 0, "{:?}", report.failure_samples);
+    assert!(report.logins_ok >= 250, "the paced logins ran: {}", report.logins_ok);
+    assert!(!report.rosetta_rss_samples_kib.is_empty(), "memory is sampled");
 }

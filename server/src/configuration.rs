@@ -27,6 +27,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "store_prefix",
     "store_max_entries",
     "config_cache_ttl_secs",
+    "upstream_timeout_secs",
     "smtp_url",
     "mail_from",
     "master_key",
@@ -74,6 +75,9 @@ pub struct Settings {
     /// reading it again (changes made through this replica's API apply at once); 0 turns
     /// the cache off.
     pub config_cache_ttl_secs: u64,
+    /// Longest wait for one call to an identity provider (discovery, JWKS, token,
+    /// userinfo); a slow or silent provider fails the login with a retry page after this.
+    pub upstream_timeout_secs: u64,
     /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
     pub smtp_url: Option<SecretString>,
     /// Sender of every email, e.g. `Rosetta <no-reply@rosetta.example.com>`.
@@ -112,6 +116,7 @@ impl Default for Settings {
             store_prefix: "rosetta".into(),
             store_max_entries: 200_000,
             config_cache_ttl_secs: 5,
+            upstream_timeout_secs: 10,
             smtp_url: None,
             mail_from: "Rosetta <no-reply@localhost>".into(),
             master_key: None,
@@ -256,6 +261,9 @@ impl Settings {
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));
+        }
+        if !(1..=120).contains(&self.upstream_timeout_secs) {
+            return Err(ConfigError::new("upstream_timeout_secs", "must be between 1 and 120"));
         }
         if self.store_prefix.is_empty() || self.store_prefix.contains(char::is_whitespace) {
             return Err(ConfigError::new(
@@ -482,7 +490,12 @@ mod tests {
                     format!("{name} = \"{url}\"\n")
                 }
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
-                "database_max_connections" | "store_max_entries" | "config_cache_ttl_secs" => format!("{name} = 5\n"),
+                "database_max_connections"
+                | "store_max_entries"
+                | "config_cache_ttl_secs"
+                | "upstream_timeout_secs" => {
+                    format!("{name} = 5\n")
+                }
                 "clustered" => "clustered = false\n".into(),
                 "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
                 "trusted_proxies" | "previous_master_keys" => format!("{name} = []\n"),

@@ -49,7 +49,13 @@ impl AppState {
         db::migrate_up(&db).await.context("applying database migrations")?;
         let store = open_store(&settings).await?;
         let hosts = HostRouter::new(&settings.public_url);
-        let oidc = OidcRp::new().context("building the OIDC client")?;
+        let timeout = std::time::Duration::from_secs(settings.upstream_timeout_secs);
+        let oidc = OidcRp::with_settings(crate::oidc::RpSettings {
+            http_timeout: timeout,
+            connect_timeout: timeout.min(std::time::Duration::from_secs(5)),
+            ..crate::oidc::RpSettings::default()
+        })
+        .context("building the OIDC client")?;
         let metrics = crate::metrics::Metrics::new().context("registering metrics")?;
         let mailer = crate::mail::Mailer::from_settings(&settings).context("setting up outgoing email")?;
         let config =

@@ -28,16 +28,24 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "rosetta-bench [--logins N (2000)] [--concurrency C (8)] [--time-limit-secs S (600)] \
-[--stack embedded|external|both (embedded)] [--json FILE]\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
+[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--json FILE]\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
 and TEST_REDIS_URL"
         );
         return Ok(());
     }
-    let options = BenchOptions {
+    let rate: Option<f64> = arg(&args, "--rate").map(|v| v.parse()).transpose()?;
+    let duration: Option<u64> = arg(&args, "--duration-secs").map(|v| v.parse()).transpose()?;
+    let mut options = BenchOptions {
         logins: arg(&args, "--logins").map_or(Ok(2000), |v| v.parse())?,
         concurrency: arg(&args, "--concurrency").map_or(Ok(8), |v| v.parse())?,
         time_limit: Duration::from_secs(arg(&args, "--time-limit-secs").map_or(Ok(600), |v| v.parse())?),
+        rate,
     };
+    if let (Some(rate), Some(secs)) = (rate, duration) {
+        // A steady load for a fixed time: rate × duration logins, nothing starts later.
+        options.logins = (rate * secs as f64).round() as usize;
+        options.time_limit = Duration::from_secs(secs);
+    }
     let which = arg(&args, "--stack").unwrap_or_else(|| "embedded".into());
     let mut reports = Vec::new();
     if which == "embedded" || which == "both" {

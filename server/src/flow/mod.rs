@@ -97,9 +97,13 @@ pub enum FlowError {
     /// No such SP or source at this tenant.
     #[error("{0}")]
     NotFound(String),
-    /// A dependency (store, database, provider) is briefly unavailable: try again.
+    /// The identity provider is briefly unavailable; the message says which part.
     #[error("{0}")]
     Unavailable(String),
+    /// Rosetta's own store or database did not answer: the user sees a generic "try again
+    /// in a moment" page, the cause goes to the log only.
+    #[error("a dependency did not answer: {0:#}")]
+    Dependency(#[source] anyhow::Error),
     /// A bug or unexpected failure.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -108,7 +112,7 @@ pub enum FlowError {
 impl From<StoreError> for FlowError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) | StoreError::Full(_) => Self::Unavailable(e.to_string()),
+            StoreError::Unavailable(_) | StoreError::Full(_) => Self::Dependency(e.into()),
             _ => Self::Internal(e.into()),
         }
     }
@@ -119,7 +123,7 @@ impl From<ServiceError> for FlowError {
         match e {
             ServiceError::Forbidden(m) => Self::Forbidden(m),
             ServiceError::NotFound(m) => Self::NotFound(m),
-            ServiceError::Database(_) => Self::Unavailable(e.to_string()),
+            ServiceError::Database(_) => Self::Dependency(anyhow::anyhow!(e.to_string())),
             other => Self::Internal(anyhow::anyhow!(other.to_string())),
         }
     }
@@ -132,6 +136,9 @@ pub struct RequestMeta {
     pub request_id: String,
     /// Client address.
     pub ip: Option<String>,
+    /// The browser's login cookie, when it already has one: a login started in a second
+    /// tab keeps it, so the first tab's login still completes.
+    pub login_cookie: Option<String>,
 }
 
 /// One tenant's view of the login machinery.
@@ -374,7 +381,13 @@ impl<'a> Flow<'a> {
                 .append_pair("prompt", "login")
                 .append_pair("max_age", "0");
         }
-        let cookie = random_token();
+        // Only a value of the shape Rosetta issues (43 URL-safe characters, 256 bits) is kept.
+        let cookie = match &self.meta.login_cookie {
+            Some(c) if c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+                c.clone()
+            }
+            _ => random_token(),
+        };
         let pending = PendingLogin {
             sp: request,
             source: source.to_owned(),

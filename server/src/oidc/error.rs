@@ -208,7 +208,10 @@ impl OidcError {
     /// Whether the failure is the provider being unavailable rather than wrong.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::DiscoveryUnreachable | Self::JwksUnreachable => true,
+            Self::DiscoveryUnreachable
+            | Self::JwksUnreachable
+            | Self::TokenEndpointUnreachable
+            | Self::UserinfoUnreachable => true,
             Self::DiscoveryStatus(status) => *status >= 500,
             _ => false,
         }
@@ -281,6 +284,8 @@ mod tests {
     fn only_unavailability_is_transient() {
         assert!(OidcError::DiscoveryUnreachable.is_transient());
         assert!(OidcError::JwksUnreachable.is_transient());
+        assert!(OidcError::TokenEndpointUnreachable.is_transient());
+        assert!(OidcError::UserinfoUnreachable.is_transient());
         assert!(OidcError::DiscoveryStatus(503).is_transient());
         assert!(!OidcError::DiscoveryStatus(404).is_transient());
         assert!(!OidcError::DiscoveryIssuerMismatch.is_transient());

@@ -85,6 +85,8 @@ fn meta(req: &HttpRequest, state: &AppState) -> RequestMeta {
         forwarded,
         &state.settings.trusted_proxies,
     );
+    // Read before `extensions()` is borrowed below: parsing cookies writes to them.
+    let login_cookie = cookie_value(req, cookie_names(state).0);
     RequestMeta {
         request_id: req
             .extensions()
@@ -92,6 +94,7 @@ fn meta(req: &HttpRequest, state: &AppState) -> RequestMeta {
             .map(|r| r.0.clone())
             .unwrap_or_default(),
         ip: ip.map(|i| i.to_string()),
+        login_cookie,
     }
 }
 
@@ -112,6 +115,7 @@ fn page_error(e: FlowError) -> PageError {
         FlowError::Forbidden(m) => PageError::Status(StatusCode::FORBIDDEN, m),
         FlowError::NotFound(m) => PageError::Status(StatusCode::NOT_FOUND, m),
         FlowError::Unavailable(m) => PageError::Status(StatusCode::SERVICE_UNAVAILABLE, m),
+        FlowError::Dependency(e) => PageError::Unavailable(e),
         FlowError::Internal(e) => PageError::Internal(e),
     }
 }
@@ -159,11 +163,9 @@ fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
                     ),
                 ));
             if let Some(value) = sso_cookie {
+                // The browser-binding cookie stays until it expires (10 min): another tab's
+                // login, started in the same browser, may still be waiting on it.
                 res.cookie(cookie(sso_name, value, SSO_SESSION_TTL, secure));
-                // The login is over: the browser-binding cookie has served its purpose.
-                let mut gone = cookie(login_name, String::new(), std::time::Duration::ZERO, secure);
-                gone.make_removal();
-                res.cookie(gone);
             }
             res.body(body)
         }

@@ -23,48 +23,70 @@ pub struct LoginIdentity<'a> {
 /// Records a successful login: creates the user on first sight, refreshes email and name,
 /// and refuses a blocked user with [`ServiceError::Forbidden`]. Email never identifies an
 /// account: a new `sub` with a known email is a different user.
+///
+/// One statement (`INSERT … ON CONFLICT DO UPDATE … WHERE status <> 'blocked' RETURNING`):
+/// two first logins of one person at once cannot both insert, and a login costs one
+/// round trip. A blocked user's row is left as it is and returns nothing.
 pub async fn record_login(
     db: &DatabaseConnection,
     tenant_id: Uuid,
     who: &LoginIdentity<'_>,
 ) -> ServiceResult<end_user::Model> {
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     let now = Utc::now();
-    let existing = end_user::Entity::find()
-        .filter(end_user::Column::TenantId.eq(tenant_id))
-        .filter(end_user::Column::Issuer.eq(who.issuer))
-        .filter(end_user::Column::Subject.eq(who.subject))
-        .one(db)
-        .await?;
-    match existing {
-        Some(user) if user.status == "blocked" => Err(ServiceError::Forbidden(
-            "this account is blocked by the administrator".into(),
-        )),
-        Some(user) => {
-            let mut row = user.into_active_model();
-            row.email = Set(who.email.to_owned());
-            row.display_name = Set(who.name.map(str::to_owned));
-            row.last_login_at = Set(Some(now));
-            row.updated_at = Set(now);
-            Ok(row.update(db).await?)
+    let row = end_user::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant_id),
+        issuer: Set(who.issuer.to_owned()),
+        subject: Set(who.subject.to_owned()),
+        email: Set(who.email.to_owned()),
+        display_name: Set(who.name.map(str::to_owned)),
+        status: Set("active".into()),
+        last_login_at: Set(Some(now)),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
+        recovery_codes: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let upsert = OnConflict::columns([
+        end_user::Column::TenantId,
+        end_user::Column::Issuer,
+        end_user::Column::Subject,
+    ])
+    .update_columns([
+        end_user::Column::Email,
+        end_user::Column::DisplayName,
+        end_user::Column::LastLoginAt,
+        end_user::Column::UpdatedAt,
+    ])
+    .action_and_where(Expr::col((end_user::Entity, end_user::Column::Status)).ne("blocked"))
+    .to_owned();
+    match end_user::Entity::insert(row)
+        .on_conflict(upsert)
+        .exec_with_returning(db)
+        .await
+    {
+        Ok(user) => Ok(user),
+        // Nothing returned: the row exists and the WHERE kept it as it was.
+        Err(sea_orm::DbErr::RecordNotFound(_) | sea_orm::DbErr::RecordNotInserted) => {
+            let blocked = end_user::Entity::find()
+                .filter(end_user::Column::TenantId.eq(tenant_id))
+                .filter(end_user::Column::Issuer.eq(who.issuer))
+                .filter(end_user::Column::Subject.eq(who.subject))
+                .one(db)
+                .await?
+                .is_some_and(|u| u.status == "blocked");
+            if blocked {
+                Err(ServiceError::Forbidden(
+                    "this account is blocked by the administrator".into(),
+                ))
+            } else {
+                Err(ServiceError::Database(sea_orm::DbErr::RecordNotInserted))
+            }
         }
-        None => Ok(end_user::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            tenant_id: Set(tenant_id),
-            issuer: Set(who.issuer.to_owned()),
-            subject: Set(who.subject.to_owned()),
-            email: Set(who.email.to_owned()),
-            display_name: Set(who.name.map(str::to_owned)),
-            status: Set("active".into()),
-            last_login_at: Set(Some(now)),
-            totp_secret: Set(None),
-            totp_enabled_at: Set(None),
-            totp_last_step: Set(None),
-            recovery_codes: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?),
+        Err(e) => Err(e.into()),
     }
 }
 

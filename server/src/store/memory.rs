@@ -48,6 +48,11 @@ impl MemoryStore {
         self.lock().map.len()
     }
 
+    /// Slots the table holds memory for (for tests).
+    pub fn capacity(&self) -> usize {
+        self.lock().map.capacity()
+    }
+
     /// Whether the store holds nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -64,6 +69,12 @@ impl MemoryStore {
         if now.duration_since(inner.last_sweep) >= SWEEP_EVERY || inner.map.len() >= self.max_entries {
             inner.map.retain(|_, e| e.expires > now);
             inner.last_sweep = now;
+            // After a burst (a morning rush, a flood of abandoned logins) the table would
+            // keep its peak size: give the memory back once it is mostly empty.
+            let len = inner.map.len();
+            if inner.map.capacity() > 4 * len + 1024 {
+                inner.map.shrink_to(2 * len);
+            }
         }
         if inner.map.len() >= self.max_entries && !inner.map.contains_key(key) {
             return Err(StoreError::Full(self.max_entries));
@@ -238,13 +249,19 @@ mod tests {
         let store = MemoryStore::new(100_000);
         for i in 0..10_000 {
             store
-                .set(&key(&i.to_string()), &[0u8; 64], Duration::from_secs(600))
+                .set(&key(&i.to_string()), &[0u8; 1024], Duration::from_secs(600))
                 .await
                 .unwrap();
         }
         assert_eq!(store.len(), 10_000);
+        assert!(store.capacity() >= 10_000);
         tokio::time::advance(Duration::from_secs(601)).await;
         store.set(&key("fresh"), b"x", Duration::from_secs(600)).await.unwrap();
         assert_eq!(store.len(), 1);
+        assert!(
+            store.capacity() < 2_000,
+            "the table gave its memory back: capacity {}",
+            store.capacity()
+        );
     }
 }

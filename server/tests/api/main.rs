@@ -9,6 +9,7 @@ mod admin;
 mod brokering_config;
 mod health;
 mod migrations;
+mod rp_conformance;
 mod sso;
 mod store;
 mod tenancy;

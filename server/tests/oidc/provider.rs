@@ -168,6 +168,8 @@ pub struct OpState {
     pub token_error: Mutex<Option<Value>>,
     pub userinfo: Mutex<Value>,
     pub expected_challenge: Mutex<Option<String>>,
+    /// When set, the token endpoint waits this long before answering (a slow provider).
+    pub token_delay: Mutex<Option<std::time::Duration>>,
     pub jwks_hits: AtomicUsize,
     pub token_hits: AtomicUsize,
     /// How the last token request authenticated: "basic", "post" or "none".
@@ -229,6 +231,7 @@ pub fn spawn(initial_keys: Vec<Value>) -> Arc<OpState> {
         token_error: Mutex::new(None),
         userinfo: Mutex::new(json!({})),
         expected_challenge: Mutex::new(None),
+        token_delay: Mutex::new(None),
         jwks_hits: AtomicUsize::new(0),
         token_hits: AtomicUsize::new(0),
         last_client_auth: Mutex::new(String::new()),
@@ -279,6 +282,10 @@ async fn token_handler(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     state.token_hits.fetch_add(1, Ordering::SeqCst);
+    let delay = *state.token_delay.lock().unwrap();
+    if let Some(delay) = delay {
+        actix_web::rt::time::sleep(delay).await;
+    }
     let form = form.into_inner();
     let field = |k: &str| form.get(k).cloned();
     let basic = req

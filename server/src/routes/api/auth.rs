@@ -24,12 +24,25 @@ use crate::services::rate_limit::{self, EMAIL_ACCOUNT, EMAIL_IP, SIGNIN_ACCOUNT,
 use crate::services::tenants;
 use crate::state::AppState;
 
-/// Sends an email; a failure is logged (the action it follows has happened and can be
-/// repeated, e.g. "resend the link").
-async fn send(state: &AppState, email: OutgoingEmail) {
-    if let Err(e) = state.mailer.send(&email).await {
-        tracing::error!(error = %e, subject = %email.subject, "sending an email failed");
+/// Sends an email; whether it went out. A failure is logged; the action it follows has
+/// happened and is kept, and the caller tells the user how to ask again.
+async fn send(state: &AppState, email: OutgoingEmail) -> bool {
+    match state.mailer.send(&email).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, subject = %email.subject, "sending an email failed");
+            false
+        }
     }
+}
+
+/// 503 for a link that could not be emailed (SMTP down); asking again later works.
+fn email_unavailable() -> ApiFailure {
+    ApiFailure::new(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        "email_unavailable",
+        "The email could not be sent just now. Nothing is lost: ask again in a few minutes.",
+    )
 }
 
 fn link(state: &AppState, page: &str, token: &str) -> String {
@@ -189,7 +202,7 @@ pub async fn sign_up(
         slug,
         name,
     };
-    match accounts::sign_up(&state.db, &state.keyring, &state.hosts, new).await? {
+    let sent = match accounts::sign_up(&state.db, &state.keyring, &state.hosts, new).await? {
         SignUpOutcome::Created {
             account,
             tenant,
@@ -205,17 +218,21 @@ pub async fn sign_up(
                 &state,
                 emails::verify_email(&account.email, &link(&state, "verify-email", &verify_token)),
             )
-            .await;
+            .await
         }
         SignUpOutcome::AccountExists(account) => {
             let sign_in_url = state.settings.public_url.to_string();
             let reset = format!("{}reset-password", state.settings.public_url);
-            send(&state, emails::account_exists(&account.email, &sign_in_url, &reset)).await;
+            send(&state, emails::account_exists(&account.email, &sign_in_url, &reset)).await
         }
-    }
-    Ok(accepted(
-        "Check your email: follow the link we sent to confirm your address, then sign in.",
-    ))
+    };
+    // Both outcomes send an email, so a failed send says nothing about which it was.
+    Ok(accepted(if sent {
+        "Check your email: follow the link we sent to confirm your address, then sign in."
+    } else {
+        "Your sign-up is saved, but the confirmation email could not be sent just now. \
+         Ask for a new link (\"Resend the link\") in a few minutes."
+    }))
 }
 
 /// Confirms an email address with the token from its link.
@@ -249,6 +266,7 @@ pub async fn verify_email(
     responses(
         (status = 202, description = "Sent if the address needs it", body = Message),
         (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+        (status = 503, description = "The email could not be sent; ask again later", body = rosetta_api::ApiError),
     )
 )]
 #[post("/api/v1/verify-email/resend")]
@@ -261,12 +279,14 @@ pub async fn resend_verification(
     rate_limit::hit(state.store.as_ref(), EMAIL_IP, &ip_of(&req, &state)).await?;
     let email = EmailAddress::parse(&body.email).map_err(|e| ApiFailure::field("email", e.0))?;
     rate_limit::hit(state.store.as_ref(), EMAIL_ACCOUNT, email.as_str()).await?;
-    if let Some((account, token)) = accounts::resend_verification(&state.db, &email).await? {
-        send(
+    if let Some((account, token)) = accounts::resend_verification(&state.db, &email).await?
+        && !send(
             &state,
             emails::verify_email(&account.email, &link(&state, "verify-email", &token)),
         )
-        .await;
+        .await
+    {
+        return Err(email_unavailable());
     }
     Ok(accepted(
         "If this address has an unconfirmed account, a new link is on its way.",
@@ -417,6 +437,7 @@ pub async fn switch_tenant(
     responses(
         (status = 202, description = "Sent if the address has an account", body = Message),
         (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+        (status = 503, description = "The email could not be sent; ask again later", body = rosetta_api::ApiError),
     )
 )]
 #[post("/api/v1/password-reset")]
@@ -429,12 +450,14 @@ pub async fn request_reset(
     rate_limit::hit(state.store.as_ref(), EMAIL_IP, &ip_of(&req, &state)).await?;
     let email = EmailAddress::parse(&body.email).map_err(|e| ApiFailure::field("email", e.0))?;
     rate_limit::hit(state.store.as_ref(), EMAIL_ACCOUNT, email.as_str()).await?;
-    if let Some((account, token)) = accounts::request_reset(&state.db, &email).await? {
-        send(
+    if let Some((account, token)) = accounts::request_reset(&state.db, &email).await?
+        && !send(
             &state,
             emails::reset_password(&account.email, &link(&state, "reset-password", &token)),
         )
-        .await;
+        .await
+    {
+        return Err(email_unavailable());
     }
     Ok(accepted("If this address has an account, a reset link is on its way."))
 }
