@@ -102,6 +102,9 @@ pub fn validate_with_keys(
     let signing_input = format!("{header_b64}.{payload_b64}");
     let verified = match verify_rsa_with_openssl(&key, alg, signing_input.as_bytes(), &signature) {
         Some(verified) => verified,
+        // openidconnect's HMAC check turns the signature into a fixed-size array and panics
+        // when its length is not the digest's: such a signature is simply not valid.
+        None if hmac_len(alg).is_some_and(|len| len != signature.len()) => false,
         None => key
             .verify_signature(&alg.core(), signing_input.as_bytes(), &signature)
             .is_ok(),
@@ -157,6 +160,16 @@ fn verify_rsa_with_openssl(key: &CoreJsonWebKey, alg: IdTokenAlg, input: &[u8], 
         }
     }
     Some(verifier.update(input).is_ok() && verifier.verify(signature).unwrap_or(false))
+}
+
+/// The length of an HS* signature (the digest's), `None` for the other algorithms.
+fn hmac_len(alg: IdTokenAlg) -> Option<usize> {
+    match alg {
+        IdTokenAlg::HS256 => Some(32),
+        IdTokenAlg::HS384 => Some(48),
+        IdTokenAlg::HS512 => Some(64),
+        _ => None,
+    }
 }
 
 fn decode_json_object(segment: &str) -> Result<Map<String, Value>, OidcError> {
@@ -519,5 +532,28 @@ mod tests {
             check_claims(&c, &strict, "n", Utc::now()),
             Err(OidcError::IssuedInFuture)
         );
+    }
+
+    /// Found by `cargo fuzz` (target `id_token`): an HS* token whose signature is not as long
+    /// as the digest made openidconnect panic instead of failing the signature check.
+    #[test]
+    fn hmac_signature_of_the_wrong_length_is_invalid_not_a_panic() {
+        let mut config = config();
+        config.allowed_algs = vec![IdTokenAlg::HS256, IdTokenAlg::HS384, IdTokenAlg::HS512];
+        let jwks = CoreJsonWebKeySet::new(Vec::new());
+        let outcome = |token: &str| validate_with_keys(&config, &jwks, token, "n", Utc::now()).err();
+        // The minimized fuzzer input: header {"alg":"HS256"}, empty payload, empty signature.
+        assert_eq!(outcome("eyJhbGciOiJIUzI1NiJ9.."), Some(OidcError::SignatureInvalid));
+        for alg in ["HS256", "HS384", "HS512"] {
+            let header = URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"{alg}\"}}"));
+            for len in [0, 1, 31, 32, 33, 36, 47, 48, 49, 63, 64, 65] {
+                let token = format!("{header}.e30.{}", URL_SAFE_NO_PAD.encode(vec![7u8; len]));
+                assert_eq!(
+                    outcome(&token),
+                    Some(OidcError::SignatureInvalid),
+                    "{alg} with a {len}-byte signature"
+                );
+            }
+        }
     }
 }

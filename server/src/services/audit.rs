@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use rosetta_entity::audit_event;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use super::ServiceResult;
@@ -28,9 +28,9 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
-/// Appends an event.
+/// Appends an event (one `INSERT`, nothing read back: it is on every login's path).
 pub async fn record(db: &DatabaseConnection, event: AuditEvent) -> ServiceResult<()> {
-    audit_event::ActiveModel {
+    let row = audit_event::ActiveModel {
         id: Set(Uuid::new_v4()),
         tenant_id: Set(event.tenant_id),
         occurred_at: Set(Utc::now()),
@@ -41,9 +41,8 @@ pub async fn record(db: &DatabaseConnection, event: AuditEvent) -> ServiceResult
         detail: Set(event.detail.to_string()),
         ip: Set(event.ip),
         request_id: Set(event.request_id),
-    }
-    .insert(db)
-    .await?;
+    };
+    audit_event::Entity::insert(row).exec_without_returning(db).await?;
     Ok(())
 }
 
