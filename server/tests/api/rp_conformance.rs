@@ -496,10 +496,13 @@ async fn a_slow_provider_times_out_with_a_retry_page_and_blocks_nothing_else() {
     *c.op.token_delay.lock().unwrap() = Some(Duration::from_secs(30));
     // Ten logins stuck on the provider at once (one browser, ten tabs)...
     let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut stuck = tokio::task::JoinSet::new();
+    let mut auths = Vec::new();
     for _ in 0..10 {
-        let auth = c.start().await;
-        let (browser, url, answered) = (c.browser(), c.callback_url(&auth), answered.clone());
+        auths.push(c.start().await);
+    }
+    let mut stuck = tokio::task::JoinSet::new();
+    for auth in &auths {
+        let (browser, url, answered) = (c.browser(), c.callback_url(auth), answered.clone());
         stuck.spawn(async move {
             let res = browser.get(url).send().await.unwrap();
             answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -145,6 +145,38 @@ async fn untrusted_or_hostile_requests_get_a_local_page_and_post_nothing() {
 }
 
 #[tokio::test]
+async fn oversized_requests_and_deflate_bombs_are_refused_over_http() {
+    let app = app_with_sp().await;
+    // 20 MB of zeros deflate to about 20 KB: under the parameter cap, far over the inflate cap.
+    let bomb = {
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![0u8; 20 * 1024 * 1024]).unwrap();
+        let b64 = B64.encode(enc.finish().unwrap());
+        assert!(b64.len() < 64 * 1024, "the bomb itself fits the parameter cap");
+        url::form_urlencoded::byte_serialize(b64.as_bytes()).collect::<String>()
+    };
+    let res = sso(&app, &format!("SAMLRequest={bomb}")).await;
+    assert_eq!(res.status(), 413, "a DEFLATE bomb over HTTP-Redirect");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("quote this reference") && !page.contains("SAMLResponse"));
+    // A parameter over the cap, over HTTP-POST: refused before it is decoded.
+    let oversized = "A".repeat(100 * 1024);
+    let res = app
+        .client
+        .post(format!("http://127.0.0.1:{}/saml/sso", app.port))
+        .header("host", format!("acme.localhost:{}", app.port))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("SAMLRequest={oversized}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413, "an oversized SAMLRequest over HTTP-POST");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("quote this reference") && !page.contains("SAMLResponse"));
+    assert_eq!(app.get("localhost:{port}", "/healthz").await.status(), 200);
+}
+
+#[tokio::test]
 async fn a_request_id_is_accepted_once_and_sources_must_exist() {
     let app = app_with_sp().await;
     let query = format!("SAMLRequest={}", redirect_param(&request(&app, "_once1", "")));
