@@ -36,6 +36,26 @@ macro_rules! both_stacks {
 }
 pub(crate) use both_stacks;
 
+/// Entity ID and ACS URL of an Atlassian-shaped service provider (ACS with a query string).
+pub const SP: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+pub const ACS: &str = "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+
+/// Registers the Atlassian-shaped SP (`SP`, `ACS`) as `jira` at the tenant.
+pub async fn add_atlassian_sp(app: &TestApp, tenant_id: uuid::Uuid) {
+    use rosetta::domain::{AcsUrl, EntityId, Handle};
+    use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
+    let sp = NewServiceProvider {
+        name: Handle::parse("jira").unwrap(),
+        preset: Preset::Atlassian,
+        entity_id: EntityId::parse(SP).unwrap(),
+        acs: NewAcs::in_order(vec![AcsUrl::parse(ACS, false).unwrap()]),
+        name_id_format: None,
+        want_requests_signed: false,
+        request_signing_certs: vec![],
+    };
+    service_providers::create(&app.state.db, tenant_id, sp).await.unwrap();
+}
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub port: u16,

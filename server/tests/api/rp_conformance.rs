@@ -15,9 +15,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Utc;
-use rosetta::domain::{AcsUrl, EmailDomain, EntityId, Handle};
+use rosetta::domain::{EmailDomain, Handle};
 use rosetta::services::identity_sources::{self, NewIdentitySource};
-use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
 use rosetta::services::{audit, identity_sources::SourceUpdate};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -29,10 +28,7 @@ mod provider;
 
 use provider::{CLIENT_ID, CLIENT_SECRET, CODE, OpState, RsaKey, jwt};
 
-use crate::helpers::{TestApp, spawn_app_with};
-
-const SP: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
-const ACS: &str = "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+use crate::helpers::{ACS, SP, TestApp, add_atlassian_sp, spawn_app_with};
 
 /// Rosetta with tenant `acme`, the Atlassian SP and source `corp` at the stand-in provider.
 struct Case {
@@ -70,16 +66,7 @@ async fn case_with(tweak: impl FnOnce(&mut rosetta::configuration::Settings)) ->
     let op = provider::spawn(vec![key.jwk()]);
     let app = spawn_app_with(rosetta_e2e::Stack::embedded(), tweak).await;
     let acme = app.create_tenant("acme", "Acme").await;
-    let sp = NewServiceProvider {
-        name: Handle::parse("jira").unwrap(),
-        preset: Preset::Atlassian,
-        entity_id: EntityId::parse(SP).unwrap(),
-        acs: NewAcs::in_order(vec![AcsUrl::parse(ACS, false).unwrap()]),
-        name_id_format: None,
-        want_requests_signed: false,
-        request_signing_certs: vec![],
-    };
-    service_providers::create(&app.state.db, acme.id, sp).await.unwrap();
+    add_atlassian_sp(&app, acme.id).await;
     let source = identity_sources::create(
         &app.state.db,
         &app.state.keyring,
@@ -254,6 +241,12 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
         assert_eq!(self.last_failure_reason().await, reason);
     }
 
+    /// A login whose claims `edit` changes must end in the refusal with `message` and `reason`.
+    async fn refused_when(&self, edit: impl FnOnce(&mut serde_json::Map<String, Value>), message: &str, reason: &str) {
+        let res = self.login_edited(edit).await;
+        self.assert_refused(res, message, reason).await;
+    }
+
     /// Sanity: the same set-up with a well-behaved provider issues an assertion.
     async fn assert_accepted(&self, (status, page): (u16, String)) {
         assert_eq!(status, 200, "{page}");
@@ -308,69 +301,75 @@ async fn rp_id_token_sig_none() {
 #[tokio::test]
 async fn rp_id_token_iss_mismatch() {
     let c = case().await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.insert("iss".into(), json!("https://evil.example"));
-        })
-        .await;
-    c.assert_refused(res, "issued by another identity provider", "oidc_iss_mismatch")
-        .await;
+        },
+        "issued by another identity provider",
+        "oidc_iss_mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rp_id_token_aud() {
     let c = case().await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.insert("aud".into(), json!("another-client"));
-        })
-        .await;
-    c.assert_refused(res, "was not issued for Rosetta", "oidc_aud_mismatch")
-        .await;
+        },
+        "was not issued for Rosetta",
+        "oidc_aud_mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rp_id_token_iat() {
     let c = case().await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.remove("iat");
-        })
-        .await;
-    c.assert_refused(res, "lacks the `iat` claim", "oidc_missing_claim")
-        .await;
+        },
+        "lacks the `iat` claim",
+        "oidc_missing_claim",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rp_id_token_sub() {
     let c = case().await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.remove("sub");
-        })
-        .await;
-    c.assert_refused(res, "lacks the `sub` claim", "oidc_missing_claim")
-        .await;
+        },
+        "lacks the `sub` claim",
+        "oidc_missing_claim",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rp_nonce_invalid() {
     let c = case().await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.insert("nonce".into(), json!("a-nonce-of-another-login"));
-        })
-        .await;
-    c.assert_refused(res, "does not belong to this login", "oidc_nonce_mismatch")
-        .await;
+        },
+        "does not belong to this login",
+        "oidc_nonce_mismatch",
+    )
+    .await;
     // And a token without any nonce.
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.remove("nonce");
-        })
-        .await;
-    c.assert_refused(res, "lacks the `nonce` claim", "oidc_missing_claim")
-        .await;
+        },
+        "lacks the `nonce` claim",
+        "oidc_missing_claim",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -577,24 +576,18 @@ async fn a_provider_that_is_down_gets_a_retry_page() {
 #[tokio::test]
 async fn unverified_email_or_a_foreign_domain_gets_a_clear_page() {
     let c = case().await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.insert("email_verified".into(), json!(false));
-        })
-        .await;
-    c.assert_refused(
-        res,
+        },
         "Your email address is not verified at the identity provider.",
         "oidc_email_not_verified",
     )
     .await;
-    let res = c
-        .login_edited(|claims| {
+    c.refused_when(
+        |claims| {
             claims.insert("email".into(), json!("victim@corp.com.evil.com"));
-        })
-        .await;
-    c.assert_refused(
-        res,
+        },
         "Your email address&#39;s domain is not allowed to log in here.",
         "oidc_email_domain_not_allowed",
     )

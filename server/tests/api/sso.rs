@@ -6,27 +6,13 @@ use std::io::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use rosetta::domain::{AcsUrl, EntityId, Handle};
-use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
 
-use crate::helpers::{TestApp, spawn_app};
-
-const SP: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
-const ACS: &str = "https://auth.atlassian.com/login/callback?connection=saml-2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
+use crate::helpers::{ACS, SP, TestApp, add_atlassian_sp, spawn_app};
 
 async fn app_with_sp() -> TestApp {
     let app = spawn_app(rosetta_e2e::Stack::embedded()).await;
     let acme = app.create_tenant("acme", "Acme").await;
-    let sp = NewServiceProvider {
-        name: Handle::parse("jira").unwrap(),
-        preset: Preset::Atlassian,
-        entity_id: EntityId::parse(SP).unwrap(),
-        acs: NewAcs::in_order(vec![AcsUrl::parse(ACS, false).unwrap()]),
-        name_id_format: None,
-        want_requests_signed: false,
-        request_signing_certs: vec![],
-    };
-    service_providers::create(&app.state.db, acme.id, sp).await.unwrap();
+    add_atlassian_sp(&app, acme.id).await;
     app
 }
 
