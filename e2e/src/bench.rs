@@ -9,7 +9,20 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::Stack;
-use crate::world::{World, world};
+use crate::fast_peers::{FAST_USER, FastOp, FastSp};
+use crate::world::{World, run as cli_json, world};
+
+/// Which peers the logins go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Peers {
+    /// The Node.js `oidc-provider` and `@node-saml/node-saml` (the default): real peers, but
+    /// they saturate this 2-core machine at about 60 logins/s.
+    #[default]
+    Node,
+    /// [`crate::fast_peers`]: an in-process provider and an SP that verifies with
+    /// libxmlsec1, light enough for a few hundred logins/s (the latency bar).
+    Fast,
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -23,6 +36,8 @@ pub struct BenchOptions {
     /// Steady load: start logins at this many per second (login `n` at `n / rate` s),
     /// with at most `concurrency` in flight; `None`: each user agent goes flat out.
     pub rate: Option<f64>,
+    /// The provider and SP the logins go through.
+    pub peers: Peers,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -62,6 +77,8 @@ impl Percentiles {
 pub struct BenchReport {
     /// `sqlite+memory` or `postgres+redis`.
     pub stack: String,
+    /// `node` (oidc-provider, node-saml) or `fast` (in-process provider and xmlsec SP).
+    pub peers: String,
     /// The `rosetta` binary measured.
     pub binary: String,
     /// Logins asked for.
@@ -84,6 +101,9 @@ pub struct BenchReport {
     pub rosetta_sso_ms: Percentiles,
     /// Rosetta's second leg: the provider's callback in, signed Response out.
     pub rosetta_callback_ms: Percentiles,
+    /// Both of Rosetta's legs of each login added up: what Rosetta adds to a login (with
+    /// the provider's token endpoint, which the callback leg waits for).
+    pub rosetta_legs_ms: Percentiles,
     /// Rosetta's CPU time (user + system) per login, milliseconds.
     pub rosetta_cpu_ms_per_login: f64,
     /// Rosetta's resident memory before the run, KiB.
@@ -237,34 +257,171 @@ pub async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
     })
 }
 
+/// Rosetta with the in-process peers: tenant `acme`, source `corp` at the [`FastOp`], and
+/// an SP with the Atlassian preset played by the [`FastSp`].
+pub struct FastWorld {
+    /// Rosetta.
+    pub rosetta: crate::Rosetta,
+    /// The provider.
+    pub op: FastOp,
+    /// The SP.
+    pub sp: FastSp,
+    /// The database and store the deployment uses.
+    pub stack: Stack,
+}
+
+/// Starts Rosetta on `stack` and the fast peers, and configures the tenant.
+pub async fn fast_world(stack: Stack) -> anyhow::Result<FastWorld> {
+    let mut env = stack.env();
+    env.push((
+        "ROSETTA_METRICS_LISTEN".into(),
+        format!("127.0.0.1:{}", crate::free_port()),
+    ));
+    let rosetta = crate::Rosetta::start(&env).await;
+    let env = rosetta.env().to_vec();
+    let callback = format!("http://acme.localhost:{}/oidc/callback/corp", rosetta.port());
+    let op = FastOp::start("rosetta", "fast-client-secret", &callback)?;
+    cli_json(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
+    let secret = rosetta.data_dir().join("client-secret");
+    std::fs::write(&secret, "fast-client-secret\n")?;
+    let source = [
+        "source",
+        "add",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        op.issuer(),
+        "--client-id",
+        "rosetta",
+        "--client-secret-file",
+        secret.to_str().unwrap_or_default(),
+        "--domains",
+        "acme.example",
+        "--json",
+    ];
+    cli_json(&rosetta, &env, &source).await;
+    let (entity_id, acs_url) = ("https://fast-sp.example/saml", "https://fast-sp.example/saml/acs");
+    let sp = [
+        "sp",
+        "add",
+        "acme",
+        "--name",
+        "fast",
+        "--preset",
+        "atlassian",
+        "--entity-id",
+        entity_id,
+        "--acs-url",
+        acs_url,
+        "--json",
+    ];
+    cli_json(&rosetta, &env, &sp).await;
+    let details = cli_json(&rosetta, &env, &["tenant", "show", "acme", "--json"]).await;
+    let field = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("tenant show: {details}"))
+    };
+    let sp = FastSp::new(
+        entity_id,
+        acs_url,
+        &field(&details["idp"]["sso_url"])?,
+        &field(&details["idp"]["entity_id"])?,
+        &field(&details["idp"]["certificates"][0]["pem"])?,
+    )?;
+    Ok(FastWorld { rosetta, op, sp, stack })
+}
+
+/// One full SP-initiated login through the fast peers, in a fresh user agent; the SP
+/// validates the response.
+pub async fn one_fast_login(w: &FastWorld, n: usize) -> anyhow::Result<Timings> {
+    let started = Instant::now();
+    let ua = user_agent(w.rosetta.port())?;
+    let relay = format!("bench-{n}");
+    let (request_id, sso) = w.sp.login_url(&relay)?;
+    let t = Instant::now();
+    let res = ua.get(&sso).send().await?;
+    if res.status() != 302 {
+        return Err(refusal("SSO", res).await);
+    }
+    let authorize = location(&res)?;
+    let sso_leg = t.elapsed();
+    let res = ua.get(&authorize).send().await?;
+    let callback = location(&res)?;
+    let t = Instant::now();
+    let res = ua.get(&callback).send().await?;
+    if res.status() != 200 {
+        return Err(refusal("callback", res).await);
+    }
+    let html = res.text().await?;
+    let callback_leg = t.elapsed();
+    let response = form_field(&html, "SAMLResponse").ok_or_else(|| anyhow::anyhow!("no SAMLResponse"))?;
+    anyhow::ensure!(
+        html.contains(&format!("action=\"{}\"", w.sp.acs_url)),
+        "the form does not post to the ACS"
+    );
+    let verdict = w.sp.validate(&response, &request_id)?;
+    anyhow::ensure!(verdict.name_id == FAST_USER.1, "NameID {}", verdict.name_id);
+    anyhow::ensure!(
+        form_field(&html, "RelayState").as_deref() == Some(relay.as_str()),
+        "RelayState changed"
+    );
+    Ok(Timings {
+        full: started.elapsed(),
+        sso: sso_leg,
+        callback: callback_leg,
+    })
+}
+
+/// A running world of either kind.
+enum Driven {
+    Node(Box<World>),
+    Fast(Box<FastWorld>),
+}
+
+impl Driven {
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Self::Node(w) => w.rosetta.pid(),
+            Self::Fast(w) => w.rosetta.pid(),
+        }
+    }
+
+    async fn login(&self, n: usize) -> anyhow::Result<Timings> {
+        match self {
+            Self::Node(w) => one_login(w, n).await,
+            Self::Fast(w) => one_fast_login(w, n).await,
+        }
+    }
+}
+
 /// Starts the world on `stack` and runs the logins.
 pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchReport> {
     let label = stack.label();
-    let w = Arc::new(world(stack).await);
-    let pid = w
-        .rosetta
-        .pid()
-        .ok_or_else(|| anyhow::anyhow!("rosetta is not running"))?;
+    let w = Arc::new(match options.peers {
+        Peers::Node => Driven::Node(Box::new(world(stack).await)),
+        Peers::Fast => Driven::Fast(Box::new(fast_world(stack).await?)),
+    });
+    let pid = w.pid().ok_or_else(|| anyhow::anyhow!("rosetta is not running"))?;
     // One login first: discovery, JWKS and key caches are filled, as in steady state.
-    one_login(&w, 0).await?;
+    w.login(0).await?;
     let idle_rss = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
     let cpu_before = cpu_ticks(pid).unwrap_or(0);
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + options.time_limit;
     let started = Instant::now();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
-            while !done.load(Ordering::Relaxed) {
-                tick.tick().await;
-                samples.extend(proc_field(pid, "status", "VmRSS:"));
+    let (done, mut stop) = tokio::sync::watch::channel(false);
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => samples.extend(proc_field(pid, "status", "VmRSS:")),
+                _ = stop.changed() => return samples,
             }
-            samples
-        })
-    };
+        }
+    });
     let mut workers = Vec::new();
     for _ in 0..options.concurrency.max(1) {
         let (w, next, total, rate) = (w.clone(), next.clone(), options.logins, options.rate);
@@ -280,7 +437,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
                 if n >= total || Instant::now() >= deadline {
                     return results;
                 }
-                results.push(one_login(&w, n + 1).await.map_err(|e| format!("{e:#}")));
+                results.push(w.login(n + 1).await.map_err(|e| format!("{e:#}")));
             }
         }));
     }
@@ -288,11 +445,12 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     for worker in workers {
         results.extend(worker.await?);
     }
-    done.store(true, Ordering::Relaxed);
-    let mut rss_samples = sampler.await?;
-    rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
+    // Time and CPU end with the last login, not with the sampler's next tick.
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_ticks(pid).unwrap_or(0);
+    let _ = done.send(true);
+    let mut rss_samples = sampler.await?;
+    rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
     let peak_rss = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
     let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let ok: Vec<Timings> = ok.into_iter().filter_map(Result::ok).collect();
@@ -300,6 +458,11 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let cpu_ms = (cpu_after.saturating_sub(cpu_before)) as f64 * 1000.0 / clock_ticks_per_second();
     Ok(BenchReport {
         stack: label,
+        peers: match options.peers {
+            Peers::Node => "node",
+            Peers::Fast => "fast",
+        }
+        .into(),
         binary: crate::rosetta_bin().display().to_string(),
         logins_requested: options.logins,
         logins_ok: ok.len(),
@@ -311,6 +474,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         full_login_ms: Percentiles::of(ok.iter().map(|t| t.full).collect()),
         rosetta_sso_ms: Percentiles::of(ok.iter().map(|t| t.sso).collect()),
         rosetta_callback_ms: Percentiles::of(ok.iter().map(|t| t.callback).collect()),
+        rosetta_legs_ms: Percentiles::of(ok.iter().map(|t| t.sso + t.callback).collect()),
         rosetta_cpu_ms_per_login: cpu_ms / (ok.len() + failures.len()).max(1) as f64,
         rosetta_idle_rss_kib: idle_rss,
         rosetta_peak_rss_kib: peak_rss,
@@ -329,10 +493,11 @@ impl BenchReport {
             )
         };
         format!(
-            "{stack}: {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
-full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  \
+            "{stack} ({peers} peers): {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
+full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  Rosetta legs sum  {legs}\n  \
 Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{samples}",
             stack = self.stack,
+            peers = self.peers,
             ok = self.logins_ok,
             req = self.logins_requested,
             fail = self.failures,
@@ -342,6 +507,7 @@ Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{sample
             full = p(&self.full_login_ms),
             sso = p(&self.rosetta_sso_ms),
             cb = p(&self.rosetta_callback_ms),
+            legs = p(&self.rosetta_legs_ms),
             cpu = self.rosetta_cpu_ms_per_login,
             idle = self.rosetta_idle_rss_kib,
             peak = self.rosetta_peak_rss_kib,

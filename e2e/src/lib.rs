@@ -13,6 +13,7 @@
 
 pub mod bench;
 mod browser;
+pub mod fast_peers;
 mod otlp;
 mod peers;
 mod postgres_server;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use rosetta_e2e::Stack;
-use rosetta_e2e::bench::{BenchOptions, run};
+use rosetta_e2e::bench::{BenchOptions, Peers, fast_world, one_fast_login, run};
 
 fn options() -> BenchOptions {
     BenchOptions {
@@ -13,6 +13,7 @@ fn options() -> BenchOptions {
         concurrency: 4,
         time_limit: Duration::from_secs(120),
         rate: None,
+        peers: Peers::Node,
     }
 }
 
@@ -51,6 +52,7 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
         concurrency: 8,
         time_limit: Duration::from_secs(20),
         rate: Some(15.0),
+        peers: Peers::Node,
     };
     let report = run(Stack::embedded(), &options).await.unwrap();
     println!("{}", report.summary());
@@ -59,4 +61,74 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
     // point is that every one that ran was valid.
     assert!(report.logins_ok >= 50, "the paced logins ran: {}", report.logins_ok);
     assert!(!report.rosetta_rss_samples_kib.is_empty(), "memory is sampled");
+}
+
+/// The fast peers (in-process provider, libxmlsec1 SP) that the latency bar is measured
+/// with: fifty logins, every response valid, no code left unredeemed.
+#[tokio::test]
+async fn fifty_logins_through_the_fast_peers_all_valid() {
+    let options = BenchOptions {
+        peers: Peers::Fast,
+        ..options()
+    };
+    let report = run(Stack::embedded(), &options).await.unwrap();
+    println!("{}", report.summary());
+    assert_eq!(
+        (report.logins_ok, report.failures),
+        (50, 0),
+        "{:?}",
+        report.failure_samples
+    );
+    assert_eq!(report.peers, "fast");
+}
+
+/// The fast SP's validator refuses what an SP must refuse, so the fast benchmark's "every
+/// response valid" means something: a changed byte of signed content, an answer to another
+/// request, a missing signature. The fast provider redeems a code once.
+#[tokio::test]
+async fn the_fast_peers_refuse_what_they_must() {
+    let w = fast_world(Stack::embedded()).await.unwrap();
+    one_fast_login(&w, 1).await.unwrap();
+    assert_eq!(w.op.outstanding_codes(), 0, "the code was redeemed");
+
+    // Capture one response and its request ID by running the legs by hand.
+    let ua = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(
+            "acme.localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], w.rosetta.port())),
+        )
+        .build()
+        .unwrap();
+    let (request_id, sso) = w.sp.login_url("relay").unwrap();
+    let res = ua.get(&sso).send().await.unwrap();
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let res = ua.get(&authorize).send().await.unwrap();
+    let callback = res.headers()["location"].to_str().unwrap().to_owned();
+    let html = ua.get(&callback).send().await.unwrap().text().await.unwrap();
+    let start = html.find("name=\"SAMLResponse\" value=\"").unwrap() + 28;
+    let response = &html[start..start + html[start..].find('"').unwrap()];
+    w.sp.validate(response, &request_id)
+        .expect("the genuine response is valid");
+
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let xml = String::from_utf8(b64.decode(response).unwrap()).unwrap();
+    let tampered = xml.replace("grace@acme.example", "mallory@acme.example");
+    assert_ne!(tampered, xml);
+    let err = w.sp.validate(&b64.encode(&tampered), &request_id).unwrap_err();
+    assert!(format!("{err:#}").contains("signature"), "{err:#}");
+    let err = w.sp.validate(response, "_another-request").unwrap_err();
+    assert!(format!("{err:#}").contains("InResponseTo"), "{err:#}");
+    let start = xml.find("<ds:Signature").unwrap();
+    let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let unsigned = format!("{}{}", &xml[..start], &xml[end..]);
+    let err = w.sp.validate(&b64.encode(&unsigned), &request_id).unwrap_err();
+    assert!(format!("{err:#}").contains("signatures"), "{err:#}");
+
+    // A replayed callback carries a code the provider already redeemed: Rosetta refuses it
+    // before reaching the provider (its pending login is gone), and the provider would too.
+    let replay = ua.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
 }

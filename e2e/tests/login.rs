@@ -65,6 +65,26 @@ fn unescape(s: &str) -> String {
 }
 
 /// Rosetta's Prometheus exposition, when it was started with a metrics listener.
+/// The rows of `sql` once there are at least `expected` of them. Login events are written
+/// just after the login's response, in batches off the response path, so the test waits
+/// for them (at most 10 s) rather than assuming they are already there.
+async fn audit_rows(db: &sea_orm::DatabaseConnection, sql: &str, expected: usize) -> Vec<sea_orm::QueryResult> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap();
+        if rows.len() >= expected || std::time::Instant::now() >= deadline {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn metrics(w: &World) -> String {
     let listen = w
         .rosetta
@@ -239,13 +259,12 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
     // 7. Every login is in the audit log (with the source and SP, never a token), and the
     //    user is recorded once, keyed on issuer + sub.
     let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
-    let rows = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT outcome, actor, target, detail FROM audit_event WHERE action = 'login'".to_owned(),
-        ))
-        .await
-        .unwrap();
+    let rows = audit_rows(
+        &db,
+        "SELECT outcome, actor, target, detail FROM audit_event WHERE action = 'login'",
+        5,
+    )
+    .await;
     let successes = rows
         .iter()
         .filter(|r| r.try_get::<String>("", "outcome").is_ok_and(|o| o == "success"))
@@ -720,13 +739,12 @@ async fn the_callback_refuses_unverified_foreign_and_blocked_users() {
     assert_eq!(status, 403);
     assert!(page.contains("blocked") && !page.contains("SAMLResponse"), "{page}");
 
-    let failures = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT detail FROM audit_event WHERE action = 'login' AND outcome = 'failure'".to_owned(),
-        ))
-        .await
-        .unwrap();
+    let failures = audit_rows(
+        &db,
+        "SELECT detail FROM audit_event WHERE action = 'login' AND outcome = 'failure'",
+        3,
+    )
+    .await;
     assert_eq!(failures.len(), 3, "each refusal is in the audit log with its reason");
 }
 

@@ -25,10 +25,19 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Databas
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
+        // A connection in steady use is not pinged before each statement (sqlx's default
+        // would add a round trip to every statement); one idle for a second is, so a
+        // connection the server dropped is found before a request uses it.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         // WAL with synchronous=NORMAL: commits no longer wait for an fsync (the WAL is synced
         // at checkpoints); the database stays consistent on a crash, and at worst the last
         // few commits before a power loss are lost. Every connection of the pool gets it.
-        .map_sqlx_sqlite_opts(|o| o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal));
+        // Pages are read through a memory map rather than a read call each (each pooled
+        // connection re-reads what another one changed).
+        .map_sqlx_sqlite_opts(|o| {
+            o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .pragma("mmap_size", "268435456")
+        });
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;

@@ -83,15 +83,18 @@ impl Application {
         self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains.
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains, and writes
+    /// the login events still queued for the audit log.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
+        let result = match self.metrics {
             Some((_, metrics)) => {
                 let (main, metrics) = tokio::join!(self.server, metrics);
                 main.and(metrics)
             }
             None => self.server.await,
-        }
+        };
+        self.state.audit.flush().await;
+        result
     }
 }
 

@@ -39,6 +39,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Tenant, SP, source and key configuration read on every login.
     pub config: crate::config_cache::ConfigCache,
+    /// Login events, written in batches off the response path.
+    pub audit: crate::services::audit::AuditWriter,
 }
 
 impl AppState {
@@ -65,7 +67,9 @@ impl AppState {
             metrics.store_duration.clone(),
             metrics.store_errors.clone(),
         ));
+        let audit = crate::services::audit::AuditWriter::spawn(db.clone());
         Ok(Self {
+            audit,
             metrics,
             oidc,
             keys: Mutex::new(HashMap::new()),

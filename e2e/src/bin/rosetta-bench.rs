@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use rosetta_e2e::Stack;
-use rosetta_e2e::bench::{BenchOptions, run};
+use rosetta_e2e::bench::{BenchOptions, Peers, run};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "rosetta-bench [--logins N (2000)] [--concurrency C (8)] [--time-limit-secs S (600)] \
-[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--json FILE]\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
+[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--json FILE]\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
 and TEST_REDIS_URL"
         );
         return Ok(());
@@ -40,6 +40,11 @@ and TEST_REDIS_URL"
         concurrency: arg(&args, "--concurrency").map_or(Ok(8), |v| v.parse())?,
         time_limit: Duration::from_secs(arg(&args, "--time-limit-secs").map_or(Ok(600), |v| v.parse())?),
         rate,
+        peers: match arg(&args, "--peers").as_deref() {
+            None | Some("node") => Peers::Node,
+            Some("fast") => Peers::Fast,
+            Some(other) => anyhow::bail!("--peers node|fast, not {other}"),
+        },
     };
     if let (Some(rate), Some(secs)) = (rate, duration) {
         // A steady load for a fixed time: rate × duration logins, nothing starts later.

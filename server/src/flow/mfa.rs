@@ -197,11 +197,11 @@ impl Flow<'_> {
                     return Ok(MfaStep::Show(MfaView::Verify { error: Some(message) }));
                 }
                 if end_user_mfa::verify(&self.state.db, &self.state.keyring, self.tenant.id, user_id, code).await? {
-                    self.mfa_audit("success", &email, "verify").await;
+                    self.mfa_audit("success", &email, "verify");
                     rate_limit::reset(self.state.store.as_ref(), CODE_PER_USER, &user_id.to_string()).await?;
                     return self.mfa_complete(&key_id, false).await.map(MfaStep::Done);
                 }
-                self.mfa_audit("failure", &email, "verify").await;
+                self.mfa_audit("failure", &email, "verify");
                 Ok(MfaStep::Show(MfaView::Verify {
                     error: Some(
                         "That code is not right, or was already used. Enter the 6-digit code your app shows now, \
@@ -216,7 +216,7 @@ or one of your recovery codes."
                 }
                 match end_user_mfa::confirm(&self.state.db, &self.state.keyring, self.tenant.id, user_id, code).await? {
                     Some(codes) => {
-                        self.mfa_audit("success", &email, "enrol").await;
+                        self.mfa_audit("success", &email, "enrol");
                         rate_limit::reset(self.state.store.as_ref(), CODE_PER_USER, &user_id.to_string()).await?;
                         pending.enrolled = true;
                         let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
@@ -227,7 +227,7 @@ or one of your recovery codes."
                         Ok(MfaStep::Show(MfaView::Codes { codes }))
                     }
                     None => {
-                        self.mfa_audit("failure", &email, "enrol").await;
+                        self.mfa_audit("failure", &email, "enrol");
                         let error = "That code is not right. Check that your phone's clock is correct and enter the \
 code your app shows now."
                             .to_owned();
@@ -272,7 +272,7 @@ code your app shows now."
         self.open_session_and_respond(&sp, &pending.sp, session).await
     }
 
-    async fn mfa_audit(&self, outcome: &'static str, email: &str, step: &str) {
+    fn mfa_audit(&self, outcome: &'static str, email: &str, step: &str) {
         let event = crate::services::audit::AuditEvent {
             tenant_id: Some(self.tenant.id),
             actor: email.to_owned(),
@@ -283,9 +283,7 @@ code your app shows now."
             ip: self.meta.ip.clone(),
             request_id: Some(self.meta.request_id.clone()),
         };
-        if let Err(e) = crate::services::audit::record(&self.state.db, event).await {
-            tracing::error!(error = %e, "audit record failed");
-        }
+        self.state.audit.record(event);
     }
 }
 

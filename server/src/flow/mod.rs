@@ -595,8 +595,7 @@ impl<'a> Flow<'a> {
         let xml = response::signed_response(&params, &key).map_err(|e| FlowError::Internal(e.into()))?;
         self.audit_outcome("success", &sp.entity_id, &id.email, serde_json::json!({
             "source": session.source, "sp": sp.name, "subject": id.subject, "sso_session_reused": sso_cookie.is_none(),
-        }))
-        .await;
+        }));
         Ok(Outcome::Post {
             acs_url: request.acs_url.clone(),
             saml_response: B64.encode(xml),
@@ -647,12 +646,11 @@ impl<'a> Flow<'a> {
             &pending.sp.sp_entity_id,
             "anonymous",
             serde_json::json!({"source": pending.source, "reason": reason}),
-        )
-        .await;
+        );
         error
     }
 
-    async fn audit_outcome(&self, outcome: &'static str, target: &str, actor: &str, detail: serde_json::Value) {
+    fn audit_outcome(&self, outcome: &'static str, target: &str, actor: &str, detail: serde_json::Value) {
         let source = detail["source"].as_str().unwrap_or_default();
         self.state
             .metrics
@@ -669,10 +667,8 @@ impl<'a> Flow<'a> {
             ip: self.meta.ip.clone(),
             request_id: Some(self.meta.request_id.clone()),
         };
-        // The audit log must not turn a login into an outage; a failed write is logged loudly.
-        if let Err(e) = audit::record(&self.state.db, event).await {
-            tracing::error!(error = %e, "audit record failed");
-        }
+        // Written off the response path; the audit log cannot turn a login into an outage.
+        self.state.audit.record(event);
     }
 }
 

@@ -136,15 +136,7 @@ fn verify_rsa_with_openssl(key: &CoreJsonWebKey, alg: IdTokenAlg, input: &[u8], 
         IdTokenAlg::PS512 => (MessageDigest::sha512(), true),
         _ => return None,
     };
-    let jwk = serde_json::to_value(key).ok()?;
-    let component = |name: &str| {
-        let bytes = URL_SAFE_NO_PAD.decode(jwk.get(name)?.as_str()?).ok()?;
-        openssl::bn::BigNum::from_slice(&bytes).ok()
-    };
-    let (Some(n), Some(e)) = (component("n"), component("e")) else {
-        return Some(false);
-    };
-    let Ok(pkey) = openssl::rsa::Rsa::from_public_components(n, e).and_then(openssl::pkey::PKey::from_rsa) else {
+    let Some(pkey) = rsa_public_key(key) else {
         return Some(false);
     };
     let Ok(mut verifier) = openssl::sign::Verifier::new(digest, &pkey) else {
@@ -160,6 +152,39 @@ fn verify_rsa_with_openssl(key: &CoreJsonWebKey, alg: IdTokenAlg, input: &[u8], 
         }
     }
     Some(verifier.update(input).is_ok() && verifier.verify(signature).unwrap_or(false))
+}
+
+/// Most OpenSSL keys kept from JWKs; the cache is emptied when it would grow beyond.
+const RSA_KEY_CACHE: usize = 256;
+
+/// The OpenSSL public key of an RSA JWK, built once per key: importing the key and its
+/// Montgomery set-up cost more than the verification itself. Keyed by modulus and exponent,
+/// so a rotated key is a new entry.
+fn rsa_public_key(key: &CoreJsonWebKey) -> Option<openssl::pkey::PKey<openssl::pkey::Public>> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    type Keys = HashMap<(String, String), openssl::pkey::PKey<openssl::pkey::Public>>;
+    static KEYS: LazyLock<Mutex<Keys>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    let jwk = serde_json::to_value(key).ok()?;
+    let n = jwk.get("n")?.as_str()?.to_owned();
+    let e = jwk.get("e")?.as_str()?.to_owned();
+    let id = (n, e);
+    if let Some(pkey) = KEYS.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Some(pkey.clone());
+    }
+    let component = |b64: &str| {
+        let bytes = URL_SAFE_NO_PAD.decode(b64).ok()?;
+        openssl::bn::BigNum::from_slice(&bytes).ok()
+    };
+    let pkey = openssl::rsa::Rsa::from_public_components(component(&id.0)?, component(&id.1)?)
+        .and_then(openssl::pkey::PKey::from_rsa)
+        .ok()?;
+    let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+    if keys.len() >= RSA_KEY_CACHE {
+        keys.clear();
+    }
+    keys.insert(id, pkey.clone());
+    Some(pkey)
 }
 
 /// The length of an HS* signature (the digest's), `None` for the other algorithms.

@@ -28,22 +28,158 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
-/// Appends an event (one `INSERT`, nothing read back: it is on every login's path).
+impl AuditEvent {
+    /// The row, stamped now.
+    fn into_row(self) -> audit_event::ActiveModel {
+        audit_event::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            tenant_id: Set(self.tenant_id),
+            occurred_at: Set(Utc::now()),
+            actor: Set(self.actor.chars().take(320).collect()),
+            action: Set(self.action.into()),
+            outcome: Set(self.outcome.into()),
+            target: Set(self.target.map(|t| t.chars().take(1024).collect())),
+            detail: Set(self.detail.to_string()),
+            ip: Set(self.ip),
+            request_id: Set(self.request_id),
+        }
+    }
+}
+
+/// Appends an event now (one `INSERT`, nothing read back). Admin changes use this, inside
+/// the request that made them; logins go through the [`AuditWriter`].
 pub async fn record(db: &DatabaseConnection, event: AuditEvent) -> ServiceResult<()> {
-    let row = audit_event::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        tenant_id: Set(event.tenant_id),
-        occurred_at: Set(Utc::now()),
-        actor: Set(event.actor.chars().take(320).collect()),
-        action: Set(event.action.into()),
-        outcome: Set(event.outcome.into()),
-        target: Set(event.target.map(|t| t.chars().take(1024).collect())),
-        detail: Set(event.detail.to_string()),
-        ip: Set(event.ip),
-        request_id: Set(event.request_id),
-    };
-    audit_event::Entity::insert(row).exec_without_returning(db).await?;
+    audit_event::Entity::insert(event.into_row())
+        .exec_without_returning(db)
+        .await?;
     Ok(())
+}
+
+/// Most rows one `INSERT` of the writer carries.
+const MAX_BATCH: usize = 256;
+/// Events waiting for the writer; beyond this a login's event is logged instead.
+const QUEUE: usize = 16_384;
+/// How often a failed batch is tried again (with 0.1, 0.2, 0.4 … s between), before its
+/// events are logged instead.
+const ATTEMPTS: u32 = 6;
+
+enum Message {
+    Event(Box<audit_event::ActiveModel>),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Login events, written off the response path: each event is stamped when it happens and
+/// queued; one task writes whatever queued while its previous write ran, as one multi-row
+/// `INSERT`. So a login costs no database round trip for its audit row, and under load
+/// many logins share one statement. A batch the database refuses is tried again with
+/// backoff; if it still fails (or the queue is full), each event goes to the log at error
+/// level with all its fields, so nothing is silently lost. [`AuditWriter::flush`] waits until
+/// everything queued before it is written: the audit-log API calls it before reading, and
+/// `serve` calls it on shutdown.
+#[derive(Clone)]
+pub struct AuditWriter {
+    tx: tokio::sync::mpsc::Sender<Message>,
+}
+
+impl std::fmt::Debug for AuditWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditWriter")
+            .field("queued", &(QUEUE - self.tx.capacity()))
+            .finish()
+    }
+}
+
+impl AuditWriter {
+    /// Starts the writing task on the current Tokio runtime.
+    pub fn spawn(db: DatabaseConnection) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(QUEUE);
+        tokio::spawn(async move {
+            let mut rows = Vec::new();
+            let mut flushes = Vec::new();
+            while let Some(first) = rx.recv().await {
+                let mut next = Some(first);
+                while let Some(message) = next {
+                    match message {
+                        Message::Event(row) => rows.push(*row),
+                        Message::Flush(done) => flushes.push(done),
+                    }
+                    next = if rows.len() < MAX_BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+                if !rows.is_empty() {
+                    write_batch(&db, std::mem::take(&mut rows)).await;
+                }
+                for done in flushes.drain(..) {
+                    let _ = done.send(());
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Queues `event` (stamped now); never waits for the database.
+    pub fn record(&self, event: AuditEvent) {
+        let row = Box::new(event.into_row());
+        if let Err(e) = self.tx.try_send(Message::Event(row)) {
+            let row = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(Message::Event(row))
+                | tokio::sync::mpsc::error::TrySendError::Closed(Message::Event(row)) => row,
+                _ => return,
+            };
+            log_unwritten(&row, "the audit queue is full");
+        }
+    }
+
+    /// Waits until every event queued before this call is written (or logged as unwritten).
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn write_batch(db: &DatabaseConnection, rows: Vec<audit_event::ActiveModel>) {
+    let mut delay = std::time::Duration::from_millis(100);
+    for attempt in 1..=ATTEMPTS {
+        match audit_event::Entity::insert_many(rows.clone())
+            .exec_without_returning(db)
+            .await
+        {
+            Ok(_) => return,
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, rows = rows.len(), "audit write failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => tracing::error!(error = %e, rows = rows.len(), "audit write failed; logging the events instead"),
+        }
+    }
+    for row in &rows {
+        log_unwritten(row, "the database refused the audit write");
+    }
+}
+
+/// An event that could not be written, in full, at error level.
+fn log_unwritten(row: &audit_event::ActiveModel, why: &str) {
+    let text = |v: &sea_orm::ActiveValue<String>| v.try_as_ref().cloned().unwrap_or_default();
+    let optional = |v: &sea_orm::ActiveValue<Option<String>>| v.try_as_ref().cloned().flatten().unwrap_or_default();
+    tracing::error!(
+        why,
+        tenant_id = ?row.tenant_id.try_as_ref(),
+        occurred_at = ?row.occurred_at.try_as_ref(),
+        actor = %text(&row.actor),
+        action = %text(&row.action),
+        outcome = %text(&row.outcome),
+        target = %optional(&row.target),
+        detail = %text(&row.detail),
+        ip = %optional(&row.ip),
+        request_id = %optional(&row.request_id),
+        "audit event not written"
+    );
 }
 
 /// A tenant's most recent events, newest first.

@@ -1,8 +1,11 @@
 //! The Redis store of production deployments, shared by every replica.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
@@ -24,12 +27,35 @@ return n
 /// With Redis Sentinel (`redis+sentinel://[:password@]host:port[,host:port...]/master`),
 /// the master is found through the sentinels, and found again when an operation fails
 /// because the master went away or was demoted (`READONLY`) after a failover.
+///
+/// Each thread that runs a current-thread runtime (every actix-web worker) gets a connection
+/// of its own, made on first use: its reply-reading task then runs on the thread that waits
+/// for the reply, so a store operation costs no wake-up of another thread. Other threads
+/// share the connection made at start.
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Arc<RwLock<ConnectionManager>>,
+    /// Identifies this store among the connections a thread keeps.
+    id: u64,
+    /// The client per-thread connections are made from (replaced after a failover).
+    client: Arc<RwLock<redis::Client>>,
+    /// Bumped when the master moved: per-thread connections older than this are remade.
+    generation: Arc<AtomicU64>,
     sentinel: Option<Arc<tokio::sync::Mutex<SentinelClient>>>,
     prefix: String,
     increment: Script,
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A thread's connection to one store: its generation, and the connection or when making
+/// one last failed.
+type ThreadConnection = (u64, Result<ConnectionManager, Instant>);
+
+thread_local! {
+    /// This thread's connections: store ID → (generation, connection, or when making one
+    /// last failed).
+    static THREAD_CONNECTIONS: RefCell<HashMap<u64, ThreadConnection>> = RefCell::new(HashMap::new());
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -145,11 +171,14 @@ impl RedisStore {
             }
             None => (redis::Client::open(url).map_err(unavailable)?, None),
         };
-        let conn = ConnectionManager::new_with_config(client, manager_config())
+        let conn = ConnectionManager::new_with_config(client.clone(), manager_config())
             .await
             .map_err(unavailable)?;
         Ok(Self {
             conn: Arc::new(RwLock::new(conn)),
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+            client: Arc::new(RwLock::new(client)),
+            generation: Arc::new(AtomicU64::new(0)),
             sentinel,
             prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT),
@@ -160,17 +189,47 @@ impl RedisStore {
         format!("{}:{}", self.prefix, key.as_str())
     }
 
-    fn current(&self) -> ConnectionManager {
+    fn shared(&self) -> ConnectionManager {
         self.conn.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// This thread's connection when it runs a current-thread runtime (made on first use),
+    /// else the shared one.
+    async fn current(&self) -> ConnectionManager {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let generation = self.generation.load(Ordering::Acquire);
+        let local = THREAD_CONNECTIONS.with(|c| {
+            c.borrow()
+                .get(&self.id)
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, conn)| conn.clone())
+        });
+        match local {
+            Some(Ok(conn)) => return conn,
+            // Redis was away a moment ago: do not try to connect on every request.
+            Some(Err(failed)) if failed.elapsed() < Duration::from_secs(1) => return self.shared(),
+            _ => {}
+        }
+        if Handle::try_current().map(|h| h.runtime_flavor()).ok() != Some(RuntimeFlavor::CurrentThread) {
+            return self.shared();
+        }
+        let client = self.client.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let made = ConnectionManager::new_with_config(client, manager_config()).await;
+        let remembered = made.clone().map_err(|_| Instant::now());
+        THREAD_CONNECTIONS.with(|c| c.borrow_mut().insert(self.id, (generation, remembered)));
+        // Redis is away: the shared connection reports it (and reconnects by itself).
+        made.unwrap_or_else(|_| self.shared())
     }
 
     /// Asks the sentinels for the master again and connects to it.
     async fn find_master(&self, sentinel: &tokio::sync::Mutex<SentinelClient>) -> StoreResult<()> {
         let client = sentinel.lock().await.async_get_client().await.map_err(unavailable)?;
-        let conn = ConnectionManager::new_with_config(client, manager_config())
+        let conn = ConnectionManager::new_with_config(client.clone(), manager_config())
             .await
             .map_err(unavailable)?;
         *self.conn.write().unwrap_or_else(|p| p.into_inner()) = conn;
+        *self.client.write().unwrap_or_else(|p| p.into_inner()) = client;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         tracing::info!("session store: connected to the master the sentinels named");
         Ok(())
     }
@@ -182,12 +241,12 @@ impl RedisStore {
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        match op(self.current()).await {
+        match op(self.current().await).await {
             Ok(v) => Ok(v),
             Err(e) => match &self.sentinel {
                 Some(sentinel) if master_may_have_moved(&e) => {
                     self.find_master(sentinel).await?;
-                    op(self.current()).await.map_err(unavailable)
+                    op(self.current().await).await.map_err(unavailable)
                 }
                 _ => Err(unavailable(e)),
             },
@@ -287,7 +346,7 @@ impl SessionStore for RedisStore {
             .flat_map(|c| if "*?[]\\".contains(c) { vec!['\\', c] } else { vec![c] })
             .collect();
         let pattern = format!("{prefix}:t:*:{kind}:*");
-        let mut conn = self.current();
+        let mut conn = self.current().await;
         let mut cursor: u64 = 0;
         let mut count = 0u64;
         loop {

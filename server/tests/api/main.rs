@@ -6,6 +6,7 @@ mod helpers;
 
 mod abuse;
 mod admin;
+mod audit_writer;
 mod brokering_config;
 mod health;
 mod migrations;

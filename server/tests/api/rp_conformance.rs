@@ -219,6 +219,7 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
 
     /// The reason recorded with the most recent failed login.
     async fn last_failure_reason(&self) -> String {
+        self.app.state.audit.flush().await;
         let events = audit::recent(&self.app.state.db, self.tenant_id, 20).await.unwrap();
         let event = events
             .iter()

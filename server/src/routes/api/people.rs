@@ -213,6 +213,8 @@ fn entry(e: &rosetta_entity::audit_event::Model) -> AuditEntry {
 pub async fn audit_log(state: web::Data<AppState>, admin: Admin, q: web::Query<AuditQuery>) -> ApiResult<HttpResponse> {
     let (page, per_page) = paging(q.page, q.per_page)?;
     let filter = audit_filter(&q)?;
+    // Logins are written in batches just after their response: include every one so far.
+    state.audit.flush().await;
     let (items, total) = audit::page(&state.db, admin.tenant_id(), &filter, page, per_page).await?;
     Ok(HttpResponse::Ok().json(AuditPage {
         items: items.iter().map(entry).collect(),
@@ -230,6 +232,7 @@ pub async fn audit_log(state: web::Data<AppState>, admin: Admin, q: web::Query<A
 #[get("/api/v1/audit.csv")]
 pub async fn audit_csv(state: web::Data<AppState>, admin: Admin, q: web::Query<AuditQuery>) -> ApiResult<HttpResponse> {
     let filter = audit_filter(&q)?;
+    state.audit.flush().await;
     let (items, _) = audit::page(&state.db, admin.tenant_id(), &filter, 1, 10_000).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
