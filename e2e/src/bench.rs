@@ -38,6 +38,9 @@ pub struct BenchOptions {
     pub rate: Option<f64>,
     /// The provider and SP the logins go through.
     pub peers: Peers,
+    /// Rosetta alone on CPU 0, the driver and the peers on the other CPUs (`taskset`), so
+    /// Rosetta's CPU per login is measured without the peers competing for its core.
+    pub pin: bool,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -106,6 +109,10 @@ pub struct BenchReport {
     pub rosetta_legs_ms: Percentiles,
     /// Rosetta's CPU time (user + system) per login, milliseconds.
     pub rosetta_cpu_ms_per_login: f64,
+    /// Context switches of Rosetta's threads per login (voluntary and not).
+    pub rosetta_context_switches_per_login: f64,
+    /// Whether Rosetta had CPU 0 to itself.
+    pub pinned: bool,
     /// Rosetta's resident memory before the run, KiB.
     pub rosetta_idle_rss_kib: u64,
     /// Rosetta's peak resident memory, KiB.
@@ -132,6 +139,37 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Context switches of every thread of `pid` so far.
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .map(|status| {
+            status
+                .lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// Puts every thread of `pid` on `cpus` (a `taskset` list such as `0` or `1-3`).
+fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
+    let out = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "taskset: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -399,15 +437,25 @@ impl Driven {
 /// Starts the world on `stack` and runs the logins.
 pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchReport> {
     let label = stack.label();
+    if options.pin {
+        // The driver and everything it starts (the peers) leave CPU 0 to Rosetta.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        anyhow::ensure!(cpus >= 2, "--pin needs at least two CPUs");
+        pin(std::process::id(), &format!("1-{}", cpus - 1))?;
+    }
     let w = Arc::new(match options.peers {
         Peers::Node => Driven::Node(Box::new(world(stack).await)),
         Peers::Fast => Driven::Fast(Box::new(fast_world(stack).await?)),
     });
     let pid = w.pid().ok_or_else(|| anyhow::anyhow!("rosetta is not running"))?;
+    if options.pin {
+        pin(pid, "0")?;
+    }
     // One login first: discovery, JWKS and key caches are filled, as in steady state.
     w.login(0).await?;
     let idle_rss = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
     let cpu_before = cpu_ticks(pid).unwrap_or(0);
+    let switches_before = context_switches(pid);
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + options.time_limit;
     let started = Instant::now();
@@ -448,6 +496,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     // Time and CPU end with the last login, not with the sampler's next tick.
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_ticks(pid).unwrap_or(0);
+    let switches = context_switches(pid).saturating_sub(switches_before);
     let _ = done.send(true);
     let mut rss_samples = sampler.await?;
     rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
@@ -476,6 +525,8 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         rosetta_callback_ms: Percentiles::of(ok.iter().map(|t| t.callback).collect()),
         rosetta_legs_ms: Percentiles::of(ok.iter().map(|t| t.sso + t.callback).collect()),
         rosetta_cpu_ms_per_login: cpu_ms / (ok.len() + failures.len()).max(1) as f64,
+        rosetta_context_switches_per_login: switches as f64 / (ok.len() + failures.len()).max(1) as f64,
+        pinned: options.pin,
         rosetta_idle_rss_kib: idle_rss,
         rosetta_peak_rss_kib: peak_rss,
         target_rate: options.rate,
@@ -495,7 +546,7 @@ impl BenchReport {
         format!(
             "{stack} ({peers} peers): {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
 full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  Rosetta legs sum  {legs}\n  \
-Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{samples}",
+Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{samples}",
             stack = self.stack,
             peers = self.peers,
             ok = self.logins_ok,
@@ -509,6 +560,8 @@ Rosetta CPU {cpu:.3} ms/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{sample
             cb = p(&self.rosetta_callback_ms),
             legs = p(&self.rosetta_legs_ms),
             cpu = self.rosetta_cpu_ms_per_login,
+            pinned = if self.pinned { " (alone on CPU 0)" } else { "" },
+            switches = self.rosetta_context_switches_per_login,
             idle = self.rosetta_idle_rss_kib,
             peak = self.rosetta_peak_rss_kib,
             rate = self

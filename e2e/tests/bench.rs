@@ -14,6 +14,7 @@ fn options() -> BenchOptions {
         time_limit: Duration::from_secs(120),
         rate: None,
         peers: Peers::Node,
+        pin: false,
     }
 }
 
@@ -53,6 +54,7 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
         time_limit: Duration::from_secs(20),
         rate: Some(15.0),
         peers: Peers::Node,
+        pin: false,
     };
     let report = run(Stack::embedded(), &options).await.unwrap();
     println!("{}", report.summary());
@@ -107,7 +109,8 @@ async fn the_fast_peers_refuse_what_they_must() {
     let res = ua.get(&authorize).send().await.unwrap();
     let callback = res.headers()["location"].to_str().unwrap().to_owned();
     let html = ua.get(&callback).send().await.unwrap().text().await.unwrap();
-    let start = html.find("name=\"SAMLResponse\" value=\"").unwrap() + 28;
+    let marker = "name=\"SAMLResponse\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
     let response = &html[start..start + html[start..].find('"').unwrap()];
     w.sp.validate(response, &request_id)
         .expect("the genuine response is valid");

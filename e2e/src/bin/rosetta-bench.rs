@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "rosetta-bench [--logins N (2000)] [--concurrency C (8)] [--time-limit-secs S (600)] \
-[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--json FILE]\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
+[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--json FILE]\n\
+--pin: Rosetta alone on CPU 0, the driver and the peers on the other CPUs\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
 and TEST_REDIS_URL"
         );
         return Ok(());
@@ -45,6 +46,7 @@ and TEST_REDIS_URL"
             Some("fast") => Peers::Fast,
             Some(other) => anyhow::bail!("--peers node|fast, not {other}"),
         },
+        pin: args.iter().any(|a| a == "--pin"),
     };
     if let (Some(rate), Some(secs)) = (rate, duration) {
         // A steady load for a fixed time: rate × duration logins, nothing starts later.
