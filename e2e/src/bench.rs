@@ -439,7 +439,10 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let label = stack.label();
     if options.pin {
         // The driver and everything it starts (the peers) leave CPU 0 to Rosetta.
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Every CPU of the machine (the process's own affinity may already be narrowed).
+        let cpus = std::fs::read_to_string("/proc/cpuinfo")
+            .map(|info| info.lines().filter(|l| l.starts_with("processor")).count())
+            .unwrap_or(1);
         anyhow::ensure!(cpus >= 2, "--pin needs at least two CPUs");
         pin(std::process::id(), &format!("1-{}", cpus - 1))?;
     }

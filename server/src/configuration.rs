@@ -28,6 +28,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "store_max_entries",
     "config_cache_ttl_secs",
     "upstream_timeout_secs",
+    "workers",
     "smtp_url",
     "mail_from",
     "master_key",
@@ -78,6 +79,8 @@ pub struct Settings {
     /// Longest wait for one call to an identity provider (discovery, JWKS, token,
     /// userinfo); a slow or silent provider fails the login with a retry page after this.
     pub upstream_timeout_secs: u64,
+    /// HTTP worker threads; 0: one per CPU the process may use (its cgroup quota counts).
+    pub workers: usize,
     /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
     pub smtp_url: Option<SecretString>,
     /// Sender of every email, e.g. `Rosetta <no-reply@rosetta.example.com>`.
@@ -117,6 +120,7 @@ impl Default for Settings {
             store_max_entries: 200_000,
             config_cache_ttl_secs: 5,
             upstream_timeout_secs: 10,
+            workers: 0,
             smtp_url: None,
             mail_from: "Rosetta <no-reply@localhost>".into(),
             master_key: None,
@@ -264,6 +268,9 @@ impl Settings {
         }
         if !(1..=120).contains(&self.upstream_timeout_secs) {
             return Err(ConfigError::new("upstream_timeout_secs", "must be between 1 and 120"));
+        }
+        if self.workers > 1024 {
+            return Err(ConfigError::new("workers", "must be between 0 (one per CPU) and 1024"));
         }
         if self.store_prefix.is_empty() || self.store_prefix.contains(char::is_whitespace) {
             return Err(ConfigError::new(
@@ -493,7 +500,8 @@ mod tests {
                 "database_max_connections"
                 | "store_max_entries"
                 | "config_cache_ttl_secs"
-                | "upstream_timeout_secs" => {
+                | "upstream_timeout_secs"
+                | "workers" => {
                     format!("{name} = 5\n")
                 }
                 "clustered" => "clustered = false\n".into(),

@@ -48,6 +48,9 @@ impl Application {
         })
         .shutdown_timeout(30)
         .client_request_timeout(std::time::Duration::from_secs(10));
+        if state.settings.workers > 0 {
+            server = server.workers(state.settings.workers);
+        }
         for listener in listeners {
             server = server.listen(listener)?;
         }

@@ -55,6 +55,8 @@ pub async fn record(db: &DatabaseConnection, event: AuditEvent) -> ServiceResult
     Ok(())
 }
 
+/// How long the writer gathers events before writing them.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
 /// Most rows one `INSERT` of the writer carries.
 const MAX_BATCH: usize = 256;
 /// Events waiting for the writer; beyond this a login's event is logged instead.
@@ -69,9 +71,9 @@ enum Message {
 }
 
 /// Login events, written off the response path: each event is stamped when it happens and
-/// queued; one task writes whatever queued while its previous write ran, as one multi-row
-/// `INSERT`. So a login costs no database round trip for its audit row, and under load
-/// many logins share one statement. A batch the database refuses is tried again with
+/// queued; one task gathers what arrives within 50 ms (or 256 events) and writes it as one
+/// multi-row `INSERT`. So a login costs no database round trip for its audit row, and under
+/// load many logins share one statement and one wake-up of the writer. A batch the database refuses is tried again with
 /// backoff; if it still fails (or the queue is full), each event goes to the log at error
 /// level with all its fields, so nothing is silently lost. [`AuditWriter::flush`] waits until
 /// everything queued before it is written: the audit-log API calls it before reading, and
@@ -97,16 +99,19 @@ impl AuditWriter {
             let mut rows = Vec::new();
             let mut flushes = Vec::new();
             while let Some(first) = rx.recv().await {
+                // Gather what arrives within the window (or until a batch is full, or someone
+                // waits for a flush): one wake-up and one statement for many logins.
+                let window = tokio::time::Instant::now() + BATCH_WINDOW;
                 let mut next = Some(first);
                 while let Some(message) = next {
                     match message {
                         Message::Event(row) => rows.push(*row),
                         Message::Flush(done) => flushes.push(done),
                     }
-                    next = if rows.len() < MAX_BATCH {
-                        rx.try_recv().ok()
-                    } else {
+                    next = if rows.len() >= MAX_BATCH || !flushes.is_empty() {
                         None
+                    } else {
+                        tokio::time::timeout_at(window, rx.recv()).await.ok().flatten()
                     };
                 }
                 if !rows.is_empty() {
