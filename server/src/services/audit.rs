@@ -73,7 +73,8 @@ enum Message {
 /// Login events, written off the response path: each event is stamped when it happens and
 /// queued; one task gathers what arrives within 50 ms (or 256 events) and writes it as one
 /// multi-row `INSERT`. So a login costs no database round trip for its audit row, and under
-/// load many logins share one statement and one wake-up of the writer. A batch the database refuses is tried again with
+/// load many logins share one statement and one wake-up of the writer. The price: a process
+/// that is killed (not stopped) loses the events of its last 50 ms. A batch the database refuses is tried again with
 /// backoff; if it still fails (or the queue is full), each event goes to the log at error
 /// level with all its fields, so nothing is silently lost. [`AuditWriter::flush`] waits until
 /// everything queued before it is written: the audit-log API calls it before reading, and
