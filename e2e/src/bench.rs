@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::Stack;
 use crate::fast_peers::{FAST_USER, FastOp, FastSp};
-use crate::world::{World, run as cli_json, world};
+use crate::world::{World, add_corp_source, idp_details, run as cli_json, start_rosetta, world};
 
 /// Which peers the logins go through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -255,6 +255,29 @@ async fn refusal(leg: &str, res: reqwest::Response) -> anyhow::Error {
     anyhow::anyhow!("{leg} answered HTTP {status}: {}", page_text(&page))
 }
 
+/// Rosetta's first leg: the SP's request in, the redirect to the provider out (with how
+/// long it took).
+async fn sso_leg(ua: &reqwest::Client, sso: &str) -> anyhow::Result<(String, Duration)> {
+    let t = Instant::now();
+    let res = ua.get(sso).send().await?;
+    if res.status() != 302 {
+        return Err(refusal("SSO", res).await);
+    }
+    Ok((location(&res)?, t.elapsed()))
+}
+
+/// Rosetta's second leg: the provider's callback in, the auto-posting page out (with how
+/// long it took).
+async fn callback_leg(ua: &reqwest::Client, callback: &str) -> anyhow::Result<(String, Duration)> {
+    let t = Instant::now();
+    let res = ua.get(callback).send().await?;
+    if res.status() != 200 {
+        return Err(refusal("callback", res).await);
+    }
+    let html = res.text().await?;
+    Ok((html, t.elapsed()))
+}
+
 /// One full SP-initiated login in a fresh user agent; the SP validates the response. An
 /// error names the leg, the status and the start of the page the user saw.
 pub async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
@@ -263,21 +286,9 @@ pub async fn one_login(w: &World, n: usize) -> anyhow::Result<Timings> {
     let relay = format!("bench-{n}");
     let res = ua.get(w.jira.login_url(&relay)).send().await?;
     let sso = location(&res)?;
-    let t = Instant::now();
-    let res = ua.get(&sso).send().await?;
-    if res.status() != 302 {
-        return Err(refusal("SSO", res).await);
-    }
-    let authorize = location(&res)?;
-    let sso_leg = t.elapsed();
+    let (authorize, sso_leg) = sso_leg(&ua, &sso).await?;
     let callback = w.op.scripted_login(&ua, &authorize, "ada-sub").await?;
-    let t = Instant::now();
-    let res = ua.get(callback.as_str()).send().await?;
-    if res.status() != 200 {
-        return Err(refusal("callback", res).await);
-    }
-    let html = res.text().await?;
-    let callback_leg = t.elapsed();
+    let (html, callback_leg) = callback_leg(&ua, callback.as_str()).await?;
     let response = form_field(&html, "SAMLResponse").ok_or_else(|| anyhow::anyhow!("no SAMLResponse"))?;
     let verdict = w
         .jira
@@ -310,35 +321,11 @@ pub struct FastWorld {
 
 /// Starts Rosetta on `stack` and the fast peers, and configures the tenant.
 pub async fn fast_world(stack: Stack) -> anyhow::Result<FastWorld> {
-    let mut env = stack.env();
-    env.push((
-        "ROSETTA_METRICS_LISTEN".into(),
-        format!("127.0.0.1:{}", crate::free_port()),
-    ));
-    let rosetta = crate::Rosetta::start(&env).await;
-    let env = rosetta.env().to_vec();
+    let rosetta = start_rosetta(&stack).await;
     let callback = format!("http://acme.localhost:{}/oidc/callback/corp", rosetta.port());
     let op = FastOp::start("rosetta", "fast-client-secret", &callback)?;
-    cli_json(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
-    let secret = rosetta.data_dir().join("client-secret");
-    std::fs::write(&secret, "fast-client-secret\n")?;
-    let source = [
-        "source",
-        "add",
-        "acme",
-        "--name",
-        "corp",
-        "--issuer",
-        op.issuer(),
-        "--client-id",
-        "rosetta",
-        "--client-secret-file",
-        secret.to_str().unwrap_or_default(),
-        "--domains",
-        "acme.example",
-        "--json",
-    ];
-    cli_json(&rosetta, &env, &source).await;
+    cli_json(&rosetta, rosetta.env(), &["tenant", "create", "acme", "--json"]).await;
+    add_corp_source(&rosetta, op.issuer(), "fast-client-secret").await;
     let (entity_id, acs_url) = ("https://fast-sp.example/saml", "https://fast-sp.example/saml/acs");
     let sp = [
         "sp",
@@ -354,20 +341,9 @@ pub async fn fast_world(stack: Stack) -> anyhow::Result<FastWorld> {
         acs_url,
         "--json",
     ];
-    cli_json(&rosetta, &env, &sp).await;
-    let details = cli_json(&rosetta, &env, &["tenant", "show", "acme", "--json"]).await;
-    let field = |v: &serde_json::Value| {
-        v.as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("tenant show: {details}"))
-    };
-    let sp = FastSp::new(
-        entity_id,
-        acs_url,
-        &field(&details["idp"]["sso_url"])?,
-        &field(&details["idp"]["entity_id"])?,
-        &field(&details["idp"]["certificates"][0]["pem"])?,
-    )?;
+    cli_json(&rosetta, rosetta.env(), &sp).await;
+    let idp = idp_details(&rosetta, "acme").await;
+    let sp = FastSp::new(entity_id, acs_url, &idp.sso_url, &idp.entity_id, &idp.cert_pem)?;
     Ok(FastWorld { rosetta, op, sp, stack })
 }
 
@@ -378,22 +354,9 @@ pub async fn one_fast_login(w: &FastWorld, n: usize) -> anyhow::Result<Timings> 
     let ua = user_agent(w.rosetta.port())?;
     let relay = format!("bench-{n}");
     let (request_id, sso) = w.sp.login_url(&relay)?;
-    let t = Instant::now();
-    let res = ua.get(&sso).send().await?;
-    if res.status() != 302 {
-        return Err(refusal("SSO", res).await);
-    }
-    let authorize = location(&res)?;
-    let sso_leg = t.elapsed();
-    let res = ua.get(&authorize).send().await?;
-    let callback = location(&res)?;
-    let t = Instant::now();
-    let res = ua.get(&callback).send().await?;
-    if res.status() != 200 {
-        return Err(refusal("callback", res).await);
-    }
-    let html = res.text().await?;
-    let callback_leg = t.elapsed();
+    let (authorize, sso_leg) = sso_leg(&ua, &sso).await?;
+    let callback = location(&ua.get(&authorize).send().await?)?;
+    let (html, callback_leg) = callback_leg(&ua, &callback).await?;
     let response = form_field(&html, "SAMLResponse").ok_or_else(|| anyhow::anyhow!("no SAMLResponse"))?;
     anyhow::ensure!(
         html.contains(&format!("action=\"{}\"", w.sp.acs_url)),

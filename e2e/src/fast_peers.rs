@@ -62,12 +62,7 @@ impl FastOp {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let key = PKey::from_rsa(Rsa::generate(2048)?)?;
-        let rsa = key.rsa()?;
-        let jwk = json!({
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "fast-1",
-            "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
-            "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
-        });
+        let jwk = rsa_jwk(KID, &key);
         let state = Arc::new(OpState {
             issuer: format!("http://127.0.0.1:{port}"),
             client_id: client_id.to_owned(),
@@ -113,9 +108,11 @@ impl Drop for FastOp {
     }
 }
 
-async fn discovery(state: web::Data<OpState>) -> HttpResponse {
-    let issuer = &state.issuer;
-    HttpResponse::Ok().json(json!({
+/// The discovery document of a code-flow provider at `issuer` (`/authorize`, `/token`,
+/// `/jwks`; RS256; client secret by Basic or form; PKCE S256). The server tests' stand-in
+/// provider serves it too.
+pub fn discovery_document(issuer: &str) -> Value {
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -125,7 +122,48 @@ async fn discovery(state: web::Data<OpState>) -> HttpResponse {
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-    }))
+    })
+}
+
+/// The public JWK (RS256, `use: sig`) of an RSA key.
+pub fn rsa_jwk(kid: &str, key: &PKey<Private>) -> Value {
+    let rsa = key.rsa().expect("an RSA key");
+    json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+        "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
+        "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
+    })
+}
+
+/// `header.payload.signature` with `sign` over the first two segments.
+pub fn jwt(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).expect("JSON")),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("JSON"))
+    );
+    let signature = sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// An RS256 JWT signed with `key`, with `kid` in its header when given.
+pub fn sign_rs256(key: &PKey<Private>, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = json!({"alg": "RS256", "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    jwt(&header, claims, |input| {
+        let mut signer = Signer::new(MessageDigest::sha256(), key).expect("an RSA signer");
+        signer.update(input).expect("signing");
+        signer.sign_to_vec().expect("signing")
+    })
+}
+
+/// The `kid` of the fast provider's one key.
+const KID: &str = "fast-1";
+
+async fn discovery(state: web::Data<OpState>) -> HttpResponse {
+    HttpResponse::Ok().json(discovery_document(&state.issuer))
 }
 
 async fn jwks(state: web::Data<OpState>) -> HttpResponse {
@@ -240,27 +278,12 @@ async fn token(state: web::Data<OpState>, req: HttpRequest, form: web::Form<Hash
     if let Some(nonce) = grant.nonce {
         claims["nonce"] = json!(nonce);
     }
-    match sign_rs256(&state.key, &claims) {
-        Ok(id_token) => HttpResponse::Ok().json(json!({
-            "access_token": uuid::Uuid::new_v4().simple().to_string(),
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "id_token": id_token,
-        })),
-        Err(_) => oauth_error(500, "server_error"),
-    }
-}
-
-fn sign_rs256(key: &PKey<Private>, claims: &Value) -> anyhow::Result<String> {
-    let header = json!({"alg": "RS256", "typ": "JWT", "kid": "fast-1"});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
-    );
-    let mut signer = Signer::new(MessageDigest::sha256(), key)?;
-    signer.update(input.as_bytes())?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signer.sign_to_vec()?)))
+    HttpResponse::Ok().json(json!({
+        "access_token": uuid::Uuid::new_v4().simple().to_string(),
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "id_token": sign_rs256(&state.key, Some(KID), &claims),
+    }))
 }
 
 /// The in-process SAML SP of the fast benchmark.

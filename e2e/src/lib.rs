@@ -260,6 +260,19 @@ impl Stack {
     }
 }
 
+/// Runs `spawn` with a free port until the server starts: a port free a moment ago may be
+/// taken before the server binds it. Five tries; then the last error.
+pub(crate) fn on_a_free_port(what: &str, mut spawn: impl FnMut(u16) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut last = None;
+    for _ in 0..5 {
+        match spawn(free_port()) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other(format!("{what} did not start"))))
+}
+
 /// A port that was free a moment ago (for servers that cannot be handed a socket).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

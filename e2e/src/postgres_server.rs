@@ -111,16 +111,11 @@ impl PostgresServer {
             bin,
             running: false,
         };
-        let mut last = None;
-        // The free port may be taken between the probe and the bind: try a few.
-        for _ in 0..5 {
-            server.port = crate::free_port();
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("PostgreSQL did not start")))
+        crate::on_a_free_port("PostgreSQL", |port| {
+            server.port = port;
+            server.spawn()
+        })?;
+        Ok(server)
     }
 
     fn pg_ctl(&self) -> Command {

@@ -47,19 +47,15 @@ impl RedisServer {
             extra,
             sentinel_of,
         };
-        let mut last = None;
-        // The free port may be taken between the probe and the bind: try a few.
-        for _ in 0..5 {
-            server.port = crate::free_port();
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                Err(e) => {
-                    server.kill();
-                    last = Some(e);
-                }
+        crate::on_a_free_port("redis-server", |port| {
+            server.port = port;
+            let started = server.spawn();
+            if started.is_err() {
+                server.kill();
             }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("redis-server did not start")))
+            started
+        })?;
+        Ok(server)
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {

@@ -22,16 +22,11 @@ impl SmtpServer {
             dir: tempfile::tempdir()?,
             child: None,
         };
-        let mut last = None;
-        // The free port may be taken between the probe and the bind: try a few.
-        for _ in 0..5 {
-            server.port = crate::free_port();
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("aiosmtpd did not start")))
+        crate::on_a_free_port("aiosmtpd", |port| {
+            server.port = port;
+            server.spawn()
+        })?;
+        Ok(server)
     }
 
     /// Stops the server: connections are refused until [`SmtpServer::restart`].

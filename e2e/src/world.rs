@@ -31,14 +31,68 @@ pub async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> 
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Rosetta on `stack` (with a metrics listener) and the rest of the world.
-pub async fn world(stack: Stack) -> World {
+/// Rosetta on `stack`, with a metrics listener.
+pub async fn start_rosetta(stack: &Stack) -> Rosetta {
     let mut env = stack.env();
     env.push((
         "ROSETTA_METRICS_LISTEN".into(),
         format!("127.0.0.1:{}", crate::free_port()),
     ));
-    let rosetta = Rosetta::start(&env).await;
+    Rosetta::start(&env).await
+}
+
+/// Adds the identity source `corp` to tenant `acme`: the provider at `issuer`, client
+/// `rosetta` with `client_secret`, for the domain `acme.example`.
+pub async fn add_corp_source(rosetta: &Rosetta, issuer: &str, client_secret: &str) {
+    let secret = rosetta.data_dir().join("client-secret");
+    std::fs::write(&secret, format!("{client_secret}\n")).unwrap();
+    let source = [
+        "source",
+        "add",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        issuer,
+        "--client-id",
+        "rosetta",
+        "--client-secret-file",
+        secret.to_str().unwrap(),
+        "--domains",
+        "acme.example",
+        "--json",
+    ];
+    run(rosetta, rosetta.env(), &source).await;
+}
+
+/// What an SP is configured with about a tenant's IdP (`rosetta tenant show`).
+pub struct IdpDetails {
+    /// The signing certificate, PEM.
+    pub cert_pem: String,
+    /// The SSO endpoint.
+    pub sso_url: String,
+    /// The IdP entity ID.
+    pub entity_id: String,
+}
+
+/// The IdP details of `tenant`.
+pub async fn idp_details(rosetta: &Rosetta, tenant: &str) -> IdpDetails {
+    let details = run(rosetta, rosetta.env(), &["tenant", "show", tenant, "--json"]).await;
+    let field = |v: &serde_json::Value| {
+        v.as_str()
+            .unwrap_or_else(|| panic!("tenant show: {details}"))
+            .to_owned()
+    };
+    IdpDetails {
+        cert_pem: field(&details["idp"]["certificates"][0]["pem"]),
+        sso_url: field(&details["idp"]["sso_url"]),
+        entity_id: field(&details["idp"]["entity_id"]),
+    }
+}
+
+/// Rosetta on `stack` (with a metrics listener) and the rest of the world.
+pub async fn world(stack: Stack) -> World {
+    let rosetta = start_rosetta(&stack).await;
     world_with(rosetta, stack).await
 }
 
@@ -58,29 +112,12 @@ pub async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
     .expect("the test OP starts (e2e/peers/install.sh)");
     run(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
     run(&rosetta, &env, &["tenant", "create", "globex", "--json"]).await;
-    let secret = rosetta.data_dir().join("client-secret");
-    std::fs::write(&secret, "op-client-secret\n").unwrap();
-    let source = [
-        "source",
-        "add",
-        "acme",
-        "--name",
-        "corp",
-        "--issuer",
-        op.issuer(),
-        "--client-id",
-        "rosetta",
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--domains",
-        "acme.example",
-        "--json",
-    ];
-    run(&rosetta, &env, &source).await;
-    let details = run(&rosetta, &env, &["tenant", "show", "acme", "--json"]).await;
-    let cert = details["idp"]["certificates"][0]["pem"].as_str().unwrap().to_owned();
-    let sso = details["idp"]["sso_url"].as_str().unwrap().to_owned();
-    let idp_entity = details["idp"]["entity_id"].as_str().unwrap().to_owned();
+    add_corp_source(&rosetta, op.issuer(), "op-client-secret").await;
+    let IdpDetails {
+        cert_pem: cert,
+        sso_url: sso,
+        entity_id: idp_entity,
+    } = idp_details(&rosetta, "acme").await;
 
     let mut jira = SamlSpConfig::new("https://jira.example/saml", &sso, &cert);
     jira.idp_issuer = Some(idp_entity.clone());

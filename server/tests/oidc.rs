@@ -55,22 +55,12 @@ impl Harness {
     }
 
     fn claims(&self, pending: &PendingAuth) -> Value {
-        let now = Utc::now().timestamp();
-        json!({
-            "iss": self.op.issuer,
-            "aud": CLIENT_ID,
-            "sub": "user-123",
-            "exp": now + 300,
-            "iat": now,
-            "nonce": pending.nonce,
-            "email": "alice@corp.com",
-            "email_verified": true,
-            "given_name": "Alice",
-            "family_name": "Liddell",
-            "name": "Alice Liddell",
-            "amr": ["pwd", "otp"],
-            "acr": "urn:example:mfa",
-        })
+        let mut claims = self.op.good_claims(&pending.nonce);
+        claims["given_name"] = json!("Alice");
+        claims["family_name"] = json!("Liddell");
+        claims["amr"] = json!(["pwd", "otp"]);
+        claims["acr"] = json!("urn:example:mfa");
+        claims
     }
 
     fn callback(&self, pending: &PendingAuth) -> CallbackParams {

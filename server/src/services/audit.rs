@@ -129,12 +129,9 @@ impl AuditWriter {
     /// Queues `event` (stamped now); never waits for the database.
     pub fn record(&self, event: AuditEvent) {
         let row = Box::new(event.into_row());
-        if let Err(e) = self.tx.try_send(Message::Event(row)) {
-            let row = match e {
-                tokio::sync::mpsc::error::TrySendError::Full(Message::Event(row))
-                | tokio::sync::mpsc::error::TrySendError::Closed(Message::Event(row)) => row,
-                _ => return,
-            };
+        if let Err(e) = self.tx.try_send(Message::Event(row))
+            && let Message::Event(row) = e.into_inner()
+        {
             log_unwritten(&row, "the audit queue is full");
         }
     }

@@ -35,15 +35,7 @@ impl RsaKey {
     }
 
     pub fn jwk(&self) -> Value {
-        let rsa = self.pkey.rsa().unwrap();
-        json!({
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": self.kid,
-            "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
-            "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
-        })
+        rosetta_e2e::fast_peers::rsa_jwk(&self.kid, &self.pkey)
     }
 
     pub fn public_pem(&self) -> Vec<u8> {
@@ -56,15 +48,7 @@ impl RsaKey {
     }
 
     pub fn sign_with_kid(&self, kid: Option<&str>, claims: &Value) -> String {
-        let mut header = json!({"alg": "RS256", "typ": "JWT"});
-        if let Some(kid) = kid {
-            header["kid"] = json!(kid);
-        }
-        jwt(&header, claims, |input| {
-            let mut signer = Signer::new(MessageDigest::sha256(), &self.pkey).unwrap();
-            signer.update(input).unwrap();
-            signer.sign_to_vec().unwrap()
-        })
+        rosetta_e2e::fast_peers::sign_rs256(&self.pkey, kid, claims)
     }
 }
 
@@ -133,15 +117,7 @@ pub fn sign_ps256(key: &RsaKey, claims: &Value) -> String {
 }
 
 /// `header.payload.signature` with `sign` over the first two segments.
-pub fn jwt(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
-    );
-    let signature = sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-}
+pub use rosetta_e2e::fast_peers::jwt;
 
 /// An HS256 JWT keyed with `key`.
 pub fn sign_hs256(key: &[u8], kid: Option<&str>, claims: &Value) -> String {
@@ -177,6 +153,22 @@ pub struct OpState {
 }
 
 impl OpState {
+    /// The claims a well-behaved provider puts in the ID token of the login with `nonce`.
+    pub fn good_claims(&self, nonce: &str) -> Value {
+        let now = chrono::Utc::now().timestamp();
+        json!({
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "sub": "user-123",
+            "exp": now + 300,
+            "iat": now,
+            "nonce": nonce,
+            "email": "alice@corp.com",
+            "email_verified": true,
+            "name": "Alice Liddell",
+        })
+    }
+
     pub fn jwks_hits(&self) -> usize {
         self.jwks_hits.load(Ordering::SeqCst)
     }
@@ -209,18 +201,8 @@ pub fn spawn(initial_keys: Vec<Value>) -> Arc<OpState> {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let discovery = json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-    });
+    let mut discovery = rosetta_e2e::fast_peers::discovery_document(&issuer);
+    discovery["userinfo_endpoint"] = json!(format!("{issuer}/userinfo"));
     let state = Arc::new(OpState {
         issuer,
         discovery: Mutex::new(discovery),
