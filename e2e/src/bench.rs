@@ -113,6 +113,15 @@ pub struct BenchReport {
     pub rosetta_context_switches_per_login: f64,
     /// Whether Rosetta had CPU 0 to itself.
     pub pinned: bool,
+    /// This machine's RSA-2048 signature, µs (`openssl speed rsa2048` on Rosetta's CPU,
+    /// right before and right after the run, averaged); `None` without the `openssl` tool.
+    pub rsa2048_sign_us: Option<f64>,
+    /// Rosetta's CPU per login in RSA-2048 signatures of this machine: a figure that does
+    /// not move with the VM's speed as the milliseconds do.
+    pub rosetta_cpu_signatures_per_login: Option<f64>,
+    /// Rosetta's CPU per login scaled to a machine signing in 260 µs, the speed the
+    /// 1.5 ms bar was set on (performance issue): signatures per login × 0.26 ms.
+    pub rosetta_cpu_ms_at_260us_per_signature: Option<f64>,
     /// Rosetta's resident memory before the run, KiB.
     pub rosetta_idle_rss_kib: u64,
     /// Rosetta's peak resident memory, KiB.
@@ -170,6 +179,36 @@ fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(())
+}
+
+/// The RSA speed the issue's bar was set on: 260 µs per RSA-2048 signature.
+pub const REFERENCE_SIGN_US: f64 = 260.0;
+
+/// Microseconds per RSA-2048 signature, read from `openssl speed rsa2048` (run on CPU 0,
+/// Rosetta's, when pinned). `None` when the tool is missing or prints something else.
+fn rsa2048_sign_us(pinned: bool) -> Option<f64> {
+    let mut cmd = if pinned {
+        let mut c = std::process::Command::new("taskset");
+        c.args(["-c", "0", "openssl"]);
+        c
+    } else {
+        std::process::Command::new("openssl")
+    };
+    let out = cmd.args(["speed", "-seconds", "1", "rsa2048"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    parse_openssl_speed(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The sign time of the `rsa 2048 bits 0.000487s 0.000021s ...` row, in µs.
+fn parse_openssl_speed(text: &str) -> Option<f64> {
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("rsa") && l.contains("2048 bits"))?;
+    let after = row.split_once("bits")?.1;
+    let seconds: f64 = after.split_whitespace().next()?.strip_suffix('s')?.parse().ok()?;
+    (seconds > 0.0).then_some(seconds * 1e6)
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -419,6 +458,11 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     }
     // One login first: discovery, JWKS and key caches are filled, as in steady state.
     w.login(0).await?;
+    let sign_before = tokio::task::spawn_blocking({
+        let pinned = options.pin;
+        move || rsa2048_sign_us(pinned)
+    })
+    .await?;
     let idle_rss = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
     let cpu_before = cpu_ticks(pid).unwrap_or(0);
     let switches_before = context_switches(pid);
@@ -467,10 +511,18 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let mut rss_samples = sampler.await?;
     rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
     let peak_rss = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
+    let sign_after = tokio::task::spawn_blocking({
+        let pinned = options.pin;
+        move || rsa2048_sign_us(pinned)
+    })
+    .await?;
+    let sign_us = sign_before.zip(sign_after).map(|(a, b)| (a + b) / 2.0);
     let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let ok: Vec<Timings> = ok.into_iter().filter_map(Result::ok).collect();
     let failures: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
     let cpu_ms = (cpu_after.saturating_sub(cpu_before)) as f64 * 1000.0 / clock_ticks_per_second();
+    let cpu_per_login = cpu_ms / (ok.len() + failures.len()).max(1) as f64;
+    let signatures = sign_us.map(|us| cpu_per_login * 1000.0 / us);
     Ok(BenchReport {
         stack: label,
         peers: match options.peers {
@@ -490,9 +542,12 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         rosetta_sso_ms: Percentiles::of(ok.iter().map(|t| t.sso).collect()),
         rosetta_callback_ms: Percentiles::of(ok.iter().map(|t| t.callback).collect()),
         rosetta_legs_ms: Percentiles::of(ok.iter().map(|t| t.sso + t.callback).collect()),
-        rosetta_cpu_ms_per_login: cpu_ms / (ok.len() + failures.len()).max(1) as f64,
+        rosetta_cpu_ms_per_login: cpu_per_login,
         rosetta_context_switches_per_login: switches as f64 / (ok.len() + failures.len()).max(1) as f64,
         pinned: options.pin,
+        rsa2048_sign_us: sign_us,
+        rosetta_cpu_signatures_per_login: signatures,
+        rosetta_cpu_ms_at_260us_per_signature: signatures.map(|n| n * REFERENCE_SIGN_US / 1000.0),
         rosetta_idle_rss_kib: idle_rss,
         rosetta_peak_rss_kib: peak_rss,
         target_rate: options.rate,
@@ -512,7 +567,7 @@ impl BenchReport {
         format!(
             "{stack} ({peers} peers): {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
 full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  Rosetta legs sum  {legs}\n  \
-Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rate}{samples}",
+Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rsa}{rate}{samples}",
             stack = self.stack,
             peers = self.peers,
             ok = self.logins_ok,
@@ -530,6 +585,16 @@ Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS
             switches = self.rosetta_context_switches_per_login,
             idle = self.rosetta_idle_rss_kib,
             peak = self.rosetta_peak_rss_kib,
+            rsa = match (
+                self.rsa2048_sign_us,
+                self.rosetta_cpu_signatures_per_login,
+                self.rosetta_cpu_ms_at_260us_per_signature
+            ) {
+                (Some(us), Some(n), Some(scaled)) => format!(
+                    "\n  RSA-2048 signature here {us:.0} µs (openssl speed, before and after): Rosetta CPU = {n:.2} signatures/login = {scaled:.3} ms/login at 260 µs per signature"
+                ),
+                _ => String::new(),
+            },
             rate = self
                 .target_rate
                 .map(|r| format!("\n  steady rate asked: {r} logins/s"))
@@ -546,6 +611,16 @@ Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn openssl_speed_rows_are_read_in_microseconds() {
+        let three_oh = "version: 3.0.17\n                  sign    verify    sign/s verify/s\nrsa 2048 bits 0.000487s 0.000021s   2053.0  47025.5\n";
+        assert_eq!(parse_openssl_speed(three_oh).map(|us| us.round()), Some(487.0));
+        let wider = "                   sign    verify    encrypt   decrypt   sign/s verify/s  encr./s  decr./s\nrsa   2048 bits 0.000260s 0.000017s 0.000018s 0.000250s   3846.2  58823.5  55555.6   4000.0\n";
+        assert_eq!(parse_openssl_speed(wider).map(|us| us.round()), Some(260.0));
+        assert_eq!(parse_openssl_speed("rsa 1024 bits 0.000100s 0.000010s"), None);
+        assert_eq!(parse_openssl_speed("nothing"), None);
+    }
 
     #[test]
     fn percentiles_pick_the_nearest_rank() {

@@ -218,13 +218,12 @@ impl<'a> Flow<'a> {
             }
         };
         // Replay cache: an ID is remembered for as long as its request could be accepted.
-        let replay_key = self.key("reqid", &format!("{}:{}", fingerprint(&sp.entity_id), valid.id));
-        let ttl = valid.replay_ttl.to_std().unwrap_or(Duration::from_secs(900));
-        if !self.state.store.set_if_absent(&replay_key, b"1", ttl).await? {
-            return Err(FlowError::BadRequest(
-                "This sign-in request was already used. Start again from the application.".into(),
-            ));
-        }
+        // It is claimed together with the state the request starts (one store round trip
+        // when it sends the browser to a provider), and before any answer goes out.
+        let guard = ReplayGuard {
+            key: self.key("reqid", &format!("{}:{}", fingerprint(&sp.entity_id), valid.id)),
+            ttl: valid.replay_ttl.to_std().unwrap_or(Duration::from_secs(900)),
+        };
         let request = SpRequest {
             sp_entity_id: sp.entity_id.clone(),
             acs_url: valid.acs_url,
@@ -234,6 +233,7 @@ impl<'a> Flow<'a> {
             force_authn: valid.force_authn,
         };
         if valid.is_passive {
+            self.claim(Some(guard)).await?;
             let live = match self.live_session(sso_cookie).await? {
                 Some(session) if !self.mfa_required(&sp, &session).await? => Some(session),
                 _ => None,
@@ -252,7 +252,15 @@ impl<'a> Flow<'a> {
                 }
             };
         }
-        self.proceed(sp, request, sso_cookie).await
+        self.proceed(sp, request, sso_cookie, Some(guard)).await
+    }
+
+    /// Claims the request's ID in the replay cache, if it has one to claim.
+    async fn claim(&self, guard: Option<ReplayGuard>) -> Result<(), FlowError> {
+        match guard {
+            Some(g) if !self.state.store.set_if_absent(&g.key, b"1", g.ttl).await? => Err(replayed()),
+            _ => Ok(()),
+        }
     }
 
     /// IdP-initiated SSO to the SP named `sp_name` (no InResponseTo).
@@ -287,7 +295,7 @@ impl<'a> Flow<'a> {
             name_id_format: sp.name_id_format.clone(),
             force_authn: false,
         };
-        self.proceed(sp, request, sso_cookie).await
+        self.proceed(sp, request, sso_cookie, None).await
     }
 
     /// Answers from a live broker session, or sends the browser to a provider.
@@ -296,10 +304,12 @@ impl<'a> Flow<'a> {
         sp: ServiceProvider,
         request: SpRequest,
         sso_cookie: Option<&str>,
+        guard: Option<ReplayGuard>,
     ) -> Result<Outcome, FlowError> {
         if !request.force_authn
             && let Some(session) = self.live_session(sso_cookie).await?
         {
+            self.claim(guard).await?;
             if self.mfa_required(&sp, &session).await? {
                 return self.start_mfa(request, session, &sp).await;
             }
@@ -307,11 +317,16 @@ impl<'a> Flow<'a> {
         }
         let sources = self.sources().await?;
         match sources.as_slice() {
-            [] => Err(FlowError::Unavailable(
-                "Single sign-on is not set up yet for this organisation: no identity provider is configured.".into(),
-            )),
-            [(only, _)] => self.start_upstream(&only.name, request).await,
+            [] => {
+                self.claim(guard).await?;
+                Err(FlowError::Unavailable(
+                    "Single sign-on is not set up yet for this organisation: no identity provider is configured."
+                        .into(),
+                ))
+            }
+            [(only, _)] => self.start_upstream(&only.name, request, guard).await,
             _ => {
+                self.claim(guard).await?;
                 let id = random_token();
                 let body = serde_json::to_vec(&request).map_err(anyhow::Error::from)?;
                 self.state.store.set(&self.key("hrd", &id), &body, PENDING_TTL).await?;
@@ -344,7 +359,7 @@ impl<'a> Flow<'a> {
         };
         self.state.store.delete(&key).await?;
         let request: SpRequest = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
-        self.start_upstream(&source.name, request).await
+        self.start_upstream(&source.name, request, None).await
     }
 
     async fn source_config(&self, name: &str) -> Result<SourceConfig, FlowError> {
@@ -364,7 +379,12 @@ impl<'a> Flow<'a> {
         Ok(config)
     }
 
-    async fn start_upstream(&self, source: &str, request: SpRequest) -> Result<Outcome, FlowError> {
+    async fn start_upstream(
+        &self,
+        source: &str,
+        request: SpRequest,
+        guard: Option<ReplayGuard>,
+    ) -> Result<Outcome, FlowError> {
         let config = self.source_config(source).await?;
         let redirect_uri = self.state.hosts.callback_url(&self.slug, source);
         let upstream = std::time::Instant::now();
@@ -397,10 +417,20 @@ impl<'a> Flow<'a> {
             started_ms: Utc::now().timestamp_millis(),
         };
         let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
-        self.state
-            .store
-            .set(&self.key("pending", &pending.auth.state), &body, PENDING_TTL)
-            .await?;
+        let key = self.key("pending", &pending.auth.state);
+        match guard {
+            Some(g) => {
+                if !self
+                    .state
+                    .store
+                    .set_guarded(&g.key, g.ttl, &key, &body, PENDING_TTL)
+                    .await?
+                {
+                    return Err(replayed());
+                }
+            }
+            None => self.state.store.set(&key, &body, PENDING_TTL).await?,
+        }
         Ok(Outcome::Redirect {
             location: url.to_string(),
             login_cookie: Some(cookie),
@@ -670,6 +700,16 @@ impl<'a> Flow<'a> {
         // Written off the response path; the audit log cannot turn a login into an outage.
         self.state.audit.record(event);
     }
+}
+
+/// An AuthnRequest's ID, to be claimed in the replay cache for `ttl`.
+struct ReplayGuard {
+    key: StoreKey,
+    ttl: Duration,
+}
+
+fn replayed() -> FlowError {
+    FlowError::BadRequest("This sign-in request was already used. Start again from the application.".into())
 }
 
 fn sp_policy(sp: &ServiceProvider) -> Result<SpPolicy, FlowError> {

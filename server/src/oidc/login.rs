@@ -207,7 +207,7 @@ impl OidcRp {
             }
         }
         let identity = identity_from_claims(config, validated.subject, &claims)?;
-        tracing::info!("upstream login verified");
+        tracing::debug!("upstream login verified");
         Ok(identity)
     }
 

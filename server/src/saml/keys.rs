@@ -2,15 +2,17 @@
 //! kept in memory so that signing a response never re-reads key material.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
+use openssl::md::Md;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
-use openssl::sign::Signer;
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::{Padding, Rsa};
 use openssl::x509::{X509, X509NameBuilder};
 use zeroize::Zeroizing;
 
@@ -29,11 +31,17 @@ impl From<openssl::error::ErrorStack> for KeyError {
 /// check its dates; rotation is by publishing a next key, not by expiry.
 const CERT_VALIDITY_DAYS: u32 = 3650;
 
+/// Signing contexts kept per key: at most one per thread that signs at the same time.
+const MAX_IDLE_CONTEXTS: usize = 16;
+
 /// A parsed private key and its certificate.
 pub struct SigningKey {
     key: PKey<Private>,
     cert: X509,
     cert_der: Vec<u8>,
+    /// Initialised RSA-SHA256 signing contexts, reused: setting one up (algorithm fetch,
+    /// padding and digest parameters) costs about as much as hashing a whole Response.
+    contexts: Mutex<Vec<PkeyCtx<Private>>>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -69,7 +77,7 @@ impl SigningKey {
         builder.sign(&key, MessageDigest::sha256())?;
         let cert = builder.build();
         let cert_der = cert.to_der()?;
-        Ok(Self { key, cert, cert_der })
+        Ok(Self::new(key, cert, cert_der))
     }
 
     /// Rebuilds a key from its PKCS#8 DER private key and DER certificate, checking they match.
@@ -79,11 +87,16 @@ impl SigningKey {
         if !cert.public_key()?.public_eq(&key) {
             return Err(KeyError("certificate does not match the private key".into()));
         }
-        Ok(Self {
+        Ok(Self::new(key, cert, cert_der.to_vec()))
+    }
+
+    fn new(key: PKey<Private>, cert: X509, cert_der: Vec<u8>) -> Self {
+        Self {
             key,
             cert,
-            cert_der: cert_der.to_vec(),
-        })
+            cert_der,
+            contexts: Mutex::new(Vec::new()),
+        }
     }
 
     /// The private key as PKCS#8 DER, for sealing at rest.
@@ -125,9 +138,26 @@ impl SigningKey {
 
     /// RSA-SHA256 (PKCS#1 v1.5) signature over `data`.
     pub fn sign_rsa_sha256(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut signer = Signer::new(MessageDigest::sha256(), &self.key)?;
-        signer.update(data)?;
-        Ok(signer.sign_to_vec()?)
+        let digest = openssl::sha::sha256(data);
+        let idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut ctx = match idle {
+            Some(ctx) => ctx,
+            None => {
+                let mut ctx = PkeyCtx::new(&self.key)?;
+                ctx.sign_init()?;
+                ctx.set_rsa_padding(Padding::PKCS1)?;
+                ctx.set_signature_md(Md::sha256())?;
+                ctx
+            }
+        };
+        let mut signature = Vec::with_capacity(self.key.size());
+        ctx.sign_to_vec(&digest, &mut signature)?;
+        // Only a context that just signed goes back; one that failed is dropped.
+        let mut idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_CONTEXTS {
+            idle.push(ctx);
+        }
+        Ok(signature)
     }
 }
 
@@ -158,6 +188,41 @@ mod tests {
         verifier.update(b"hello").unwrap();
         assert!(verifier.verify(&sig).unwrap());
         assert!(!format!("{key:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn reused_signing_contexts_sign_as_a_fresh_signer_does() {
+        let key = std::sync::Arc::new(SigningKey::generate("https://idp.example.com").unwrap());
+        let reference = |data: &[u8]| {
+            let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &key.key).unwrap();
+            signer.update(data).unwrap();
+            signer.sign_to_vec().unwrap()
+        };
+        // PKCS#1 v1.5 is deterministic: the pooled contexts must give the very same bytes,
+        // first use and reuse, and from several threads at once.
+        for data in [&b"first"[..], b"second", b""] {
+            assert_eq!(key.sign_rsa_sha256(data).unwrap(), reference(data));
+        }
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    (0..5)
+                        .map(|j| {
+                            let data = format!("thread {i} message {j}");
+                            (data.clone(), key.sign_rsa_sha256(data.as_bytes()).unwrap())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for t in threads {
+            for (data, sig) in t.join().unwrap() {
+                assert_eq!(sig, reference(data.as_bytes()), "{data}");
+            }
+        }
+        let idle = key.contexts.lock().unwrap().len();
+        assert!((1..=MAX_IDLE_CONTEXTS).contains(&idle), "{idle} idle contexts");
     }
 
     #[test]

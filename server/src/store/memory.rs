@@ -147,6 +147,42 @@ impl SessionStore for MemoryStore {
         Ok(true)
     }
 
+    async fn set_guarded(
+        &self,
+        guard: &StoreKey,
+        guard_ttl: Duration,
+        key: &StoreKey,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        check_value(value)?;
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if Self::live(&mut inner, guard.as_str(), now).is_some() {
+            return Ok(false);
+        }
+        // Room for both first, so a full store stores neither.
+        self.admit(&mut inner, guard.as_str(), now)?;
+        if !inner.map.contains_key(key.as_str()) && inner.map.len() + 1 >= self.max_entries {
+            return Err(StoreError::Full(self.max_entries));
+        }
+        inner.map.insert(
+            guard.as_str().to_owned(),
+            Entry {
+                value: b"1".to_vec(),
+                expires: deadline(now, guard_ttl),
+            },
+        );
+        inner.map.insert(
+            key.as_str().to_owned(),
+            Entry {
+                value: value.to_vec(),
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(true)
+    }
+
     async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64> {
         let now = Instant::now();
         let mut inner = self.lock();
@@ -239,6 +275,36 @@ mod tests {
         ));
         // Replacing a key already held needs no room.
         store.set(&key("a"), b"y", Duration::from_secs(10)).await.unwrap();
+        // A guarded set needs room for both keys, or stores neither.
+        store.delete(&key("c")).await.unwrap();
+        assert!(matches!(
+            store
+                .set_guarded(
+                    &key("g"),
+                    Duration::from_secs(10),
+                    &key("v"),
+                    b"x",
+                    Duration::from_secs(10)
+                )
+                .await,
+            Err(StoreError::Full(3))
+        ));
+        assert_eq!(store.get(&key("g")).await.unwrap(), None);
+        assert!(
+            store
+                .set_guarded(
+                    &key("g"),
+                    Duration::from_secs(10),
+                    &key("a"),
+                    b"z",
+                    Duration::from_secs(10)
+                )
+                .await
+                .unwrap(),
+            "replacing a held key needs room for the guard only"
+        );
+        store.delete(&key("g")).await.unwrap();
+        store.set(&key("c"), b"x", Duration::from_secs(10)).await.unwrap();
         tokio::time::advance(Duration::from_secs(10)).await;
         store.set(&key("d"), b"x", Duration::from_secs(10)).await.unwrap();
         assert_eq!(store.len(), 1, "expired entries were swept to make room");

@@ -63,6 +63,20 @@ impl SessionStore for MeteredStore {
         result
     }
 
+    async fn set_guarded(
+        &self,
+        guard: &StoreKey,
+        guard_ttl: Duration,
+        key: &StoreKey,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let started = Instant::now();
+        let result = self.inner.set_guarded(guard, guard_ttl, key, value, ttl).await;
+        self.record("set_guarded", started, &result);
+        result
+    }
+
     async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64> {
         let started = Instant::now();
         let result = self.inner.increment(key, ttl).await;

@@ -75,6 +75,18 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn take(&self, key: &StoreKey) -> StoreResult<Option<Vec<u8>>>;
     /// Stores `value` only if the key is absent; `true` when it was stored.
     async fn set_if_absent(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> StoreResult<bool>;
+    /// Claims `guard` (as [`set_if_absent`](Self::set_if_absent) would, for `guard_ttl`) and,
+    /// only when that succeeds, stores `value` under `key` for `ttl`: atomically, and in one
+    /// round trip. `false`, with nothing stored, when `guard` was already there. For a
+    /// request's replay-cache entry and the state the request starts.
+    async fn set_guarded(
+        &self,
+        guard: &StoreKey,
+        guard_ttl: Duration,
+        key: &StoreKey,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool>;
     /// Adds one to a counter and returns the new count. The first increment creates the
     /// counter with `ttl`; later ones keep its expiry (a fixed window).
     async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64>;

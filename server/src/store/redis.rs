@@ -20,6 +20,17 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 ";
 
+/// The guard is claimed with `NX`; the value is stored only when that succeeded. One round
+/// trip, atomic. Both keys carry the same prefix and tenant; with Redis Cluster they would
+/// need a hash tag to share a slot (Rosetta supports single Redis and Sentinel).
+const SET_GUARDED: &str = r"
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+";
+
 /// Redis through a connection manager that reconnects by itself after Redis restarts:
 /// operations in flight while Redis is away fail with [`StoreError::Unavailable`], later
 /// ones succeed again without restarting Rosetta. Needs Redis 6.2 or later (`GETDEL`).
@@ -44,6 +55,7 @@ pub struct RedisStore {
     sentinel: Option<Arc<tokio::sync::Mutex<SentinelClient>>>,
     prefix: String,
     increment: Script,
+    set_guarded: Script,
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -182,6 +194,7 @@ impl RedisStore {
             sentinel,
             prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT),
+            set_guarded: Script::new(SET_GUARDED),
         })
     }
 
@@ -311,6 +324,34 @@ impl SessionStore for RedisStore {
             })
             .await?;
         Ok(reply.is_some())
+    }
+
+    async fn set_guarded(
+        &self,
+        guard: &StoreKey,
+        guard_ttl: Duration,
+        key: &StoreKey,
+        value: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        check_value(value)?;
+        let (guard, key) = (self.key(guard), self.key(key));
+        let stored: i64 = self
+            .run(|mut c| {
+                let (guard, key) = (guard.clone(), key.clone());
+                async move {
+                    self.set_guarded
+                        .key(guard)
+                        .key(key)
+                        .arg(ttl_millis(guard_ttl))
+                        .arg(value)
+                        .arg(ttl_millis(ttl))
+                        .invoke_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        Ok(stored == 1)
     }
 
     async fn increment(&self, key: &StoreKey, ttl: Duration) -> StoreResult<u64> {

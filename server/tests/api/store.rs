@@ -59,6 +59,83 @@ async fn suite(store: Arc<dyn SessionStore>) {
     assert!(!store.set_if_absent(&key("req-id"), b"2", LONG).await.unwrap());
     assert_eq!(store.get(&key("req-id")).await.unwrap().as_deref(), Some(&b"1"[..]));
 
+    // set_guarded: the guard claimed and the value stored together, or neither
+    assert!(
+        store
+            .set_guarded(&key("guard-1"), LONG, &key("started-1"), b"pending one", LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(&key("guard-1")).await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        store.get(&key("started-1")).await.unwrap().as_deref(),
+        Some(&b"pending one"[..])
+    );
+    assert!(
+        !store
+            .set_guarded(&key("guard-1"), LONG, &key("started-2"), b"replayed", LONG)
+            .await
+            .unwrap(),
+        "a claimed guard refuses"
+    );
+    assert_eq!(
+        store.get(&key("started-2")).await.unwrap(),
+        None,
+        "a refused set stores nothing"
+    );
+    assert!(
+        !store.set_if_absent(&key("guard-1"), b"1", LONG).await.unwrap(),
+        "the guard is the replay cache set_if_absent sees"
+    );
+    store.set(&key("guard-2"), b"1", LONG).await.unwrap();
+    assert!(
+        !store
+            .set_guarded(&key("guard-2"), LONG, &key("started-3"), b"x", LONG)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store
+            .set_guarded(
+                &key("guard-3"),
+                LONG,
+                &key("started-4"),
+                &vec![0u8; MAX_VALUE_BYTES + 1],
+                LONG
+            )
+            .await,
+        Err(StoreError::ValueTooLarge(_))
+    ));
+    assert_eq!(
+        store.get(&key("guard-3")).await.unwrap(),
+        None,
+        "an oversized value claims no guard"
+    );
+    // of many concurrent claims of one guard, exactly one stores its value
+    let claims = (0..16).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let value = format!("claim {i}");
+            let stored = store
+                .set_guarded(
+                    &key("guard-race"),
+                    LONG,
+                    &key(&format!("race-{i}")),
+                    value.as_bytes(),
+                    LONG,
+                )
+                .await
+                .unwrap();
+            stored.then_some(value.into_bytes())
+        })
+    });
+    assert_eq!(futures_count(claims).await, 1);
+    let mut stored = 0;
+    for i in 0..16 {
+        stored += usize::from(store.get(&key(&format!("race-{i}"))).await.unwrap().is_some());
+    }
+    assert_eq!(stored, 1, "only the winner's value is stored");
+
     // counters
     for expected in 1..=5 {
         assert_eq!(store.increment(&key("hits"), LONG).await.unwrap(), expected);
@@ -87,8 +164,22 @@ async fn suite(store: Arc<dyn SessionStore>) {
             .unwrap(),
         1
     );
+    assert!(
+        store
+            .set_guarded(
+                &key("short-guard"),
+                Duration::from_millis(150),
+                &key("short-value"),
+                b"x",
+                Duration::from_millis(150)
+            )
+            .await
+            .unwrap()
+    );
     store.set(&key("long"), b"x", LONG).await.unwrap();
     wait_until_gone(store.as_ref(), &key("short")).await;
+    wait_until_gone(store.as_ref(), &key("short-guard")).await;
+    wait_until_gone(store.as_ref(), &key("short-value")).await;
     wait_until_gone(store.as_ref(), &key("short-nx")).await;
     wait_until_gone(store.as_ref(), &key("short-ctr")).await;
     assert!(store.get(&key("long")).await.unwrap().is_some());
