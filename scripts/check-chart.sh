@@ -144,6 +144,7 @@ for name in ("default-values", "production-values"):
         cm = kinds.get("ConfigMap", [{}])[0].get("data", {})
         check(cm.get("ROSETTA_LISTEN") == "0.0.0.0:8080", where("ROSETTA_LISTEN 0.0.0.0:8080"))
         check(cm.get("ROSETTA_DATA_DIR") == "/var/lib/rosetta", where("ROSETTA_DATA_DIR matches the mount"))
+        check(cm.get("ROSETTA_WORKERS", "").isdigit(), where("ROSETTA_WORKERS set (a bounded worker count per pod)"))
         envs = {e["name"] for e in c.get("env", [])}
         for n in ("ROSETTA_MASTER_KEY", "ROSETTA_DATABASE_URL", "ROSETTA_REDIS_URL"):
             check(n in envs, where(f"Deployment env has {n}"))

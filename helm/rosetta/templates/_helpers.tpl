@@ -89,6 +89,7 @@ ROSETTA_CLUSTERED: "true"
 ROSETTA_METRICS_LISTEN: "0.0.0.0:9090"
 ROSETTA_STORE_PREFIX: {{ .Values.config.storePrefix | quote }}
 ROSETTA_DATABASE_MAX_CONNECTIONS: {{ .Values.config.databaseMaxConnections | toString | quote }}
+ROSETTA_WORKERS: {{ .Values.config.workers | toString | quote }}
 ROSETTA_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 RUST_LOG: {{ .Values.config.logLevel | quote }}
 {{- with .Values.config.mailFrom }}
