@@ -41,6 +41,10 @@ pub struct BenchOptions {
     /// Rosetta alone on CPU 0, the driver and the peers on the other CPUs (`taskset`), so
     /// Rosetta's CPU per login is measured without the peers competing for its core.
     pub pin: bool,
+    /// Rosetta runs under valgrind's callgrind (`scripts/bench-instructions.sh` makes
+    /// `ROSETTA_BIN` such a wrapper): its instruction counters are zeroed after the warm-up
+    /// login and read after the last one.
+    pub callgrind: bool,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -122,6 +126,10 @@ pub struct BenchReport {
     /// Rosetta's CPU per login scaled to a machine signing in 260 µs, the speed the
     /// 1.5 ms bar was set on (performance issue): signatures per login × 0.26 ms.
     pub rosetta_cpu_ms_at_260us_per_signature: Option<f64>,
+    /// With `--callgrind`: instructions Rosetta executed per login in user space, all
+    /// threads (kernel time is not counted). Exact and independent of the machine's speed:
+    /// for comparing commits, not a CPU time.
+    pub rosetta_instructions_per_login: Option<f64>,
     /// Rosetta's resident memory before the run, KiB.
     pub rosetta_idle_rss_kib: u64,
     /// Rosetta's peak resident memory, KiB.
@@ -179,6 +187,50 @@ fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(())
+}
+
+/// Zeroes (`zero`) or reads the instruction counters of the callgrind run `pid`: the sum of
+/// every thread's `Ir` after the last zeroing. Reading also asks callgrind to write its
+/// profile of the logins (to its `--callgrind-out-file`, for `callgrind_annotate`).
+fn callgrind(pid: u32, zero: bool) -> anyhow::Result<u64> {
+    let control = |args: &[&str]| -> anyhow::Result<String> {
+        let out = std::process::Command::new("callgrind_control")
+            .args(args)
+            .arg(pid.to_string())
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "callgrind_control: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    if zero {
+        control(&["-z"])?;
+        return Ok(0);
+    }
+    let totals = parse_callgrind_totals(&control(&["-e", "Ir"])?)
+        .ok_or_else(|| anyhow::anyhow!("callgrind_control printed no thread totals (is Rosetta under callgrind?)"))?;
+    control(&["--dump=logins"])?;
+    Ok(totals)
+}
+
+/// The sum of the `Th N <count>` rows under `Totals:` of `callgrind_control -e Ir`.
+fn parse_callgrind_totals(text: &str) -> Option<u64> {
+    let mut rows = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("Totals:"))
+        .skip(1);
+    let mut sum = None;
+    for row in rows.by_ref() {
+        let mut fields = row.split_whitespace();
+        if fields.next() != Some("Th") {
+            break;
+        }
+        let count: u64 = fields.nth(1)?.replace(',', "").parse().ok()?;
+        sum = Some(sum.unwrap_or(0) + count);
+    }
+    sum
 }
 
 /// The RSA speed the issue's bar was set on: 260 µs per RSA-2048 signature.
@@ -464,6 +516,9 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     })
     .await?;
     let idle_rss = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
+    if options.callgrind {
+        callgrind(pid, true)?;
+    }
     let cpu_before = cpu_ticks(pid).unwrap_or(0);
     let switches_before = context_switches(pid);
     let next = Arc::new(AtomicUsize::new(0));
@@ -507,6 +562,11 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_ticks(pid).unwrap_or(0);
     let switches = context_switches(pid).saturating_sub(switches_before);
+    let instructions = if options.callgrind {
+        Some(callgrind(pid, false)?)
+    } else {
+        None
+    };
     let _ = done.send(true);
     let mut rss_samples = sampler.await?;
     rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
@@ -548,6 +608,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         rsa2048_sign_us: sign_us,
         rosetta_cpu_signatures_per_login: signatures,
         rosetta_cpu_ms_at_260us_per_signature: signatures.map(|n| n * REFERENCE_SIGN_US / 1000.0),
+        rosetta_instructions_per_login: instructions.map(|n| n as f64 / (ok.len() + failures.len()).max(1) as f64),
         rosetta_idle_rss_kib: idle_rss,
         rosetta_peak_rss_kib: peak_rss,
         target_rate: options.rate,
@@ -567,7 +628,7 @@ impl BenchReport {
         format!(
             "{stack} ({peers} peers): {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
 full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  Rosetta legs sum  {legs}\n  \
-Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rsa}{rate}{samples}",
+Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rsa}{instructions}{rate}{samples}",
             stack = self.stack,
             peers = self.peers,
             ok = self.logins_ok,
@@ -595,6 +656,10 @@ Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS
                 ),
                 _ => String::new(),
             },
+            instructions = self
+                .rosetta_instructions_per_login
+                .map(|n| format!("\n  Rosetta instructions per login (callgrind, user space): {n:.0}"))
+                .unwrap_or_default(),
             rate = self
                 .target_rate
                 .map(|r| format!("\n  steady rate asked: {r} logins/s"))
@@ -620,6 +685,13 @@ mod tests {
         assert_eq!(parse_openssl_speed(wider).map(|us| us.round()), Some(260.0));
         assert_eq!(parse_openssl_speed("rsa 1024 bits 0.000100s 0.000010s"), None);
         assert_eq!(parse_openssl_speed("nothing"), None);
+    }
+
+    #[test]
+    fn callgrind_thread_totals_are_added_up() {
+        let text = "PID 5596: /tmp/rosetta serve\nsending command status internal to pid 5596\n\n  Totals:        Ir \n   Th 1  11,845,555 \n   Th 2     173,659 \n   Th 9       4,398 \n\n";
+        assert_eq!(parse_callgrind_totals(text), Some(11_845_555 + 173_659 + 4_398));
+        assert_eq!(parse_callgrind_totals("PID 1: x\n  OK.\n"), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ fn options() -> BenchOptions {
         rate: None,
         peers: Peers::Node,
         pin: false,
+        callgrind: false,
     }
 }
 
@@ -55,6 +56,7 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
         rate: Some(15.0),
         peers: Peers::Node,
         pin: false,
+        callgrind: false,
     };
     let report = run(Stack::embedded(), &options).await.unwrap();
     println!("{}", report.summary());

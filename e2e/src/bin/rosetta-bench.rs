@@ -28,11 +28,17 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "rosetta-bench [--logins N (2000)] [--concurrency C (8)] [--time-limit-secs S (600)] \
-[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--json FILE]\n\
---pin: Rosetta alone on CPU 0, the driver and the peers on the other CPUs\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
+[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--callgrind] [--json FILE]\n\
+--pin: Rosetta alone on CPU 0, the driver and the peers on the other CPUs\n\
+--callgrind: ROSETTA_BIN runs Rosetta under callgrind; report its instructions per login (scripts/bench-instructions.sh)\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
 and TEST_REDIS_URL"
         );
         return Ok(());
+    }
+    if let Some(n) = arg(&args, "--sign-only") {
+        // For scripts/bench-instructions.sh: N RSA-SHA256 signatures of a 6 KB document,
+        // made the way Rosetta makes them, so callgrind can count one signature's instructions.
+        return sign_only(n.parse()?);
     }
     let rate: Option<f64> = arg(&args, "--rate").map(|v| v.parse()).transpose()?;
     let duration: Option<u64> = arg(&args, "--duration-secs").map(|v| v.parse()).transpose()?;
@@ -47,6 +53,7 @@ and TEST_REDIS_URL"
             Some(other) => anyhow::bail!("--peers node|fast, not {other}"),
         },
         pin: args.iter().any(|a| a == "--pin"),
+        callgrind: args.iter().any(|a| a == "--callgrind"),
     };
     if let (Some(rate), Some(secs)) = (rate, duration) {
         // A steady load for a fixed time: rate × duration logins, nothing starts later.
@@ -73,4 +80,39 @@ and TEST_REDIS_URL"
     }
     anyhow::ensure!(reports.iter().all(|r| r.failures == 0), "some logins failed");
     Ok(())
+}
+
+/// Signs a 6 KB document `n` times with a fresh RSA-2048 key: SHA-256 by `openssl::sha`, then
+/// one reused PKCS#1 v1.5 signing context, as `SigningKey::sign_rsa_sha256` does.
+fn sign_only(n: usize) -> anyhow::Result<()> {
+    use openssl::md::Md;
+    use openssl::pkey::PKey;
+    use openssl::pkey_ctx::PkeyCtx;
+    use openssl::rsa::{Padding, Rsa};
+    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+    let mut ctx = PkeyCtx::new(&key)?;
+    ctx.sign_init()?;
+    ctx.set_rsa_padding(Padding::PKCS1)?;
+    ctx.set_signature_md(Md::sha256())?;
+    let bytes = rosetta_bench_sign_loop(&mut ctx, n)?;
+    println!("{n} signatures, the last {bytes} bytes");
+    Ok(())
+}
+
+/// The signatures alone (key generation excluded): callgrind counts only this function
+/// with `--toggle-collect=*rosetta_bench_sign_loop*`.
+#[inline(never)]
+fn rosetta_bench_sign_loop(
+    ctx: &mut openssl::pkey_ctx::PkeyCtx<openssl::pkey::Private>,
+    n: usize,
+) -> anyhow::Result<usize> {
+    let document = vec![b'x'; 6 * 1024];
+    let mut signature = Vec::new();
+    for i in 0..n {
+        let mut data = document.clone();
+        data.extend_from_slice(i.to_string().as_bytes());
+        signature.clear();
+        ctx.sign_to_vec(&openssl::sha::sha256(&data), &mut signature)?;
+    }
+    Ok(signature.len())
 }
