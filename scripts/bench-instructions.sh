@@ -3,7 +3,8 @@
 # the VM's speed, for comparing two commits' user-space work per login exactly (a change of
 # half a percent shows). Not a CPU time: kernel work (system calls, thread switches) is not
 # counted, and instructions of RSA arithmetic run faster than those of parsing and copying.
-# BENCHMARKS.md ("Instruction counts") has the method and figures.
+# BENCHMARKS.md ("Instruction counts") has the method and figures. Compare runs of the same
+# LOGINS: a short run spreads warm-up work (first statement preparations) over fewer logins.
 #
 #   scripts/bench-instructions.sh            # 200 logins, SQLite + in-process store
 #   LOGINS=500 STACK=both scripts/bench-instructions.sh
