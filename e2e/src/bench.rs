@@ -189,29 +189,27 @@ fn pin(pid: u32, cpus: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Zeroes (`zero`) or reads the instruction counters of the callgrind run `pid`: the sum of
-/// every thread's `Ir` after the last zeroing. Reading also asks callgrind to write its
-/// profile of the logins (to its `--callgrind-out-file`, for `callgrind_annotate`).
-fn callgrind(pid: u32, zero: bool) -> anyhow::Result<u64> {
-    let control = |args: &[&str]| -> anyhow::Result<String> {
-        let out = std::process::Command::new("callgrind_control")
-            .args(args)
-            .arg(pid.to_string())
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "callgrind_control: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    };
-    if zero {
-        control(&["-z"])?;
-        return Ok(0);
-    }
-    let totals = parse_callgrind_totals(&control(&["-e", "Ir"])?)
+/// Runs `callgrind_control ARGS PID` against the callgrind run `pid`; its output.
+fn callgrind_control(pid: u32, args: &[&str]) -> anyhow::Result<String> {
+    let out = std::process::Command::new("callgrind_control")
+        .args(args)
+        .arg(pid.to_string())
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "callgrind_control: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The instructions of every thread of the callgrind run `pid` since its counters were
+/// zeroed (`callgrind_control -z`). Also asks callgrind to write its profile of them (to
+/// its `--callgrind-out-file`, for `callgrind_annotate`).
+fn callgrind_instructions(pid: u32) -> anyhow::Result<u64> {
+    let totals = parse_callgrind_totals(&callgrind_control(pid, &["-e", "Ir"])?)
         .ok_or_else(|| anyhow::anyhow!("callgrind_control printed no thread totals (is Rosetta under callgrind?)"))?;
-    control(&["--dump=logins"])?;
+    callgrind_control(pid, &["--dump=logins"])?;
     Ok(totals)
 }
 
@@ -251,6 +249,11 @@ fn rsa2048_sign_us(pinned: bool) -> Option<f64> {
         return None;
     }
     parse_openssl_speed(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// [`rsa2048_sign_us`] off the runtime's worker threads (it runs for about two seconds).
+async fn measure_sign_us(pinned: bool) -> anyhow::Result<Option<f64>> {
+    Ok(tokio::task::spawn_blocking(move || rsa2048_sign_us(pinned)).await?)
 }
 
 /// The sign time of the `rsa 2048 bits 0.000487s 0.000021s ...` row, in µs.
@@ -510,14 +513,10 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     }
     // One login first: discovery, JWKS and key caches are filled, as in steady state.
     w.login(0).await?;
-    let sign_before = tokio::task::spawn_blocking({
-        let pinned = options.pin;
-        move || rsa2048_sign_us(pinned)
-    })
-    .await?;
+    let sign_before = measure_sign_us(options.pin).await?;
     let idle_rss = proc_field(pid, "status", "VmRSS:").unwrap_or(0);
     if options.callgrind {
-        callgrind(pid, true)?;
+        callgrind_control(pid, &["-z"])?;
     }
     let cpu_before = cpu_ticks(pid).unwrap_or(0);
     let switches_before = context_switches(pid);
@@ -563,7 +562,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let cpu_after = cpu_ticks(pid).unwrap_or(0);
     let switches = context_switches(pid).saturating_sub(switches_before);
     let instructions = if options.callgrind {
-        Some(callgrind(pid, false)?)
+        Some(callgrind_instructions(pid)?)
     } else {
         None
     };
@@ -571,11 +570,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let mut rss_samples = sampler.await?;
     rss_samples.extend(proc_field(pid, "status", "VmRSS:"));
     let peak_rss = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
-    let sign_after = tokio::task::spawn_blocking({
-        let pinned = options.pin;
-        move || rsa2048_sign_us(pinned)
-    })
-    .await?;
+    let sign_after = measure_sign_us(options.pin).await?;
     let sign_us = sign_before.zip(sign_after).map(|(a, b)| (a + b) / 2.0);
     let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let ok: Vec<Timings> = ok.into_iter().filter_map(Result::ok).collect();

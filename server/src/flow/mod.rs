@@ -418,18 +418,20 @@ impl<'a> Flow<'a> {
         };
         let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
         let key = self.key("pending", &pending.auth.state);
-        match guard {
+        let stored = match guard {
             Some(g) => {
-                if !self
-                    .state
+                self.state
                     .store
                     .set_guarded(&g.key, g.ttl, &key, &body, PENDING_TTL)
                     .await?
-                {
-                    return Err(replayed());
-                }
             }
-            None => self.state.store.set(&key, &body, PENDING_TTL).await?,
+            None => {
+                self.state.store.set(&key, &body, PENDING_TTL).await?;
+                true
+            }
+        };
+        if !stored {
+            return Err(replayed());
         }
         Ok(Outcome::Redirect {
             location: url.to_string(),

@@ -82,6 +82,17 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Stores `value` under `key` until `ttl` from `now`, replacing any entry there.
+    fn put(inner: &mut Inner, key: &StoreKey, value: &[u8], now: Instant, ttl: Duration) {
+        inner.map.insert(
+            key.as_str().to_owned(),
+            Entry {
+                value: value.to_vec(),
+                expires: deadline(now, ttl),
+            },
+        );
+    }
+
     fn live<'a>(inner: &'a mut Inner, key: &str, now: Instant) -> Option<&'a mut Entry> {
         match inner.map.get(key) {
             Some(e) if e.expires <= now => {
@@ -109,13 +120,7 @@ impl SessionStore for MemoryStore {
         let now = Instant::now();
         let mut inner = self.lock();
         self.admit(&mut inner, key.as_str(), now)?;
-        inner.map.insert(
-            key.as_str().to_owned(),
-            Entry {
-                value: value.to_vec(),
-                expires: deadline(now, ttl),
-            },
-        );
+        Self::put(&mut inner, key, value, now, ttl);
         Ok(())
     }
 
@@ -137,13 +142,7 @@ impl SessionStore for MemoryStore {
             return Ok(false);
         }
         self.admit(&mut inner, key.as_str(), now)?;
-        inner.map.insert(
-            key.as_str().to_owned(),
-            Entry {
-                value: value.to_vec(),
-                expires: deadline(now, ttl),
-            },
-        );
+        Self::put(&mut inner, key, value, now, ttl);
         Ok(true)
     }
 
@@ -166,20 +165,8 @@ impl SessionStore for MemoryStore {
         if !inner.map.contains_key(key.as_str()) && inner.map.len() + 1 >= self.max_entries {
             return Err(StoreError::Full(self.max_entries));
         }
-        inner.map.insert(
-            guard.as_str().to_owned(),
-            Entry {
-                value: b"1".to_vec(),
-                expires: deadline(now, guard_ttl),
-            },
-        );
-        inner.map.insert(
-            key.as_str().to_owned(),
-            Entry {
-                value: value.to_vec(),
-                expires: deadline(now, ttl),
-            },
-        );
+        Self::put(&mut inner, guard, b"1", now, guard_ttl);
+        Self::put(&mut inner, key, value, now, ttl);
         Ok(true)
     }
 
@@ -196,13 +183,7 @@ impl SessionStore for MemoryStore {
             return Ok(count);
         }
         self.admit(&mut inner, key.as_str(), now)?;
-        inner.map.insert(
-            key.as_str().to_owned(),
-            Entry {
-                value: b"1".to_vec(),
-                expires: deadline(now, ttl),
-            },
-        );
+        Self::put(&mut inner, key, b"1", now, ttl);
         Ok(1)
     }
 
