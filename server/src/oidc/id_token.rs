@@ -125,52 +125,95 @@ pub fn validate_with_keys(
 /// pure-Rust RSA behind openidconnect. `None` for other algorithms (ECDSA, HMAC), which
 /// openidconnect checks.
 fn verify_rsa_with_openssl(key: &CoreJsonWebKey, alg: IdTokenAlg, input: &[u8], signature: &[u8]) -> Option<bool> {
-    use openssl::hash::MessageDigest;
-    use openssl::rsa::Padding;
-    let (digest, pss) = match alg {
-        IdTokenAlg::RS256 => (MessageDigest::sha256(), false),
-        IdTokenAlg::RS384 => (MessageDigest::sha384(), false),
-        IdTokenAlg::RS512 => (MessageDigest::sha512(), false),
-        IdTokenAlg::PS256 => (MessageDigest::sha256(), true),
-        IdTokenAlg::PS384 => (MessageDigest::sha384(), true),
-        IdTokenAlg::PS512 => (MessageDigest::sha512(), true),
+    use openssl::sha::{sha256, sha384, sha512};
+    let digest = match alg {
+        IdTokenAlg::RS256 | IdTokenAlg::PS256 => sha256(input).to_vec(),
+        IdTokenAlg::RS384 | IdTokenAlg::PS384 => sha384(input).to_vec(),
+        IdTokenAlg::RS512 | IdTokenAlg::PS512 => sha512(input).to_vec(),
         _ => return None,
     };
-    let Some(pkey) = rsa_public_key(key) else {
+    let Some(key) = rsa_public_key(key) else {
         return Some(false);
     };
-    let Ok(mut verifier) = openssl::sign::Verifier::new(digest, &pkey) else {
-        return Some(false);
-    };
-    if pss {
-        let ok = verifier.set_rsa_padding(Padding::PKCS1_PSS).is_ok()
-            && verifier
-                .set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
-                .is_ok();
-        if !ok {
-            return Some(false);
-        }
-    }
-    Some(verifier.update(input).is_ok() && verifier.verify(signature).unwrap_or(false))
+    Some(key.verify(alg, &digest, signature))
 }
 
 /// Most OpenSSL keys kept from JWKs; the cache is emptied when it would grow beyond.
 const RSA_KEY_CACHE: usize = 256;
+/// Most idle verification contexts kept per key.
+const MAX_IDLE_CONTEXTS: usize = 16;
+
+/// An RSA JWK as an OpenSSL key, with verification contexts ready for reuse: setting one up
+/// (`EVP_DigestVerifyInit`: method lookups, the key's export to the provider) cost more than
+/// the RSA operation itself.
+struct RsaVerifyKey {
+    pkey: openssl::pkey::PKey<openssl::pkey::Public>,
+    /// Initialised contexts, each for one algorithm (digest and padding).
+    contexts: std::sync::Mutex<Vec<(IdTokenAlg, openssl::pkey_ctx::PkeyCtx<openssl::pkey::Public>)>>,
+}
+
+impl RsaVerifyKey {
+    /// Whether `signature` is `alg`'s signature of the message whose digest is `digest`.
+    fn verify(&self, alg: IdTokenAlg, digest: &[u8], signature: &[u8]) -> bool {
+        let idle = {
+            let mut idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+            idle.iter().position(|(a, _)| *a == alg).map(|i| idle.swap_remove(i).1)
+        };
+        let Some(mut ctx) = idle.or_else(|| self.context(alg).ok()) else {
+            return false;
+        };
+        let valid = ctx.verify(digest, signature).unwrap_or(false);
+        // Only a context that just verified a signature goes back; any other is dropped.
+        if valid {
+            let mut idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < MAX_IDLE_CONTEXTS {
+                idle.push((alg, ctx));
+            }
+        }
+        valid
+    }
+
+    fn context(
+        &self,
+        alg: IdTokenAlg,
+    ) -> Result<openssl::pkey_ctx::PkeyCtx<openssl::pkey::Public>, openssl::error::ErrorStack> {
+        use openssl::md::Md;
+        use openssl::rsa::Padding;
+        let (md, pss) = match alg {
+            IdTokenAlg::RS384 => (Md::sha384(), false),
+            IdTokenAlg::RS512 => (Md::sha512(), false),
+            IdTokenAlg::PS256 => (Md::sha256(), true),
+            IdTokenAlg::PS384 => (Md::sha384(), true),
+            IdTokenAlg::PS512 => (Md::sha512(), true),
+            _ => (Md::sha256(), false),
+        };
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&self.pkey)?;
+        ctx.verify_init()?;
+        if pss {
+            ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
+            ctx.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)?;
+        } else {
+            ctx.set_rsa_padding(Padding::PKCS1)?;
+        }
+        ctx.set_signature_md(md)?;
+        Ok(ctx)
+    }
+}
 
 /// The OpenSSL public key of an RSA JWK, built once per key: importing the key and its
 /// Montgomery set-up cost more than the verification itself. Keyed by modulus and exponent,
 /// so a rotated key is a new entry.
-fn rsa_public_key(key: &CoreJsonWebKey) -> Option<openssl::pkey::PKey<openssl::pkey::Public>> {
+fn rsa_public_key(key: &CoreJsonWebKey) -> Option<Arc<RsaVerifyKey>> {
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};
-    type Keys = HashMap<(String, String), openssl::pkey::PKey<openssl::pkey::Public>>;
+    type Keys = HashMap<(String, String), Arc<RsaVerifyKey>>;
     static KEYS: LazyLock<Mutex<Keys>> = LazyLock::new(|| Mutex::new(HashMap::new()));
     let jwk = serde_json::to_value(key).ok()?;
     let n = jwk.get("n")?.as_str()?.to_owned();
     let e = jwk.get("e")?.as_str()?.to_owned();
     let id = (n, e);
-    if let Some(pkey) = KEYS.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-        return Some(pkey.clone());
+    if let Some(key) = KEYS.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Some(key.clone());
     }
     let component = |b64: &str| {
         let bytes = URL_SAFE_NO_PAD.decode(b64).ok()?;
@@ -179,12 +222,16 @@ fn rsa_public_key(key: &CoreJsonWebKey) -> Option<openssl::pkey::PKey<openssl::p
     let pkey = openssl::rsa::Rsa::from_public_components(component(&id.0)?, component(&id.1)?)
         .and_then(openssl::pkey::PKey::from_rsa)
         .ok()?;
+    let key = Arc::new(RsaVerifyKey {
+        pkey,
+        contexts: Mutex::new(Vec::new()),
+    });
     let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
     if keys.len() >= RSA_KEY_CACHE {
         keys.clear();
     }
-    keys.insert(id, pkey.clone());
-    Some(pkey)
+    keys.insert(id, key.clone());
+    Some(key)
 }
 
 /// The length of an HS* signature (the digest's), `None` for the other algorithms.
@@ -580,5 +627,67 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The verification contexts are kept per key and reused: a reused one must give the
+    /// answers a fresh one gives, for each algorithm, after a failed check, and from several
+    /// threads at once.
+    #[test]
+    fn reused_verification_contexts_answer_as_fresh_ones_do() {
+        use openssl::hash::MessageDigest;
+        use openssl::rsa::Padding;
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let jwk: CoreJsonWebKey = serde_json::from_value(json!({
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
+            "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
+        }))
+        .unwrap();
+        let private = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+        let sign = |digest: MessageDigest, pss: bool, input: &[u8]| {
+            let mut signer = openssl::sign::Signer::new(digest, &private).unwrap();
+            if pss {
+                signer.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+                signer
+                    .set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+                    .unwrap();
+            }
+            signer.update(input).unwrap();
+            signer.sign_to_vec().unwrap()
+        };
+        let input = b"header.payload";
+        let rs256 = sign(MessageDigest::sha256(), false, input);
+        let ps384 = sign(MessageDigest::sha384(), true, input);
+        let mut forged = rs256.clone();
+        forged[100] ^= 1;
+        let check = |alg, signature: &[u8]| verify_rsa_with_openssl(&jwk, alg, input, signature);
+        for _ in 0..3 {
+            assert_eq!(check(IdTokenAlg::RS256, &rs256), Some(true));
+        }
+        assert_eq!(check(IdTokenAlg::RS256, &forged), Some(false), "a changed byte");
+        assert_eq!(check(IdTokenAlg::RS256, &rs256), Some(true), "after a failed check");
+        assert_eq!(check(IdTokenAlg::PS384, &ps384), Some(true));
+        assert_eq!(
+            check(IdTokenAlg::PS256, &rs256),
+            Some(false),
+            "another algorithm's signature"
+        );
+        assert_eq!(check(IdTokenAlg::RS384, &ps384), Some(false), "PSS is not PKCS#1 v1.5");
+        assert_eq!(
+            verify_rsa_with_openssl(&jwk, IdTokenAlg::RS256, b"header.other", &rs256),
+            Some(false),
+            "another message"
+        );
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..20 {
+                        assert_eq!(check(IdTokenAlg::RS256, &rs256), Some(true));
+                        assert_eq!(check(IdTokenAlg::PS384, &ps384), Some(true));
+                        assert_eq!(check(IdTokenAlg::RS256, &forged), Some(false));
+                    }
+                });
+            }
+        });
     }
 }

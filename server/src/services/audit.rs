@@ -70,11 +70,24 @@ enum Message {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+impl Message {
+    /// Sorts a received message into the batch or the flushes waiting for it.
+    fn take(self, rows: &mut Vec<audit_event::ActiveModel>, flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>) {
+        match self {
+            Self::Event(row) => rows.push(*row),
+            Self::Flush(done) => flushes.push(done),
+        }
+    }
+}
+
 /// Login events, written off the response path: each event is stamped when it happens and
 /// queued; one task gathers what arrives within 50 ms (or 256 events) and writes it as one
 /// multi-row `INSERT`. So a login costs no database round trip for its audit row, and under
-/// load many logins share one statement and one wake-up of the writer. The price: a process
-/// that is killed (not stopped) loses the events of its last 50 ms. A batch the database refuses is tried again with
+/// load many logins share one statement. The writer is woken by the first event of a window
+/// only: while it waits out the window it does not listen to the queue, so the events that
+/// follow cost the logins that send them no wake-up of another thread (a full batch or a
+/// flush still cut the window short). The price: a process that is killed (not stopped)
+/// loses the events of its last 50 ms. A batch the database refuses is tried again with
 /// backoff; if it still fails (or the queue is full), each event goes to the log at error
 /// level with all its fields, so nothing is silently lost. [`AuditWriter::flush`] waits until
 /// everything queued before it is written: the audit-log API calls it before reading, and
@@ -82,6 +95,8 @@ enum Message {
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: tokio::sync::mpsc::Sender<Message>,
+    /// Ends the writer's window early: a flush is waiting, or a batch is full.
+    hurry: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for AuditWriter {
@@ -96,43 +111,51 @@ impl AuditWriter {
     /// Starts the writing task on the current Tokio runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(QUEUE);
+        let hurry = std::sync::Arc::new(tokio::sync::Notify::new());
+        let woken = hurry.clone();
         tokio::spawn(async move {
             let mut rows = Vec::new();
             let mut flushes = Vec::new();
             while let Some(first) = rx.recv().await {
-                // Gather what arrives within the window (or until a batch is full, or someone
-                // waits for a flush): one wake-up and one statement for many logins.
-                let window = tokio::time::Instant::now() + BATCH_WINDOW;
-                let mut next = Some(first);
-                while let Some(message) = next {
-                    match message {
-                        Message::Event(row) => rows.push(*row),
-                        Message::Flush(done) => flushes.push(done),
+                Message::take(first, &mut rows, &mut flushes);
+                // Wait out the window without listening to the queue (senders wake no one),
+                // unless a flush waits or a batch is already there.
+                if flushes.is_empty() && rx.len() < MAX_BATCH {
+                    let window = tokio::time::sleep(BATCH_WINDOW);
+                    tokio::select! {
+                        () = window => {}
+                        () = woken.notified() => {}
                     }
-                    next = if rows.len() >= MAX_BATCH || !flushes.is_empty() {
-                        None
-                    } else {
-                        tokio::time::timeout_at(window, rx.recv()).await.ok().flatten()
-                    };
+                }
+                while rows.len() < MAX_BATCH
+                    && let Ok(message) = rx.try_recv()
+                {
+                    Message::take(message, &mut rows, &mut flushes);
                 }
                 if !rows.is_empty() {
                     write_batch(&db, std::mem::take(&mut rows)).await;
                 }
+                // Every event queued before these flushes was taken above (or in an earlier
+                // round), so it is written now.
                 for done in flushes.drain(..) {
                     let _ = done.send(());
                 }
             }
         });
-        Self { tx }
+        Self { tx, hurry }
     }
 
     /// Queues `event` (stamped now); never waits for the database.
     pub fn record(&self, event: AuditEvent) {
         let row = Box::new(event.into_row());
-        if let Err(e) = self.tx.try_send(Message::Event(row))
-            && let Message::Event(row) = e.into_inner()
-        {
-            log_unwritten(&row, "the audit queue is full");
+        match self.tx.try_send(Message::Event(row)) {
+            Ok(()) if QUEUE - self.tx.capacity() >= MAX_BATCH => self.hurry.notify_one(),
+            Ok(()) => {}
+            Err(e) => {
+                if let Message::Event(row) = e.into_inner() {
+                    log_unwritten(&row, "the audit queue is full");
+                }
+            }
         }
     }
 
@@ -140,6 +163,7 @@ impl AuditWriter {
     pub async fn flush(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
         if self.tx.send(Message::Flush(done)).await.is_ok() {
+            self.hurry.notify_one();
             let _ = wait.await;
         }
     }

@@ -52,6 +52,39 @@ both_stacks!(queued_events_are_all_written_with_their_own_time, |stack| async mo
     assert_eq!(one.detail, r#"{"n":7}"#);
 });
 
+// Without a flush the writer still writes: at the end of its window for a few events, at
+// once for a full batch. (Waits until the rows are there, for at most 10 s.)
+both_stacks!(events_are_written_without_a_flush, |stack| async move {
+    let app = spawn_app(stack).await;
+    let tenant = app.create_tenant("acme", "Acme").await;
+    let filter = AuditFilter {
+        action: Some("login".into()),
+        ..AuditFilter::default()
+    };
+    let tenant_id = tenant.id;
+    let written = |want: u64| {
+        let (db, filter) = (app.state.db.clone(), filter.clone());
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let (_, total) = page(&db, tenant_id, &filter, 1, 1).await.unwrap();
+                if total >= want || tokio::time::Instant::now() > deadline {
+                    return total;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    for n in 0..3 {
+        app.state.audit.record(login_event(tenant.id, n));
+    }
+    assert_eq!(written(3).await, 3, "a window's few events are written when it ends");
+    for n in 3..303 {
+        app.state.audit.record(login_event(tenant.id, n));
+    }
+    assert_eq!(written(303).await, 303, "a full batch and the rest are written");
+});
+
 /// A database that no longer answers: the events are tried again, then logged; neither
 /// `record` nor `flush` hangs.
 #[tokio::test]
