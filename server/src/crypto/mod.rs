@@ -5,6 +5,8 @@
 //! copied to another row, another column or another tenant fails to open. The key ID lets
 //! several master keys coexist during rotation: the newest seals, any known key opens.
 
+pub mod pool;
+
 use std::fmt;
 use std::io::Write;
 use std::path::Path;

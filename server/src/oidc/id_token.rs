@@ -31,6 +31,7 @@ use serde_json::{Map, Value};
 use super::config::{IdTokenAlg, SourceConfig};
 use super::error::OidcError;
 use super::provider::{OidcRp, Provider, key_fits};
+use crate::crypto::pool::ContextPool;
 
 /// The claims of a validated ID token.
 #[derive(Debug, Clone)]
@@ -125,77 +126,73 @@ pub fn validate_with_keys(
 /// pure-Rust RSA behind openidconnect. `None` for other algorithms (ECDSA, HMAC), which
 /// openidconnect checks.
 fn verify_rsa_with_openssl(key: &CoreJsonWebKey, alg: IdTokenAlg, input: &[u8], signature: &[u8]) -> Option<bool> {
-    use openssl::sha::{sha256, sha384, sha512};
-    let digest = match alg {
-        IdTokenAlg::RS256 | IdTokenAlg::PS256 => sha256(input).to_vec(),
-        IdTokenAlg::RS384 | IdTokenAlg::PS384 => sha384(input).to_vec(),
-        IdTokenAlg::RS512 | IdTokenAlg::PS512 => sha512(input).to_vec(),
-        _ => return None,
-    };
-    let Some(key) = rsa_public_key(key) else {
-        return Some(false);
-    };
-    Some(key.verify(alg, &digest, signature))
+    let scheme = RsaScheme::of(alg)?;
+    Some(rsa_public_key(key).is_some_and(|key| key.verify(alg, &scheme, input, signature)))
+}
+
+/// A message digest computed by `openssl::sha`.
+type DigestFn = fn(&[u8]) -> Vec<u8>;
+
+/// How an RS* or PS* algorithm signs: its digest and padding.
+struct RsaScheme {
+    md: &'static openssl::md::MdRef,
+    digest: DigestFn,
+    pss: bool,
+}
+
+impl RsaScheme {
+    /// `None` for the algorithms that are not RSA.
+    fn of(alg: IdTokenAlg) -> Option<Self> {
+        use openssl::md::Md;
+        use openssl::sha::{sha256, sha384, sha512};
+        let (md, digest): (_, DigestFn) = match alg {
+            IdTokenAlg::RS256 | IdTokenAlg::PS256 => (Md::sha256(), |m| sha256(m).to_vec()),
+            IdTokenAlg::RS384 | IdTokenAlg::PS384 => (Md::sha384(), |m| sha384(m).to_vec()),
+            IdTokenAlg::RS512 | IdTokenAlg::PS512 => (Md::sha512(), |m| sha512(m).to_vec()),
+            _ => return None,
+        };
+        let pss = matches!(alg, IdTokenAlg::PS256 | IdTokenAlg::PS384 | IdTokenAlg::PS512);
+        Some(Self { md, digest, pss })
+    }
 }
 
 /// Most OpenSSL keys kept from JWKs; the cache is emptied when it would grow beyond.
 const RSA_KEY_CACHE: usize = 256;
-/// Most idle verification contexts kept per key.
-const MAX_IDLE_CONTEXTS: usize = 16;
 
-/// An RSA JWK as an OpenSSL key, with verification contexts ready for reuse: setting one up
-/// (`EVP_DigestVerifyInit`: method lookups, the key's export to the provider) cost more than
-/// the RSA operation itself.
+/// An RSA JWK as an OpenSSL key, with verification contexts ready for reuse (one kind per
+/// algorithm): `EVP_DigestVerifyInit` per login cost more than the RSA operation itself.
 struct RsaVerifyKey {
     pkey: openssl::pkey::PKey<openssl::pkey::Public>,
-    /// Initialised contexts, each for one algorithm (digest and padding).
-    contexts: std::sync::Mutex<Vec<(IdTokenAlg, openssl::pkey_ctx::PkeyCtx<openssl::pkey::Public>)>>,
+    contexts: ContextPool<IdTokenAlg, openssl::pkey_ctx::PkeyCtx<openssl::pkey::Public>>,
 }
 
 impl RsaVerifyKey {
-    /// Whether `signature` is `alg`'s signature of the message whose digest is `digest`.
-    fn verify(&self, alg: IdTokenAlg, digest: &[u8], signature: &[u8]) -> bool {
-        let idle = {
-            let mut idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
-            idle.iter().position(|(a, _)| *a == alg).map(|i| idle.swap_remove(i).1)
-        };
-        let Some(mut ctx) = idle.or_else(|| self.context(alg).ok()) else {
+    /// Whether `signature` is `alg`'s signature of `input`.
+    fn verify(&self, alg: IdTokenAlg, scheme: &RsaScheme, input: &[u8], signature: &[u8]) -> bool {
+        let Ok(mut ctx) = self.contexts.take(&alg, || self.context(scheme)) else {
             return false;
         };
-        let valid = ctx.verify(digest, signature).unwrap_or(false);
-        // Only a context that just verified a signature goes back; any other is dropped.
+        let valid = ctx.verify(&(scheme.digest)(input), signature).unwrap_or(false);
         if valid {
-            let mut idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < MAX_IDLE_CONTEXTS {
-                idle.push((alg, ctx));
-            }
+            self.contexts.give_back(alg, ctx);
         }
         valid
     }
 
     fn context(
         &self,
-        alg: IdTokenAlg,
+        scheme: &RsaScheme,
     ) -> Result<openssl::pkey_ctx::PkeyCtx<openssl::pkey::Public>, openssl::error::ErrorStack> {
-        use openssl::md::Md;
         use openssl::rsa::Padding;
-        let (md, pss) = match alg {
-            IdTokenAlg::RS384 => (Md::sha384(), false),
-            IdTokenAlg::RS512 => (Md::sha512(), false),
-            IdTokenAlg::PS256 => (Md::sha256(), true),
-            IdTokenAlg::PS384 => (Md::sha384(), true),
-            IdTokenAlg::PS512 => (Md::sha512(), true),
-            _ => (Md::sha256(), false),
-        };
         let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&self.pkey)?;
         ctx.verify_init()?;
-        if pss {
+        if scheme.pss {
             ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
             ctx.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)?;
         } else {
             ctx.set_rsa_padding(Padding::PKCS1)?;
         }
-        ctx.set_signature_md(md)?;
+        ctx.set_signature_md(scheme.md)?;
         Ok(ctx)
     }
 }
@@ -224,7 +221,7 @@ fn rsa_public_key(key: &CoreJsonWebKey) -> Option<Arc<RsaVerifyKey>> {
         .ok()?;
     let key = Arc::new(RsaVerifyKey {
         pkey,
-        contexts: Mutex::new(Vec::new()),
+        contexts: ContextPool::default(),
     });
     let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
     if keys.len() >= RSA_KEY_CACHE {

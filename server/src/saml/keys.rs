@@ -2,7 +2,6 @@
 //! kept in memory so that signing a response never re-reads key material.
 
 use std::fmt;
-use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -15,6 +14,8 @@ use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::{Padding, Rsa};
 use openssl::x509::{X509, X509NameBuilder};
 use zeroize::Zeroizing;
+
+use crate::crypto::pool::ContextPool;
 
 /// Why key material could not be made, read or used.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +32,6 @@ impl From<openssl::error::ErrorStack> for KeyError {
 /// check its dates; rotation is by publishing a next key, not by expiry.
 const CERT_VALIDITY_DAYS: u32 = 3650;
 
-/// Signing contexts kept per key: at most one per thread that signs at the same time.
-const MAX_IDLE_CONTEXTS: usize = 16;
-
 /// A parsed private key and its certificate.
 pub struct SigningKey {
     key: PKey<Private>,
@@ -41,7 +39,7 @@ pub struct SigningKey {
     cert_der: Vec<u8>,
     /// Initialised RSA-SHA256 signing contexts, reused: setting one up (algorithm fetch,
     /// padding and digest parameters) costs about as much as hashing a whole Response.
-    contexts: Mutex<Vec<PkeyCtx<Private>>>,
+    contexts: ContextPool<(), PkeyCtx<Private>>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -95,7 +93,7 @@ impl SigningKey {
             key,
             cert,
             cert_der,
-            contexts: Mutex::new(Vec::new()),
+            contexts: ContextPool::default(),
         }
     }
 
@@ -139,24 +137,16 @@ impl SigningKey {
     /// RSA-SHA256 (PKCS#1 v1.5) signature over `data`.
     pub fn sign_rsa_sha256(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
         let digest = openssl::sha::sha256(data);
-        let idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut ctx = match idle {
-            Some(ctx) => ctx,
-            None => {
-                let mut ctx = PkeyCtx::new(&self.key)?;
-                ctx.sign_init()?;
-                ctx.set_rsa_padding(Padding::PKCS1)?;
-                ctx.set_signature_md(Md::sha256())?;
-                ctx
-            }
-        };
+        let mut ctx = self.contexts.take(&(), || {
+            let mut ctx = PkeyCtx::new(&self.key)?;
+            ctx.sign_init()?;
+            ctx.set_rsa_padding(Padding::PKCS1)?;
+            ctx.set_signature_md(Md::sha256())?;
+            Ok::<_, KeyError>(ctx)
+        })?;
         let mut signature = Vec::with_capacity(self.key.size());
         ctx.sign_to_vec(&digest, &mut signature)?;
-        // Only a context that just signed goes back; one that failed is dropped.
-        let mut idle = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < MAX_IDLE_CONTEXTS {
-            idle.push(ctx);
-        }
+        self.contexts.give_back((), ctx);
         Ok(signature)
     }
 }
@@ -221,8 +211,11 @@ mod tests {
                 assert_eq!(sig, reference(data.as_bytes()), "{data}");
             }
         }
-        let idle = key.contexts.lock().unwrap().len();
-        assert!((1..=MAX_IDLE_CONTEXTS).contains(&idle), "{idle} idle contexts");
+        let idle = key.contexts.idle();
+        assert!(
+            (1..=crate::crypto::pool::MAX_IDLE).contains(&idle),
+            "{idle} idle contexts"
+        );
     }
 
     #[test]
