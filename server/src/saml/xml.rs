@@ -57,7 +57,24 @@ fn is_xml_char(c: char) -> bool {
 
 /// `xs:dateTime` in UTC with second precision, as SAML peers expect.
 pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    if !(0..=9999).contains(&at.year()) {
+        return at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    }
+    // Written field by field: chrono's `format` parses its format string on every call.
+    let mut s = String::with_capacity(20);
+    let _ = write!(
+        s,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    s
 }
 
 /// A random identifier with 160 bits of entropy that is a valid NCName (starts with `_`).
@@ -67,15 +84,36 @@ pub fn random_id() -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let mut id = String::with_capacity(41);
     id.push('_');
-    for b in bytes {
-        id.push_str(&format!("{b:02x}"));
-    }
+    crate::credentials::push_hex(&mut id, &bytes);
     id
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_xs_date_times_in_utc_to_the_second() {
+        use chrono::TimeZone;
+        for (at, text) in [
+            (
+                chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+                "2026-01-02T03:04:05Z",
+            ),
+            (
+                chrono::Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap(),
+                "1999-12-31T23:59:59Z",
+            ),
+            (
+                chrono::Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+                "+10000-01-01T00:00:00Z",
+            ),
+        ] {
+            let with_millis = at + chrono::Duration::milliseconds(999);
+            assert_eq!(instant(with_millis), text);
+            assert_eq!(instant(with_millis), at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+    }
 
     #[test]
     fn escapes_like_c14n() {

@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use rosetta_entity::end_user;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, Set,
+};
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
@@ -24,7 +26,7 @@ pub struct LoginIdentity<'a> {
 /// and refuses a blocked user with [`ServiceError::Forbidden`]. Email never identifies an
 /// account: a new `sub` with a known email is a different user.
 ///
-/// One statement (`INSERT … ON CONFLICT DO UPDATE … WHERE status <> 'blocked' RETURNING`):
+/// One statement (`INSERT … ON CONFLICT DO UPDATE … WHERE status <> 'blocked' RETURNING *`):
 /// two first logins of one person at once cannot both insert, and a login costs one
 /// round trip. A blocked user's row is left as it is and returns nothing.
 pub async fn record_login(
@@ -63,14 +65,16 @@ pub async fn record_login(
     ])
     .action_and_where(Expr::col((end_user::Entity, end_user::Column::Status)).ne("blocked"))
     .to_owned();
-    match end_user::Entity::insert(row)
-        .on_conflict(upsert)
-        .exec_with_returning(db)
-        .await
-    {
-        Ok(user) => Ok(user),
+    let mut insert = end_user::Entity::insert(row).on_conflict(upsert).into_query();
+    insert.returning_all();
+    let statement = db.get_database_backend().build(&insert);
+    // On the worker's own connection (crate::db::local): a pooled one costs a ping on its
+    // return and, on PostgreSQL, a wake-up of the thread that made it. Idempotent, as that
+    // requires.
+    match crate::db::local::fetch_optional::<end_user::Model>(db, statement).await {
+        Ok(Some(user)) => Ok(user),
         // Nothing returned: the row exists and the WHERE kept it as it was.
-        Err(sea_orm::DbErr::RecordNotFound(_) | sea_orm::DbErr::RecordNotInserted) => {
+        Ok(None) => {
             let blocked = end_user::Entity::find()
                 .filter(end_user::Column::TenantId.eq(tenant_id))
                 .filter(end_user::Column::Issuer.eq(who.issuer))

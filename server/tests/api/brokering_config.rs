@@ -289,6 +289,65 @@ both_stacks!(
 );
 
 both_stacks!(
+    a_login_survives_the_database_dropping_the_workers_own_connection,
+    |stack: rosetta_e2e::Stack| async move {
+        use rosetta::services::end_users::{self, LoginIdentity};
+        use sea_orm::{ConnectionTrait, DbBackend};
+        let app = spawn_app(stack).await;
+        let acme = app.create_tenant("acme", "Acme").await;
+        let who = LoginIdentity {
+            issuer: "https://idp.one",
+            subject: "sub-1",
+            email: "ada@acme.example",
+            name: Some("Ada"),
+        };
+        // The test's thread runs a current-thread runtime, as a worker does: the upsert runs
+        // on the thread's own connection (rosetta::db::local), made now.
+        let first = end_users::record_login(&app.state.db, acme.id, &who).await.unwrap();
+        if app.state.db.get_database_backend() == DbBackend::Postgres {
+            // PostgreSQL drops that connection (the only one whose last statement was the
+            // upsert), as a restart or an idle timeout would.
+            let killed = app
+                .state
+                .db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND query LIKE 'INSERT INTO \"end_user\"%'",
+                ))
+                .await
+                .unwrap();
+            assert_eq!(killed.len(), 1, "the worker's own connection was found and dropped");
+        }
+        // The failed connection is dropped and the login goes to the pool; the next one makes
+        // a new connection of the thread's own.
+        for name in ["Ada L.", "Ada Lovelace"] {
+            let again = end_users::record_login(
+                &app.state.db,
+                acme.id,
+                &LoginIdentity {
+                    name: Some(name),
+                    ..who.clone()
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(again.id, first.id);
+            assert_eq!(again.display_name.as_deref(), Some(name));
+        }
+        // A blocked user is still refused on that path.
+        end_users::set_status(&app.state.db, acme.id, first.id, true)
+            .await
+            .unwrap();
+        assert!(matches!(
+            end_users::record_login(&app.state.db, acme.id, &who).await,
+            Err(rosetta::services::ServiceError::Forbidden(_))
+        ));
+    }
+);
+
+both_stacks!(
     rekey_moves_every_secret_to_the_new_master_key,
     |stack: rosetta_e2e::Stack| async move {
         use rosetta::crypto::{Keyring, MasterKey};

@@ -1,5 +1,7 @@
 //! Database connection and migrations (SQLite by default, PostgreSQL in production).
 
+pub mod local;
+
 use std::time::Duration;
 
 use rosetta_migration::{Migrator, MigratorTrait};
