@@ -177,8 +177,8 @@ impl OidcRp {
         })
     }
 
-    /// The provider for this source, from the cache when fresh.
-    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
+    /// The provider for this source, from the cache when fresh. (No span of its own: it runs
+    /// twice per login and is a cache hit nearly always; fetching has one.)
     pub(crate) async fn provider(&self, config: &SourceConfig) -> Result<Arc<Provider>, OidcError> {
         let slot = self.slot(&config.issuer);
         let mut slot = slot.lock().await;
@@ -240,6 +240,8 @@ impl OidcRp {
         slots.entry(issuer.to_owned()).or_default().clone()
     }
 
+    /// Discovery and the JWKS, fetched.
+    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
     async fn fetch_provider(&self, config: &SourceConfig) -> Result<Provider, OidcError> {
         let issuer = Url::parse(&config.issuer).map_err(|_| OidcError::InvalidConfig("the issuer is not a URL"))?;
         require_secure(&issuer)?;
