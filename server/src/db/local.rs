@@ -14,7 +14,9 @@
 //! away, a network error, or the statement itself), the connection is dropped and the
 //! statement runs once more on the pool, whose answer counts; for the upsert this serves,
 //! running it twice is harmless. After a failed attempt to connect, the pool
-//! serves for a second before the thread tries again.
+//! serves for a second before the thread tries again. As the pool does with its own, a
+//! connection idle for more than a second is pinged before use, and a statement (with its
+//! ping) that has no answer within five seconds gives the connection up for the pool.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -30,6 +32,12 @@ use sea_query_sqlx::SqlxValues;
 const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 /// After connecting failed, the pool serves this long before the thread tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A connection idle for longer is pinged before use (as the pool does with its own).
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+/// The most a statement (with its ping) may take on a thread's connection before the
+/// connection is given up for the pool (whose own acquire timeout then applies): a
+/// connection a firewall silently dropped would otherwise hang the login for minutes.
+const TIME_LIMIT: Duration = Duration::from_secs(5);
 /// Databases a thread keeps a connection to (more than one only in tests).
 const MAX_DATABASES: usize = 4;
 
@@ -77,6 +85,14 @@ enum Row {
 }
 
 impl Connection {
+    async fn ping(&mut self) -> Result<(), sqlx::Error> {
+        use sqlx::Connection as _;
+        match self {
+            Self::Postgres(conn) => conn.ping().await,
+            Self::Sqlite(conn) => conn.ping().await,
+        }
+    }
+
     async fn fetch_optional(&mut self, statement: &Statement) -> Result<Option<Row>, sqlx::Error> {
         let values = SqlxValues(statement.values.clone().unwrap_or(sea_orm::Values(Vec::new())));
         let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
@@ -94,8 +110,8 @@ impl Connection {
 }
 
 enum Slot {
-    /// Free, made at this instant.
-    Idle(Connection, Instant),
+    /// Free: made at the first instant, last used at the second.
+    Idle(Connection, Instant, Instant),
     /// A task of this thread is using it (or making it).
     Busy,
     /// None: the next use makes one.
@@ -124,7 +140,7 @@ async fn take(target: &Target) -> Option<Taken> {
             }
         };
         match std::mem::replace(slot, Slot::Busy) {
-            Slot::Idle(conn, made) if made.elapsed() < MAX_AGE => Some(Some((conn, made))),
+            Slot::Idle(conn, made, used) if made.elapsed() < MAX_AGE => Some(Some((conn, made, used))),
             Slot::Busy => None,
             Slot::Failed(at) if at.elapsed() < RETRY_AFTER => {
                 *slot = Slot::Failed(at);
@@ -134,21 +150,26 @@ async fn take(target: &Target) -> Option<Taken> {
             Slot::Idle(..) | Slot::Empty | Slot::Failed(_) => Some(None),
         }
     })?;
+    // From here the slot is Busy: `taken` empties it again if this future is dropped while
+    // connecting, and holds the connection once there is one.
     let mut taken = Taken {
         target: target.clone(),
         conn: None,
         made: Instant::now(),
+        used: Instant::now(),
+        settled: false,
     };
     match idle {
-        Some((conn, made)) => {
+        Some((conn, made, used)) => {
             taken.conn = Some(conn);
             taken.made = made;
+            taken.used = used;
         }
         None => match target.connect().await {
             Ok(conn) => taken.conn = Some(conn),
             Err(e) => {
                 tracing::warn!(error = %e, "database: this worker's own connection could not be made; using the pool");
-                taken.set(Slot::Failed(Instant::now()));
+                taken.settle(Slot::Failed(Instant::now()));
                 return None;
             }
         },
@@ -156,18 +177,21 @@ async fn take(target: &Target) -> Option<Taken> {
     Some(taken)
 }
 
-/// A connection taken out of its slot. Given back with [`Taken::give_back`]; dropped without
-/// (the task was cancelled mid-statement, or the connection failed), its slot is emptied and
-/// the next use makes a new one.
+/// A thread's connection (or the attempt to make one) out of its slot, which is Busy
+/// meanwhile. Given back with [`Taken::give_back`]; dropped without (the task was cancelled,
+/// or the connection failed), the slot is emptied and the next use makes a new connection.
 struct Taken {
     target: Target,
     conn: Option<Connection>,
     made: Instant,
+    used: Instant,
+    /// The slot was set already.
+    settled: bool,
 }
 
 impl Taken {
-    fn set(&mut self, slot: Slot) {
-        self.conn = None;
+    fn settle(&mut self, slot: Slot) {
+        self.settled = true;
         CONNECTIONS.with(|c| {
             if let Some((_, s)) = c.borrow_mut().iter_mut().find(|(t, _)| t.is(&self.target)) {
                 *s = slot;
@@ -178,16 +202,35 @@ impl Taken {
     fn give_back(mut self) {
         if let Some(conn) = self.conn.take() {
             let made = self.made;
-            self.set(Slot::Idle(conn, made));
+            self.settle(Slot::Idle(conn, made, Instant::now()));
+        }
+    }
+
+    /// The statement on this connection: pinged first if idle a while, all within
+    /// [`TIME_LIMIT`].
+    async fn fetch_optional(&mut self, statement: &Statement) -> Result<Option<Row>, String> {
+        let idle = self.used.elapsed() >= PING_IF_IDLE_FOR;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err("no connection".into());
+        };
+        let run = async {
+            if idle {
+                conn.ping().await?;
+            }
+            conn.fetch_optional(statement).await
+        };
+        match tokio::time::timeout(TIME_LIMIT, run).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", TIME_LIMIT.as_secs())),
         }
     }
 }
 
 impl Drop for Taken {
     fn drop(&mut self) {
-        if self.conn.is_some() {
+        if !self.settled {
             // Not given back: make a new one next time.
-            self.set(Slot::Empty);
+            self.settle(Slot::Empty);
         }
     }
 }
@@ -203,9 +246,8 @@ pub async fn fetch_optional<M: FromQueryResult>(
     let current_thread = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
     if let Some(target) = current_thread.then(|| Target::of(db)).flatten()
         && let Some(mut taken) = take(&target).await
-        && let Some(conn) = taken.conn.as_mut()
     {
-        match conn.fetch_optional(&statement).await {
+        match taken.fetch_optional(&statement).await {
             Ok(row) => {
                 taken.give_back();
                 return row
@@ -221,8 +263,8 @@ pub async fn fetch_optional<M: FromQueryResult>(
             // Whether the statement or the connection failed (PostgreSQL reports a dropped
             // connection as a database error too), the connection is dropped and the pool
             // answers: its error, if any, is the one the caller sees.
-            Err(e) => {
-                tracing::warn!(error = %e, "database: this worker's own connection failed; using the pool");
+            Err(error) => {
+                tracing::warn!(%error, "database: this worker's own connection failed; using the pool");
                 drop(taken);
             }
         }
@@ -231,9 +273,78 @@ pub async fn fetch_optional<M: FromQueryResult>(
     row.map(|row| M::from_query_result(&row, "")).transpose()
 }
 
+/// This thread's slot for `db`: its state, and when its connection was made.
+#[cfg(test)]
+fn slot_state(db: &DatabaseConnection) -> Option<(&'static str, Option<Instant>)> {
+    let target = Target::of(db)?;
+    CONNECTIONS.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(t, _)| t.is(&target))
+            .map(|(_, slot)| match slot {
+                Slot::Idle(_, made, _) => ("idle", Some(*made)),
+                Slot::Busy => ("busy", None),
+                Slot::Empty => ("empty", None),
+                Slot::Failed(_) => ("failed", None),
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::FromQueryResult;
+
+    #[derive(Debug, FromQueryResult)]
+    struct Answer {
+        answer: i64,
+    }
+
+    #[tokio::test]
+    async fn the_threads_connection_is_kept_reused_and_freed_when_a_use_is_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = secrecy::SecretString::from(format!("sqlite://{}/local.db?mode=rwc", dir.path().display()));
+        let db = crate::db::connect(&url, 2).await.unwrap();
+        let select = || Statement::from_string(DbBackend::Sqlite, "SELECT 42 AS answer");
+        assert_eq!(slot_state(&db), None, "nothing made before the first use");
+
+        // A first use dropped at its first poll, while the connection is being made: the
+        // slot must not stay taken.
+        let cancelled = futures::FutureExt::now_or_never(fetch_optional::<Answer>(&db, select()));
+        let (state, _) = slot_state(&db).unwrap();
+        assert!(
+            matches!(state, "empty" | "idle"),
+            "a cancelled use left the slot {state}"
+        );
+        if let Some(result) = cancelled {
+            assert_eq!(result.unwrap().unwrap().answer, 42);
+        }
+
+        // Made (or kept) by the next use, then reused as it is.
+        assert_eq!(
+            fetch_optional::<Answer>(&db, select()).await.unwrap().unwrap().answer,
+            42
+        );
+        let (state, made) = slot_state(&db).unwrap();
+        assert_eq!(state, "idle");
+        assert_eq!(
+            fetch_optional::<Answer>(&db, select()).await.unwrap().unwrap().answer,
+            42
+        );
+        assert_eq!(slot_state(&db).unwrap(), ("idle", made), "the same connection again");
+
+        // A failing statement gives the connection up, and the pool's error is the answer.
+        let bad = Statement::from_string(DbBackend::Sqlite, "SELECT no_such_column FROM no_such_table");
+        assert!(fetch_optional::<Answer>(&db, bad).await.is_err());
+        assert_eq!(slot_state(&db).unwrap().0, "empty");
+        assert_eq!(
+            fetch_optional::<Answer>(&db, select()).await.unwrap().unwrap().answer,
+            42
+        );
+        let (state, remade) = slot_state(&db).unwrap();
+        assert_eq!(state, "idle");
+        assert_ne!(remade, made, "a new connection after the failure");
+    }
 
     #[test]
     fn targets_are_told_apart_by_their_pool() {
