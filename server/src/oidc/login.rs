@@ -15,7 +15,7 @@ use super::config::SourceConfig;
 use super::email::email_domain_allowed;
 use super::error::{OidcError, sanitize_error_code};
 use super::id_token;
-use super::provider::{ClientAuth, OidcRp, Provider, read_capped, require_secure};
+use super::provider::{ClientAuth, OidcRp, Provider, read_capped, require_secure, send_retrying_once};
 
 /// Random bytes behind `state` and `nonce`: 256 bits, well above the 128 required.
 const RANDOM_BYTES: u32 = 32;
@@ -252,12 +252,13 @@ impl OidcRp {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let response = request
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|_| OidcError::TokenEndpointUnreachable)?;
+        let response = send_retrying_once(
+            request
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body),
+        )
+        .await
+        .map_err(|_| OidcError::TokenEndpointUnreachable)?;
         let status = response.status();
         let bytes = read_capped(response, self.settings.max_body_bytes)
             .await
@@ -297,14 +298,14 @@ impl OidcRp {
             .ok_or(OidcError::UserinfoUnreachable)?
             .url();
         require_secure(url)?;
-        let response = self
-            .http
-            .get(url.as_str())
-            .bearer_auth(access_token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|_| OidcError::UserinfoUnreachable)?;
+        let response = send_retrying_once(
+            self.http
+                .get(url.as_str())
+                .bearer_auth(access_token)
+                .header(reqwest::header::ACCEPT, "application/json"),
+        )
+        .await
+        .map_err(|_| OidcError::UserinfoUnreachable)?;
         if !response.status().is_success() {
             return Err(OidcError::UserinfoUnreachable);
         }

@@ -309,11 +309,7 @@ impl OidcRp {
     }
 
     async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        let response = self
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        let response = send_retrying_once(self.http.get(url).header(reqwest::header::ACCEPT, "application/json"))
             .await
             .map_err(|_| FetchError::Unreachable)?;
         if !response.status().is_success() {
@@ -336,6 +332,26 @@ impl FetchError {
             Self::Unreachable => unreachable,
             Self::Status(code) => status(code),
         }
+    }
+}
+
+/// Sends `request`, and once more if it failed before any answer came back: a pooled
+/// connection the provider closed as idle (Node.js after 5 s, nginx after 75 s; the pool keeps
+/// them 90 s) can fail a request in the moment between the pool handing it out and the
+/// request going out. A timeout is not repeated. For the token request, a provider that did
+/// redeem the code the first time refuses the second (`invalid_grant`): the login fails as
+/// it would have without the second try.
+pub(crate) async fn send_retrying_once(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let again = request.try_clone();
+    match request.send().await {
+        Err(e) if !e.is_timeout() && (e.is_request() || e.is_connect()) => match again {
+            Some(again) => {
+                tracing::debug!(error = %e, "request to the provider failed before an answer; sending it once more");
+                again.send().await
+            }
+            None => Err(e),
+        },
+        other => other,
     }
 }
 
@@ -413,6 +429,68 @@ fn usable_key_count(jwks: &CoreJsonWebKeySet, allowed: &[IdTokenAlg]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads one HTTP/1.1 request (head, then a `content-length` body); false at end of stream.
+    async fn read_request(sock: &mut tokio::net::TcpStream) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let body = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + body {
+                    return true;
+                }
+            }
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_provider_closed_is_sent_once_more() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::AsyncWriteExt;
+        // Each connection: the first request answered (kept alive), the second read and left
+        // unanswered, the connection closed. That is what a client meets when it reuses a
+        // pooled connection the server is closing as idle.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if read_request(&mut sock).await {
+                        let answer =
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        let _ = sock.write_all(answer).await;
+                        read_request(&mut sock).await;
+                    }
+                });
+            }
+        });
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let token_request = || client.post(&url).body("grant_type=authorization_code&code=c");
+
+        assert_eq!(send_retrying_once(token_request()).await.unwrap().status(), 200);
+        // Sent once only, the request on the reused connection fails: the server above does
+        // what it should.
+        assert!(token_request().send().await.is_err());
+        // A new connection answers; the next request reuses it, is refused by the closing,
+        // and is sent once more, on a third connection, which answers.
+        assert_eq!(send_retrying_once(token_request()).await.unwrap().status(), 200);
+        assert_eq!(send_retrying_once(token_request()).await.unwrap().status(), 200);
+        assert_eq!(connections.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn basic_is_preferred_then_post() {
