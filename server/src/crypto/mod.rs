@@ -141,7 +141,7 @@ impl MasterKey {
 
     /// The key's public ID in hex (safe to log).
     pub fn id_hex(&self) -> String {
-        self.id.iter().map(|b| format!("{b:02x}")).collect()
+        crate::credentials::hex(&self.id)
     }
 }
 
@@ -228,7 +228,7 @@ impl Keyring {
             .keys
             .iter()
             .find(|k| k.id == key_id)
-            .ok_or_else(|| CryptoError::UnknownKey(key_id.iter().map(|b| format!("{b:02x}")).collect()))?;
+            .ok_or_else(|| CryptoError::UnknownKey(crate::credentials::hex(key_id)))?;
         let aad = ctx.associated_data();
         key.cipher
             .decrypt(

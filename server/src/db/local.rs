@@ -22,8 +22,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sea_orm::sqlx::{self, ConnectOptions as _};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement};
 use sea_query_sqlx::SqlxValues;
@@ -79,11 +79,6 @@ enum Connection {
     Sqlite(SqliteConnection),
 }
 
-enum Row {
-    Postgres(PgRow),
-    Sqlite(SqliteRow),
-}
-
 impl Connection {
     async fn ping(&mut self) -> Result<(), sqlx::Error> {
         use sqlx::Connection as _;
@@ -93,18 +88,18 @@ impl Connection {
         }
     }
 
-    async fn fetch_optional(&mut self, statement: &Statement) -> Result<Option<Row>, sqlx::Error> {
+    async fn fetch_optional(&mut self, statement: &Statement) -> Result<Option<QueryResult>, sqlx::Error> {
         let values = SqlxValues(statement.values.clone().unwrap_or(sea_orm::Values(Vec::new())));
         let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
         Ok(match self {
             Self::Postgres(conn) => sqlx::query_with(sql, values)
                 .fetch_optional(conn)
                 .await?
-                .map(Row::Postgres),
+                .map(QueryResult::from),
             Self::Sqlite(conn) => sqlx::query_with(sql, values)
                 .fetch_optional(conn)
                 .await?
-                .map(Row::Sqlite),
+                .map(QueryResult::from),
         })
     }
 }
@@ -150,69 +145,84 @@ async fn take(target: &Target) -> Option<Taken> {
             Slot::Idle(..) | Slot::Empty | Slot::Failed(_) => Some(None),
         }
     })?;
-    // From here the slot is Busy: `taken` empties it again if this future is dropped while
-    // connecting, and holds the connection once there is one.
-    let mut taken = Taken {
+    // From here the slot is Busy: `claim` empties it again if this future is dropped while
+    // connecting.
+    let claim = Claim {
         target: target.clone(),
-        conn: None,
-        made: Instant::now(),
-        used: Instant::now(),
         settled: false,
     };
     match idle {
-        Some((conn, made, used)) => {
-            taken.conn = Some(conn);
-            taken.made = made;
-            taken.used = used;
-        }
+        Some((conn, made, used)) => Some(Taken {
+            claim,
+            conn,
+            made,
+            used,
+        }),
         None => match target.connect().await {
-            Ok(conn) => taken.conn = Some(conn),
+            Ok(conn) => Some(Taken {
+                claim,
+                conn,
+                made: Instant::now(),
+                used: Instant::now(),
+            }),
             Err(e) => {
                 tracing::warn!(error = %e, "database: this worker's own connection could not be made; using the pool");
-                taken.settle(Slot::Failed(Instant::now()));
-                return None;
+                claim.settle(Slot::Failed(Instant::now()));
+                None
             }
         },
     }
-    Some(taken)
 }
 
-/// A thread's connection (or the attempt to make one) out of its slot, which is Busy
-/// meanwhile. Given back with [`Taken::give_back`]; dropped without (the task was cancelled,
-/// or the connection failed), the slot is emptied and the next use makes a new connection.
-struct Taken {
+/// A task's hold on this thread's slot for a target, which is Busy meanwhile. Settled with
+/// the slot's next state; dropped unsettled (the task was cancelled, or the connection
+/// failed), it empties the slot, and the next use makes a new connection.
+struct Claim {
     target: Target,
-    conn: Option<Connection>,
-    made: Instant,
-    used: Instant,
-    /// The slot was set already.
     settled: bool,
 }
 
-impl Taken {
-    fn settle(&mut self, slot: Slot) {
+impl Claim {
+    fn settle(mut self, slot: Slot) {
+        self.set(slot);
         self.settled = true;
+    }
+
+    fn set(&self, slot: Slot) {
         CONNECTIONS.with(|c| {
             if let Some((_, s)) = c.borrow_mut().iter_mut().find(|(t, _)| t.is(&self.target)) {
                 *s = slot;
             }
         });
     }
+}
 
-    fn give_back(mut self) {
-        if let Some(conn) = self.conn.take() {
-            let made = self.made;
-            self.settle(Slot::Idle(conn, made, Instant::now()));
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.set(Slot::Empty);
         }
+    }
+}
+
+/// A thread's connection, taken out of its slot; put back with [`Taken::give_back`].
+struct Taken {
+    claim: Claim,
+    conn: Connection,
+    made: Instant,
+    used: Instant,
+}
+
+impl Taken {
+    fn give_back(self) {
+        self.claim.settle(Slot::Idle(self.conn, self.made, Instant::now()));
     }
 
     /// The statement on this connection: pinged first if idle a while, all within
     /// [`TIME_LIMIT`].
-    async fn fetch_optional(&mut self, statement: &Statement) -> Result<Option<Row>, String> {
+    async fn fetch_optional(&mut self, statement: &Statement) -> Result<Option<QueryResult>, String> {
         let idle = self.used.elapsed() >= PING_IF_IDLE_FOR;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err("no connection".into());
-        };
+        let conn = &mut self.conn;
         let run = async {
             if idle {
                 conn.ping().await?;
@@ -222,15 +232,6 @@ impl Taken {
         match tokio::time::timeout(TIME_LIMIT, run).await {
             Ok(result) => result.map_err(|e| e.to_string()),
             Err(_) => Err(format!("no answer within {} s", TIME_LIMIT.as_secs())),
-        }
-    }
-}
-
-impl Drop for Taken {
-    fn drop(&mut self) {
-        if !self.settled {
-            // Not given back: make a new one next time.
-            self.settle(Slot::Empty);
         }
     }
 }
@@ -250,15 +251,7 @@ pub async fn fetch_optional<M: FromQueryResult>(
         match taken.fetch_optional(&statement).await {
             Ok(row) => {
                 taken.give_back();
-                return row
-                    .map(|row| {
-                        let result = match row {
-                            Row::Postgres(row) => QueryResult::from(row),
-                            Row::Sqlite(row) => QueryResult::from(row),
-                        };
-                        M::from_query_result(&result, "")
-                    })
-                    .transpose();
+                return row.map(|row| M::from_query_result(&row, "")).transpose();
             }
             // Whether the statement or the connection failed (PostgreSQL reports a dropped
             // connection as a database error too), the connection is dropped and the pool
