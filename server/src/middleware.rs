@@ -38,7 +38,7 @@ pub async fn trace_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = crate::db::new_id().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",

@@ -8,6 +8,14 @@ use rosetta_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use secrecy::{ExposeSecret, SecretString};
 
+/// A fresh random (version 4) UUID for a row or a request, drawn from the thread's CSPRNG
+/// (rand's `ThreadRng`: ChaCha12, seeded and reseeded from the operating system) rather than
+/// by a `getrandom` system call per ID as `Uuid::new_v4` does; a login makes four. For
+/// identifiers only: secrets (tokens, cookies, keys, nonces) come from `OsRng`.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+}
+
 /// Opens a pool. For SQLite, creates the file's directory and turns on WAL so readers do
 /// not wait for writers, with `synchronous=NORMAL`.
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
@@ -94,6 +102,23 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_ids_are_random_version_4_uuids() {
+        let ids: std::collections::HashSet<uuid::Uuid> = (0..1000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 1000, "a repeated ID");
+        for id in &ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        }
+        // 122 random bits each: across 1,000 IDs every bit position takes both values.
+        let (ones, zeros) = ids.iter().fold((0u128, 0u128), |(o, z), id| {
+            let v = id.as_u128();
+            (o | v, z | !v)
+        });
+        let fixed = (0xF000u128 << 64) | 0xC000_0000_0000_0000u128;
+        assert_eq!(ones & zeros & !fixed, !fixed, "a random bit that never changed");
+    }
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {

@@ -79,9 +79,8 @@ pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// A random identifier with 160 bits of entropy that is a valid NCName (starts with `_`).
 pub fn random_id() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 20];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    // The thread's CSPRNG (ChaCha12, seeded from the OS): no system call per ID.
+    let bytes: [u8; 20] = rand::random();
     let mut id = String::with_capacity(41);
     id.push('_');
     crate::credentials::push_hex(&mut id, &bytes);

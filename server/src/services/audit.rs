@@ -32,7 +32,7 @@ impl AuditEvent {
     /// The row, stamped now.
     fn into_row(self) -> audit_event::ActiveModel {
         audit_event::ActiveModel {
-            id: Set(Uuid::new_v4()),
+            id: Set(crate::db::new_id()),
             tenant_id: Set(self.tenant_id),
             occurred_at: Set(Utc::now()),
             actor: Set(self.actor.chars().take(320).collect()),
@@ -55,8 +55,11 @@ pub async fn record(db: &DatabaseConnection, event: AuditEvent) -> ServiceResult
     Ok(())
 }
 
-/// How long the writer gathers events before writing them.
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
+/// How long the writer gathers events before writing them. Each batch costs a fixed price
+/// (the writer's thread woken twice, a transaction with its WAL frames on SQLite or a round
+/// trip on PostgreSQL, and on SQLite every other connection re-reading the pages it had
+/// cached): at 50 ms a login at 40 logins/s paid half a batch, at 500 ms a twentieth.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(500);
 /// Most rows one `INSERT` of the writer carries.
 const MAX_BATCH: usize = 256;
 /// Events waiting for the writer; beyond this a login's event is logged instead.
@@ -81,13 +84,13 @@ impl Message {
 }
 
 /// Login events, written off the response path: each event is stamped when it happens and
-/// queued; one task gathers what arrives within 50 ms (or 256 events) and writes it as one
+/// queued; one task gathers what arrives within 500 ms (or 256 events) and writes it as one
 /// multi-row `INSERT`. So a login costs no database round trip for its audit row, and under
 /// load many logins share one statement. The writer is woken by the first event of a window
 /// only: while it waits out the window it does not listen to the queue, so the events that
 /// follow cost the logins that send them no wake-up of another thread (a full batch or a
 /// flush still cut the window short). The price: a process that is killed (not stopped)
-/// loses the events of its last 50 ms. A batch the database refuses is tried again with
+/// loses the events of its last half second. A batch the database refuses is tried again with
 /// backoff; if it still fails (or the queue is full), each event goes to the log at error
 /// level with all its fields, so nothing is silently lost. [`AuditWriter::flush`] waits until
 /// everything queued before it is written: the audit-log API calls it before reading, and

@@ -37,7 +37,7 @@ pub async fn record_login(
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     let now = Utc::now();
     let row = end_user::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         tenant_id: Set(tenant_id),
         issuer: Set(who.issuer.to_owned()),
         subject: Set(who.subject.to_owned()),
