@@ -87,22 +87,21 @@ impl Message {
     }
 }
 
-/// Login events, written off the response path: each event is stamped when it happens and
-/// queued; one task gathers what arrives within 500 ms (or until 32 events wait) and writes
-/// it as one multi-row `INSERT`. So a login costs no database round trip for its audit row, and under
-/// load many logins share one statement. The writer is woken by the first event of a window
-/// only: while it waits out the window it does not listen to the queue, so the events that
-/// follow cost the logins that send them no wake-up of another thread (32 waiting events or
-/// a flush still cut the window short). The price: a process that is killed (not stopped)
-/// loses the events of its last half second. A batch the database refuses is tried again with
-/// backoff; if it still fails (or the queue is full), each event goes to the log at error
-/// level with all its fields, so nothing is silently lost. [`AuditWriter::flush`] waits until
-/// everything queued before it is written: the audit-log API calls it before reading, and
-/// `serve` calls it on shutdown.
+/// Login events, written off the response path: each event is stamped when it happens and queued;
+/// one task gathers what arrives within 500 ms (or until 32 events wait) and writes it as one
+/// multi-row `INSERT`. So a login costs no database round trip for its audit row, and under load
+/// many logins share one statement. The writer is woken by the first event of a window only: while
+/// it waits out the window it does not listen to the queue, so the events that follow cost the
+/// logins that send them no wake-up of another thread (32 waiting events or a flush still cut the
+/// window short). The price: a process that is killed (not stopped) loses the events of its last
+/// half second. A batch the database refuses is tried again with backoff; if it still fails (or the
+/// queue is full), each event goes to the log at error level with all its fields, so nothing is
+/// silently lost. [`AuditWriter::flush`] waits until everything queued before it is written: the
+/// audit-log API calls it before reading, and `serve` calls it on shutdown.
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: tokio::sync::mpsc::Sender<Message>,
-    /// Ends the writer's window early: a flush is waiting, or a batch is full.
+    /// Ends the writer's window early: a flush is waiting, or 32 events are.
     hurry: std::sync::Arc<tokio::sync::Notify>,
 }
 
@@ -126,7 +125,7 @@ impl AuditWriter {
             while let Some(first) = rx.recv().await {
                 Message::take(first, &mut rows, &mut flushes);
                 // Wait out the window without listening to the queue (senders wake no one),
-                // unless a flush waits or a batch is already there.
+                // unless a flush waits or 32 events already do.
                 if flushes.is_empty() && rx.len() < HURRY_AT {
                     let window = tokio::time::sleep(BATCH_WINDOW);
                     tokio::select! {
