@@ -126,7 +126,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(format!("<{}@rosetta>", uuid::Uuid::new_v4().simple())));
+            .message_id(Some(format!("<{}@rosetta>", crate::db::new_id().simple())));
         let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(email.text.clone());
@@ -154,7 +154,7 @@ impl Mailer {
                 let name = format!(
                     "{}-{}.eml",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-                    uuid::Uuid::new_v4().simple()
+                    crate::db::new_id().simple()
                 );
                 let path = dir.join(name);
                 tokio::fs::write(&path, message.formatted()).await?;

@@ -11,7 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 /// A fresh random (version 4) UUID for a row or a request, drawn from the thread's CSPRNG
 /// (rand's `ThreadRng`: ChaCha12, seeded and reseeded from the operating system) rather than
 /// by a `getrandom` system call per ID as `Uuid::new_v4` does; a login makes four. For
-/// identifiers only: secrets (tokens, cookies, keys, nonces) come from `OsRng`.
+/// identifiers only (every row, request and email message ID is made here): secrets (tokens,
+/// cookies, keys, nonces) come from `OsRng`.
 pub fn new_id() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }

@@ -173,7 +173,7 @@ pub(crate) async fn insert_account<C: ConnectionTrait>(
 ) -> ServiceResult<admin_account::Model> {
     let now = Utc::now();
     admin_account::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         email: Set(email.to_owned()),
         password_hash: Set(password_hash),
         email_verified_at: Set(verified_at),
@@ -197,7 +197,7 @@ pub(crate) async fn add_member<C: ConnectionTrait>(
     role: Role,
 ) -> ServiceResult<membership::Model> {
     membership::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         tenant_id: Set(tenant_id),
         account_id: Set(account_id),
         role: Set(role_str(role).into()),
@@ -217,7 +217,7 @@ async fn issue_token<C: ConnectionTrait>(
     let token = credentials::link_token();
     let now = Utc::now();
     email_token::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         account_id: Set(account_id),
         purpose: Set(purpose.into()),
         token_hash: Set(credentials::token_hash(&token)),

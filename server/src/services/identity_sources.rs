@@ -158,7 +158,7 @@ pub async fn create(
             message: "the client secret is empty".into(),
         });
     }
-    let id = Uuid::new_v4();
+    let id = crate::db::new_id();
     let sealed = seal_secret(keyring, tenant_id, id, &new.client_secret)?;
     let now = Utc::now();
     let issuer = new.issuer;

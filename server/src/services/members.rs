@@ -116,7 +116,7 @@ pub async fn invite(
     let token = credentials::link_token();
     let now = Utc::now();
     let row = invitation::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         tenant_id: Set(tenant_id),
         email: Set(email.to_string()),
         role: Set(role_str(role).into()),

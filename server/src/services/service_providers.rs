@@ -242,7 +242,7 @@ pub async fn create(
     };
     let now = Utc::now();
     let row = service_provider::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         tenant_id: Set(tenant_id),
         name: Set(new.name.to_string()),
         preset: Set(preset_str(new.preset).into()),

@@ -30,7 +30,7 @@ pub async fn generate<C: ConnectionTrait>(
         .await
         .map_err(internal)?
         .map_err(internal)?;
-    let id = Uuid::new_v4();
+    let id = crate::db::new_id();
     let sealed = keyring
         .seal(
             SecretContext {

@@ -39,7 +39,7 @@ pub async fn create_in<C: ConnectionTrait>(
 ) -> ServiceResult<tenant::Model> {
     let now = Utc::now();
     let row = tenant::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         slug: Set(slug.to_string()),
         display_name: Set(name.to_string()),
         status: Set(TenantStatus::Active),
