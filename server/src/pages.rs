@@ -4,9 +4,15 @@ use actix_web::http::StatusCode;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    escape_into(&mut out, text);
+    out
+}
+
+/// [`escape`], appended to `out`.
+pub fn escape_into(out: &mut String, text: &str) {
     // Runs of bytes that need nothing are copied whole: the signed Response (kilobytes of
     // base64) goes through here on every login.
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut plain = 0;
     for (i, b) in text.bytes().enumerate() {
         let entity = match b {
@@ -22,7 +28,6 @@ pub fn escape(text: &str) -> String {
         plain = i + 1;
     }
     out.push_str(&text[plain..]);
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#f4f5f7;color:#172b4d;margin:0}\
@@ -32,13 +37,30 @@ h1{font-size:1.4rem;margin:0 0 1rem}p{line-height:1.5}.ref{color:#6b778c;font-si
 
 /// A complete page; `title` and `body_html` are trusted (callers escape user data).
 pub fn layout(title: &str, body_html: &str) -> String {
-    format!(
+    let mut out = String::with_capacity(PAGE_HEAD_LEN + body_html.len() + PAGE_END.len());
+    open_page(&mut out, title);
+    out.push_str(body_html);
+    out.push_str(PAGE_END);
+    out
+}
+
+/// About the length of what [`open_page`] writes, for sizing a page's buffer.
+pub const PAGE_HEAD_LEN: usize = 720;
+
+/// Closes what [`open_page`] opened.
+pub const PAGE_END: &str = "</main></body></html>";
+
+/// Appends a page's head and the start of its body to `out`; the caller appends the body's
+/// HTML and then [`PAGE_END`]. [`layout`] in one buffer, for a page built piece by piece.
+pub fn open_page(out: &mut String, title: &str) {
+    out.push_str(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title}</title><style>{STYLE}</style></head><body><main>\
-<div class=\"brand\">Rosetta single sign-on</div>{body_html}</main></body></html>",
-        title = escape(title)
-    )
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>",
+    );
+    escape_into(out, title);
+    out.push_str("</title><style>");
+    out.push_str(STYLE);
+    out.push_str("</style></head><body><main><div class=\"brand\">Rosetta single sign-on</div>");
 }
 
 /// An error page with the correlation ID that also appears in the server log.
@@ -78,6 +100,21 @@ mod tests {
         assert_eq!(escape("é<ü>ß&"), "é&lt;ü&gt;ß&amp;");
         assert_eq!(escape("nothing to do"), "nothing to do");
         assert_eq!(escape(""), "");
+    }
+
+    #[test]
+    fn a_page_is_head_body_and_end_with_the_title_escaped() {
+        let page = layout("A <b> & \"c\"", "<p>body</p>");
+        assert!(page.starts_with("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"));
+        assert!(page.contains("<title>A &lt;b&gt; &amp; &quot;c&quot;</title>"));
+        assert!(page.contains(&format!("<style>{STYLE}</style>")));
+        assert!(page.ends_with("<div class=\"brand\">Rosetta single sign-on</div><p>body</p></main></body></html>"));
+        // The head estimate is close enough that a page does not grow its buffer.
+        let head = page.len() - "<p>body</p>".len() - PAGE_END.len();
+        assert!(head <= PAGE_HEAD_LEN, "{head}");
+        let mut appended = String::from("x");
+        escape_into(&mut appended, "<&>");
+        assert_eq!(appended, "x&lt;&amp;&gt;");
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! The authorization request and the callback.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
-use openidconnect::{ClientId, CsrfToken, Nonce, PkceCodeChallenge, RedirectUrl, Scope};
+use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,7 +17,7 @@ use super::id_token;
 use super::provider::{ClientAuth, OidcRp, Provider, read_capped, require_secure, send_retrying_once};
 
 /// Random bytes behind `state` and `nonce`: 256 bits, well above the 128 required.
-const RANDOM_BYTES: u32 = 32;
+const RANDOM_BYTES: usize = 32;
 
 /// What the callback needs from the authorization request; the caller stores it under
 /// `state` for the login's lifetime (serde, a few hundred bytes).
@@ -45,6 +44,51 @@ impl std::fmt::Debug for PendingAuth {
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
+}
+
+impl PendingAuth {
+    /// A new login's secrets: `state`, `nonce` and the PKCE verifier, 256 bits each from the
+    /// operating system's generator, URL-safe base64 (43 characters, as RFC 7636 asks of a
+    /// verifier).
+    fn fresh(redirect_uri: &str, issuer: &str) -> Self {
+        let mut bytes = [0u8; 3 * RANDOM_BYTES];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let (state, rest) = bytes.split_at(RANDOM_BYTES);
+        let (nonce, verifier) = rest.split_at(RANDOM_BYTES);
+        Self {
+            state: URL_SAFE_NO_PAD.encode(state),
+            nonce: URL_SAFE_NO_PAD.encode(nonce),
+            pkce_verifier: URL_SAFE_NO_PAD.encode(verifier),
+            redirect_uri: redirect_uri.to_owned(),
+            issuer: issuer.to_owned(),
+        }
+    }
+}
+
+/// The authorization request (OpenID Connect Core 3.1.2.1): code flow, PKCE S256 (RFC 7636),
+/// `state` and `nonce`, with the parameters in the order openidconnect writes them.
+///
+/// Written here rather than through an openidconnect client, which would be built from a
+/// clone of the whole discovery document on every login; the test
+/// `authorization_url_is_the_one_openidconnect_writes` holds the two to the same URL.
+fn authorization_url(endpoint: &Url, config: &SourceConfig, pending: &PendingAuth) -> Url {
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.pkce_verifier.as_bytes()));
+    let mut scope = String::from("openid");
+    for extra in config.scopes.iter().filter(|s| s.as_str() != "openid") {
+        scope.push(' ');
+        scope.push_str(extra);
+    }
+    let mut url = endpoint.clone();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &config.client_id)
+        .append_pair("state", &pending.state)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("redirect_uri", &pending.redirect_uri)
+        .append_pair("scope", &scope)
+        .append_pair("nonce", &pending.nonce);
+    url
 }
 
 /// The query parameters of the redirect back from the provider.
@@ -109,38 +153,10 @@ impl OidcRp {
         config: &SourceConfig,
         redirect_uri: &str,
     ) -> Result<(Url, PendingAuth), OidcError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_owned())
-            .map_err(|_| OidcError::InvalidConfig("the redirect URI is not a URL"))?;
+        Url::parse(redirect_uri).map_err(|_| OidcError::InvalidConfig("the redirect URI is not a URL"))?;
         let provider = self.provider(config).await?;
-        let client = CoreClient::from_provider_metadata(
-            provider.metadata.clone(),
-            ClientId::new(config.client_id.clone()),
-            None,
-        )
-        .set_redirect_uri(redirect);
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let state = CsrfToken::new_random_len(RANDOM_BYTES);
-        let nonce = Nonce::new_random_len(RANDOM_BYTES);
-        let (state_value, nonce_value) = (state.secret().clone(), nonce.secret().clone());
-        let (url, _, _) = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || state, move || nonce)
-            // openidconnect always sends `openid` itself.
-            .add_scopes(
-                config
-                    .scopes
-                    .iter()
-                    .filter(|s| s.as_str() != "openid")
-                    .map(|s| Scope::new(s.clone())),
-            )
-            .set_pkce_challenge(challenge)
-            .url();
-        let pending = PendingAuth {
-            state: state_value,
-            nonce: nonce_value,
-            pkce_verifier: verifier.secret().clone(),
-            redirect_uri: redirect_uri.to_owned(),
-            issuer: config.issuer.clone(),
-        };
+        let pending = PendingAuth::fresh(redirect_uri, &config.issuer);
+        let url = authorization_url(provider.metadata.authorization_endpoint().url(), config, &pending);
         Ok((url, pending))
     }
 
@@ -439,22 +455,94 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn pkce_and_state_shape() -> Result<(), OidcError> {
-        // The shapes only; the authorization URL itself is covered by the integration tests.
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        assert_eq!(challenge.method().as_str(), "S256");
-        assert_eq!(verifier.secret().len(), 43);
-        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.secret()));
-        assert_eq!(challenge.as_str(), expected);
-        let state = CsrfToken::new_random_len(RANDOM_BYTES);
-        assert_eq!(state.secret().len(), 43);
-        assert!(
-            state
-                .secret()
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    #[test]
+    fn fresh_secrets_are_256_bit_url_safe_and_unrelated() {
+        let a = PendingAuth::fresh("https://acme.rosetta.example/oidc/callback/x", "https://op.example");
+        let b = PendingAuth::fresh("https://acme.rosetta.example/oidc/callback/x", "https://op.example");
+        for secret in [&a.state, &a.nonce, &a.pkce_verifier] {
+            assert_eq!(secret.len(), 43, "32 bytes in unpadded base64");
+            assert!(
+                secret
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            );
+            let decoded = URL_SAFE_NO_PAD.decode(secret).unwrap();
+            assert_eq!(decoded.len(), RANDOM_BYTES);
+        }
+        // Three secrets from one draw, none a copy or a part of another, none repeated.
+        let all = [
+            &a.state,
+            &a.nonce,
+            &a.pkce_verifier,
+            &b.state,
+            &b.nonce,
+            &b.pkce_verifier,
+        ];
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        assert_eq!(a.redirect_uri, "https://acme.rosetta.example/oidc/callback/x");
+        assert_eq!(a.issuer, "https://op.example");
+    }
+
+    #[test]
+    fn authorization_url_is_the_one_openidconnect_writes() {
+        use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
+        use openidconnect::{
+            AuthUrl, ClientId, CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+            RedirectUrl, Scope,
+        };
+        let pending = PendingAuth::fresh(
+            "https://acme.rosetta.example/oidc/callback/corp sso",
+            "https://op.example",
         );
-        Ok(())
+        // Scopes as an admin may type them: `openid` again, characters that need encoding.
+        let mut config = config();
+        config.scopes = vec!["openid".into(), "email".into(), "profile".into(), "groups:read".into()];
+        config.client_id = "rosetta client/1&2".into();
+        // An endpoint that already has a query keeps it, as openidconnect keeps it.
+        for endpoint in [
+            "https://op.example/authorize",
+            "https://op.example/oauth2/v1/authorize?tenant=a+b",
+        ] {
+            let client = CoreClient::new(
+                ClientId::new(config.client_id.clone()),
+                IssuerUrl::new("https://op.example".into()).unwrap(),
+                JsonWebKeySet::default(),
+            )
+            .set_auth_uri(AuthUrl::new(endpoint.into()).unwrap())
+            .set_redirect_uri(RedirectUrl::new(pending.redirect_uri.clone()).unwrap());
+            let (state, nonce) = (pending.state.clone(), pending.nonce.clone());
+            let (expected, _, _) = client
+                .authorize_url(
+                    CoreAuthenticationFlow::AuthorizationCode,
+                    move || CsrfToken::new(state),
+                    move || Nonce::new(nonce),
+                )
+                .add_scopes(
+                    config
+                        .scopes
+                        .iter()
+                        .filter(|s| s.as_str() != "openid")
+                        .map(|s| Scope::new(s.clone())),
+                )
+                .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+                    pending.pkce_verifier.clone(),
+                )))
+                .url();
+            let ours = authorization_url(&Url::parse(endpoint).unwrap(), &config, &pending);
+            assert_eq!(ours.as_str(), expected.as_str());
+        }
+        // And what it says, read back.
+        let url = authorization_url(&Url::parse("https://op.example/authorize").unwrap(), &config, &pending);
+        let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["scope"], "openid email profile groups:read");
+        assert_eq!(q["client_id"], "rosetta client/1&2");
+        assert_eq!(
+            q["code_challenge"],
+            URL_SAFE_NO_PAD.encode(Sha256::digest(pending.pkce_verifier.as_bytes()))
+        );
     }
 }

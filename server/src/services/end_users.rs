@@ -1,9 +1,12 @@
 //! End users: created or updated at each successful login, keyed on (tenant, issuer, sub).
 
-use chrono::Utc;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
 use rosetta_entity::end_user;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryTrait, Set, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -34,10 +37,92 @@ pub async fn record_login(
     tenant_id: Uuid,
     who: &LoginIdentity<'_>,
 ) -> ServiceResult<end_user::Model> {
+    let statement = upsert_statement(
+        db.get_database_backend(),
+        crate::db::new_id(),
+        tenant_id,
+        who,
+        Utc::now(),
+    );
+    // On the worker's own connection (crate::db::local): a pooled one costs a ping on its
+    // return and, on PostgreSQL, a wake-up of the thread that made it. Idempotent, as that
+    // requires.
+    match crate::db::local::fetch_optional::<end_user::Model>(db, statement).await {
+        Ok(Some(user)) => Ok(user),
+        // Nothing returned: the row exists and the WHERE kept it as it was.
+        Ok(None) => {
+            let blocked = end_user::Entity::find()
+                .filter(end_user::Column::TenantId.eq(tenant_id))
+                .filter(end_user::Column::Issuer.eq(who.issuer))
+                .filter(end_user::Column::Subject.eq(who.subject))
+                .one(db)
+                .await?
+                .is_some_and(|u| u.status == "blocked");
+            if blocked {
+                Err(ServiceError::Forbidden(
+                    "this account is blocked by the administrator".into(),
+                ))
+            } else {
+                Err(ServiceError::Database(sea_orm::DbErr::RecordNotInserted))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The login's upsert with its values. The SQL text depends only on the backend, so sea-query
+/// writes it once per backend ([`upsert_by_sea_query`]) and each login binds its values to a
+/// copy; the values are in the order sea-query would bind them (the test
+/// `the_upsert_is_the_statement_sea_query_builds` holds the two to the same statement).
+fn upsert_statement(
+    backend: DbBackend,
+    id: Uuid,
+    tenant_id: Uuid,
+    who: &LoginIdentity<'_>,
+    now: DateTime<Utc>,
+) -> Statement {
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    let cached = match backend {
+        DbBackend::Postgres => &POSTGRES,
+        DbBackend::Sqlite => &SQLITE,
+        _ => return upsert_by_sea_query(backend, id, tenant_id, who, now),
+    };
+    let sql = cached.get_or_init(|| upsert_by_sea_query(backend, id, tenant_id, who, now).sql);
+    let none_string: Option<String> = None;
+    let none_time: Option<DateTime<Utc>> = None;
+    let values: Vec<Value> = vec![
+        id.into(),
+        tenant_id.into(),
+        who.issuer.into(),
+        who.subject.into(),
+        who.email.into(),
+        who.name.map(str::to_owned).into(),
+        "active".into(),
+        Some(now).into(),
+        None::<Vec<u8>>.into(),
+        none_time.into(),
+        None::<i64>.into(),
+        none_string.into(),
+        now.into(),
+        now.into(),
+        "blocked".into(),
+    ];
+    Statement::from_sql_and_values(backend, sql.clone(), values)
+}
+
+/// `INSERT … ON CONFLICT (tenant_id, issuer, subject) DO UPDATE SET email, display_name,
+/// last_login_at, updated_at WHERE status <> 'blocked' RETURNING *`, built by sea-query.
+fn upsert_by_sea_query(
+    backend: DbBackend,
+    id: Uuid,
+    tenant_id: Uuid,
+    who: &LoginIdentity<'_>,
+    now: DateTime<Utc>,
+) -> Statement {
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-    let now = Utc::now();
     let row = end_user::ActiveModel {
-        id: Set(crate::db::new_id()),
+        id: Set(id),
         tenant_id: Set(tenant_id),
         issuer: Set(who.issuer.to_owned()),
         subject: Set(who.subject.to_owned()),
@@ -67,31 +152,7 @@ pub async fn record_login(
     .to_owned();
     let mut insert = end_user::Entity::insert(row).on_conflict(upsert).into_query();
     insert.returning_all();
-    let statement = db.get_database_backend().build(&insert);
-    // On the worker's own connection (crate::db::local): a pooled one costs a ping on its
-    // return and, on PostgreSQL, a wake-up of the thread that made it. Idempotent, as that
-    // requires.
-    match crate::db::local::fetch_optional::<end_user::Model>(db, statement).await {
-        Ok(Some(user)) => Ok(user),
-        // Nothing returned: the row exists and the WHERE kept it as it was.
-        Ok(None) => {
-            let blocked = end_user::Entity::find()
-                .filter(end_user::Column::TenantId.eq(tenant_id))
-                .filter(end_user::Column::Issuer.eq(who.issuer))
-                .filter(end_user::Column::Subject.eq(who.subject))
-                .one(db)
-                .await?
-                .is_some_and(|u| u.status == "blocked");
-            if blocked {
-                Err(ServiceError::Forbidden(
-                    "this account is blocked by the administrator".into(),
-                ))
-            } else {
-                Err(ServiceError::Database(sea_orm::DbErr::RecordNotInserted))
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+    backend.build(&insert)
 }
 
 /// A page of the tenant's end users, by email; `search` matches email or name, any case.
@@ -170,4 +231,30 @@ pub async fn reset_mfa(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> Se
     row.recovery_codes = Set(None);
     row.updated_at = Set(Utc::now());
     Ok(row.update(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upsert_is_the_statement_sea_query_builds() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            // The second and third logins bind their values to the SQL the first one cached.
+            for name in [Some("Ada Lovelace"), None, Some("O'Brien \"quoted\"")] {
+                let who = LoginIdentity {
+                    issuer: "https://op.example",
+                    subject: "248289761001",
+                    email: "ada@corp.com",
+                    name,
+                };
+                let (id, tenant, now) = (crate::db::new_id(), crate::db::new_id(), Utc::now());
+                let ours = upsert_statement(backend, id, tenant, &who, now);
+                let sea_query = upsert_by_sea_query(backend, id, tenant, &who, now);
+                assert_eq!(ours.sql, sea_query.sql, "{backend:?}");
+                assert_eq!(ours.values, sea_query.values, "{backend:?}");
+                assert_eq!(ours.db_backend, sea_query.db_backend);
+            }
+        }
+    }
 }
