@@ -363,17 +363,13 @@ impl<'a> Flow<'a> {
     }
 
     async fn source_config(&self, name: &str) -> Result<SourceConfig, FlowError> {
-        let (source, secret) = self
-            .sources()
-            .await?
-            .iter()
-            .find(|(s, _)| s.name == name)
-            .cloned()
-            .ok_or_else(|| {
-                FlowError::NotFound("This sign-in link names an identity provider that does not exist.".into())
-            })?;
-        let mut config =
-            SourceConfig::new(source.issuer, source.client_id, secret).with_allowed_domains(source.domains);
+        let sources = self.sources().await?;
+        let (source, secret) = sources.iter().find(|(s, _)| s.name == name).ok_or_else(|| {
+            FlowError::NotFound("This sign-in link names an identity provider that does not exist.".into())
+        })?;
+        // Only what the configuration needs is copied out of the cached row.
+        let mut config = SourceConfig::new(source.issuer.as_str(), source.client_id.as_str(), secret.clone())
+            .with_allowed_domains(source.domains.iter().map(String::as_str));
         config.scopes = source.scopes.split_whitespace().map(str::to_owned).collect();
         config.fetch_userinfo = source.use_userinfo;
         Ok(config)
