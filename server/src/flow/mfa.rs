@@ -99,8 +99,14 @@ impl Flow<'_> {
             return Ok(false);
         }
         if policy == Policy::Optional {
+            // Only a session whose user chose "set up later" needs the row: it passes unless
+            // the user has enrolled since. (A fresh login's session has not skipped, so the
+            // callback costs no read here.)
+            if !session.mfa_skipped {
+                return Ok(true);
+            }
             let user = end_users::get(&self.state.db, self.tenant.id, session.user_id).await?;
-            return Ok(user.totp_enabled_at.is_some() || !session.mfa_skipped);
+            return Ok(user.totp_enabled_at.is_some());
         }
         Ok(true)
     }
