@@ -89,8 +89,6 @@ fn upsert_statement(
         _ => return upsert_by_sea_query(backend, id, tenant_id, who, now),
     };
     let sql = cached.get_or_init(|| upsert_by_sea_query(backend, id, tenant_id, who, now).sql);
-    let none_string: Option<String> = None;
-    let none_time: Option<DateTime<Utc>> = None;
     let values: Vec<Value> = vec![
         id.into(),
         tenant_id.into(),
@@ -101,9 +99,9 @@ fn upsert_statement(
         "active".into(),
         Some(now).into(),
         None::<Vec<u8>>.into(),
-        none_time.into(),
+        None::<DateTime<Utc>>.into(),
         None::<i64>.into(),
-        none_string.into(),
+        None::<String>.into(),
         now.into(),
         now.into(),
         "blocked".into(),
