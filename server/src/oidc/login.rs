@@ -3,7 +3,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
-use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,9 +14,6 @@ use super::email::email_domain_allowed;
 use super::error::{OidcError, sanitize_error_code};
 use super::id_token;
 use super::provider::{ClientAuth, OidcRp, Provider, read_capped, require_secure, send_retrying_once};
-
-/// Random bytes behind `state` and `nonce`: 256 bits, well above the 128 required.
-const RANDOM_BYTES: usize = 32;
 
 /// What the callback needs from the authorization request; the caller stores it under
 /// `state` for the login's lifetime (serde, a few hundred bytes).
@@ -47,18 +43,15 @@ impl std::fmt::Debug for PendingAuth {
 }
 
 impl PendingAuth {
-    /// A new login's secrets: `state`, `nonce` and the PKCE verifier, 256 bits each from the
-    /// operating system's generator, URL-safe base64 (43 characters, as RFC 7636 asks of a
-    /// verifier).
+    /// A new login's secrets: `state`, `nonce` and the PKCE verifier, each a
+    /// [`link_token`](crate::credentials::link_token) (256 bits from the operating system's
+    /// generator, URL-safe base64: 43 characters, as RFC 7636 asks of a verifier).
     fn fresh(redirect_uri: &str, issuer: &str) -> Self {
-        let mut bytes = [0u8; 3 * RANDOM_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let (state, rest) = bytes.split_at(RANDOM_BYTES);
-        let (nonce, verifier) = rest.split_at(RANDOM_BYTES);
+        use crate::credentials::link_token;
         Self {
-            state: URL_SAFE_NO_PAD.encode(state),
-            nonce: URL_SAFE_NO_PAD.encode(nonce),
-            pkce_verifier: URL_SAFE_NO_PAD.encode(verifier),
+            state: link_token(),
+            nonce: link_token(),
+            pkce_verifier: link_token(),
             redirect_uri: redirect_uri.to_owned(),
             issuer: issuer.to_owned(),
         }
@@ -467,9 +460,9 @@ mod tests {
                     .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
             );
             let decoded = URL_SAFE_NO_PAD.decode(secret).unwrap();
-            assert_eq!(decoded.len(), RANDOM_BYTES);
+            assert_eq!(decoded.len(), 32);
         }
-        // Three secrets from one draw, none a copy or a part of another, none repeated.
+        // Three independent secrets, none a copy of another, none repeated.
         let all = [
             &a.state,
             &a.nonce,

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use rosetta_entity::end_user;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, Iterable, QueryFilter,
     QueryTrait, Set, Statement, Value,
 };
 use uuid::Uuid;
@@ -37,13 +37,8 @@ pub async fn record_login(
     tenant_id: Uuid,
     who: &LoginIdentity<'_>,
 ) -> ServiceResult<end_user::Model> {
-    let statement = upsert_statement(
-        db.get_database_backend(),
-        crate::db::new_id(),
-        tenant_id,
-        who,
-        Utc::now(),
-    );
+    let row = login_row(crate::db::new_id(), tenant_id, who, Utc::now());
+    let statement = upsert_statement(db.get_database_backend(), row);
     // On the worker's own connection (crate::db::local): a pooled one costs a ping on its
     // return and, on PostgreSQL, a wake-up of the thread that made it. Idempotent, as that
     // requires.
@@ -57,7 +52,7 @@ pub async fn record_login(
                 .filter(end_user::Column::Subject.eq(who.subject))
                 .one(db)
                 .await?
-                .is_some_and(|u| u.status == "blocked");
+                .is_some_and(|u| u.status == BLOCKED);
             if blocked {
                 Err(ServiceError::Forbidden(
                     "this account is blocked by the administrator".into(),
@@ -70,56 +65,10 @@ pub async fn record_login(
     }
 }
 
-/// The login's upsert with its values. The SQL text depends only on the backend, so sea-query
-/// writes it once per backend ([`upsert_by_sea_query`]) and each login binds its values to a
-/// copy; the values are in the order sea-query would bind them (the test
-/// `the_upsert_is_the_statement_sea_query_builds` holds the two to the same statement).
-fn upsert_statement(
-    backend: DbBackend,
-    id: Uuid,
-    tenant_id: Uuid,
-    who: &LoginIdentity<'_>,
-    now: DateTime<Utc>,
-) -> Statement {
-    static POSTGRES: OnceLock<String> = OnceLock::new();
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    let cached = match backend {
-        DbBackend::Postgres => &POSTGRES,
-        DbBackend::Sqlite => &SQLITE,
-        _ => return upsert_by_sea_query(backend, id, tenant_id, who, now),
-    };
-    let sql = cached.get_or_init(|| upsert_by_sea_query(backend, id, tenant_id, who, now).sql);
-    let values: Vec<Value> = vec![
-        id.into(),
-        tenant_id.into(),
-        who.issuer.into(),
-        who.subject.into(),
-        who.email.into(),
-        who.name.map(str::to_owned).into(),
-        "active".into(),
-        Some(now).into(),
-        None::<Vec<u8>>.into(),
-        None::<DateTime<Utc>>.into(),
-        None::<i64>.into(),
-        None::<String>.into(),
-        now.into(),
-        now.into(),
-        "blocked".into(),
-    ];
-    Statement::from_sql_and_values(backend, sql.clone(), values)
-}
-
-/// `INSERT … ON CONFLICT (tenant_id, issuer, subject) DO UPDATE SET email, display_name,
-/// last_login_at, updated_at WHERE status <> 'blocked' RETURNING *`, built by sea-query.
-fn upsert_by_sea_query(
-    backend: DbBackend,
-    id: Uuid,
-    tenant_id: Uuid,
-    who: &LoginIdentity<'_>,
-    now: DateTime<Utc>,
-) -> Statement {
-    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-    let row = end_user::ActiveModel {
+/// What a login writes: the whole row for a new user; for a known one, the columns the
+/// upsert updates.
+fn login_row(id: Uuid, tenant_id: Uuid, who: &LoginIdentity<'_>, now: DateTime<Utc>) -> end_user::ActiveModel {
+    end_user::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),
         issuer: Set(who.issuer.to_owned()),
@@ -134,7 +83,37 @@ fn upsert_by_sea_query(
         recovery_codes: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+    }
+}
+
+/// The status the upsert leaves as it is.
+const BLOCKED: &str = "blocked";
+
+/// The login's upsert of `row`. The SQL text depends only on the backend, so sea-query writes
+/// it once per backend ([`upsert_by_sea_query`]) and each login binds its values to a copy:
+/// the row's columns in the entity's order, as sea-query binds them, then the `WHERE`'s
+/// value (the test `the_upsert_is_the_statement_sea_query_builds` holds the two to the same
+/// statement).
+fn upsert_statement(backend: DbBackend, mut row: end_user::ActiveModel) -> Statement {
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    let cached = match backend {
+        DbBackend::Postgres => &POSTGRES,
+        DbBackend::Sqlite => &SQLITE,
+        _ => return upsert_by_sea_query(backend, row),
     };
+    let sql = cached.get_or_init(|| upsert_by_sea_query(backend, row.clone()).sql);
+    let mut values: Vec<Value> = end_user::Column::iter()
+        .filter_map(|column| row.take(column).into_value())
+        .collect();
+    values.push(BLOCKED.into());
+    Statement::from_sql_and_values(backend, sql.clone(), values)
+}
+
+/// `INSERT … ON CONFLICT (tenant_id, issuer, subject) DO UPDATE SET email, display_name,
+/// last_login_at, updated_at WHERE status <> 'blocked' RETURNING *`, built by sea-query.
+fn upsert_by_sea_query(backend: DbBackend, row: end_user::ActiveModel) -> Statement {
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     let upsert = OnConflict::columns([
         end_user::Column::TenantId,
         end_user::Column::Issuer,
@@ -146,7 +125,7 @@ fn upsert_by_sea_query(
         end_user::Column::LastLoginAt,
         end_user::Column::UpdatedAt,
     ])
-    .action_and_where(Expr::col((end_user::Entity, end_user::Column::Status)).ne("blocked"))
+    .action_and_where(Expr::col((end_user::Entity, end_user::Column::Status)).ne(BLOCKED))
     .to_owned();
     let mut insert = end_user::Entity::insert(row).on_conflict(upsert).into_query();
     insert.returning_all();
@@ -247,8 +226,8 @@ mod tests {
                     name,
                 };
                 let (id, tenant, now) = (crate::db::new_id(), crate::db::new_id(), Utc::now());
-                let ours = upsert_statement(backend, id, tenant, &who, now);
-                let sea_query = upsert_by_sea_query(backend, id, tenant, &who, now);
+                let ours = upsert_statement(backend, login_row(id, tenant, &who, now));
+                let sea_query = upsert_by_sea_query(backend, login_row(id, tenant, &who, now));
                 assert_eq!(ours.sql, sea_query.sql, "{backend:?}");
                 assert_eq!(ours.values, sea_query.values, "{backend:?}");
                 assert_eq!(ours.db_backend, sea_query.db_backend);
