@@ -47,7 +47,7 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Databas
         // connection re-reads what another one changed).
         .map_sqlx_sqlite_opts(|o| {
             o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .pragma("mmap_size", "268435456")
+                .pragma("mmap_size", local::SQLITE_MMAP_SIZE)
         });
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {

@@ -65,6 +65,29 @@ pub async fn record_login(
     }
 }
 
+/// The row as the upsert returns it on a worker's own SQLite connection
+/// ([`crate::db::local`]), read as sqlx reads it.
+impl crate::db::local::FromSqliteRow for end_user::Model {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            tenant_id: row.get("tenant_id")?,
+            issuer: row.get("issuer")?,
+            subject: row.get("subject")?,
+            email: row.get("email")?,
+            display_name: row.get("display_name")?,
+            status: row.get("status")?,
+            last_login_at: row.get("last_login_at")?,
+            totp_secret: row.get("totp_secret")?,
+            totp_enabled_at: row.get("totp_enabled_at")?,
+            totp_last_step: row.get("totp_last_step")?,
+            recovery_codes: row.get("recovery_codes")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
+}
+
 /// What a login writes: the whole row for a new user; for a known one, the columns the
 /// upsert updates.
 fn login_row(id: Uuid, tenant_id: Uuid, who: &LoginIdentity<'_>, now: DateTime<Utc>) -> end_user::ActiveModel {

@@ -348,6 +348,99 @@ both_stacks!(
 );
 
 both_stacks!(
+    a_login_on_the_workers_own_connection_writes_the_row_the_pool_reads,
+    |stack: rosetta_e2e::Stack| async move {
+        use rosetta::services::end_users::{self, LoginIdentity};
+        use rosetta_entity::end_user;
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set, TransactionTrait};
+        let app = spawn_app(stack).await;
+        let db = &app.state.db;
+        let acme = app.create_tenant("acme", "Acme").await;
+        let ada = LoginIdentity {
+            issuer: "https://idp.one",
+            subject: "sub-1",
+            email: "ada@acme.example",
+            name: Some("Ada"),
+        };
+        // The test's thread runs a current-thread runtime, as a worker does: the upsert runs on
+        // the thread's own connection (on SQLite a rusqlite one, which binds and reads values
+        // itself).
+        let first = end_users::record_login(db, acme.id, &ada).await.unwrap();
+        let stored = end_user::Entity::find_by_id(first.id).one(db).await.unwrap().unwrap();
+        assert_eq!(
+            stored, first,
+            "the row as the pool reads it is the row the login returned"
+        );
+
+        // A row the pool wrote, every column set: the login finds it (its key columns are
+        // bound alike) and reads every column back as the pool does.
+        let now = chrono::Utc::now();
+        let grace = end_user::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            tenant_id: Set(acme.id),
+            issuer: Set("https://idp.one".into()),
+            subject: Set("sub-2".into()),
+            email: Set("grace@acme.example".into()),
+            display_name: Set(None),
+            status: Set("active".into()),
+            last_login_at: Set(None),
+            totp_secret: Set(Some(vec![0, 1, 0xfe, 0xff])),
+            totp_enabled_at: Set(Some(now)),
+            totp_last_step: Set(Some(59_000_001)),
+            recovery_codes: Set(Some("[\"a\",\"b\"]".into())),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let login = LoginIdentity {
+            subject: "sub-2",
+            email: "grace@acme.example",
+            name: Some("Grace"),
+            ..ada.clone()
+        };
+        let again = end_users::record_login(db, acme.id, &login).await.unwrap();
+        assert_eq!(
+            again,
+            end_user::Entity::find_by_id(grace.id).one(db).await.unwrap().unwrap()
+        );
+        assert_eq!(again.id, grace.id);
+        assert_eq!(again.display_name.as_deref(), Some("Grace"));
+        assert_eq!(
+            (
+                &again.totp_secret,
+                again.totp_enabled_at,
+                again.totp_last_step,
+                &again.recovery_codes,
+                again.created_at
+            ),
+            (
+                &grace.totp_secret,
+                grace.totp_enabled_at,
+                grace.totp_last_step,
+                &grace.recovery_codes,
+                grace.created_at
+            )
+        );
+
+        // A pooled connection holds a write (on SQLite the database's write lock, as the audit
+        // writer's batch does): a login is recorded all the same, once the write commits.
+        let txn = db.begin().await.unwrap();
+        end_user::Entity::update_many()
+            .col_expr(end_user::Column::Email, Expr::col(end_user::Column::Email))
+            .filter(end_user::Column::Id.eq(grace.id))
+            .exec(&txn)
+            .await
+            .unwrap();
+        let (during, committed) = tokio::join!(end_users::record_login(db, acme.id, &ada), txn.commit());
+        committed.unwrap();
+        assert_eq!(during.unwrap().id, first.id);
+    }
+);
+
+both_stacks!(
     rekey_moves_every_secret_to_the_new_master_key,
     |stack: rosetta_e2e::Stack| async move {
         use rosetta::crypto::{Keyring, MasterKey};
