@@ -23,9 +23,10 @@ COPY api/ api/
 COPY console/ console/
 COPY e2e/ e2e/
 COPY entity/ entity/
+COPY fuzz/harness/ fuzz/harness/
 COPY migration/ migration/
 COPY server/ server/
-COPY scripts/build-console.sh scripts/build-console.sh
+COPY scripts/build-console.sh scripts/setup.sh scripts/
 ENV CARGO_TARGET_DIR=/src/target
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \

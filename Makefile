@@ -1,16 +1,21 @@
 # Two commands matter: `make run` (build the console, serve on the embedded defaults)
 # and `make test` (every test; PostgreSQL/Redis variants when TEST_DATABASE_URL and
 # TEST_REDIS_URL are set).
-.PHONY: run console test lint fmt bench
+.PHONY: run console test setup lint fmt bench
 
-run: console
-	cargo run -p rosetta-server --bin rosetta -- serve
+run:
+	scripts/run.sh
 
 console:
 	scripts/build-console.sh
 
 test:
 	scripts/test.sh
+
+# What `make test` installs by itself when missing (Debian packages, Python and Node.js peers,
+# the console's tools); see scripts/setup.sh.
+setup:
+	scripts/setup.sh test
 
 lint:
 	cargo fmt --all --check

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Leptos console to console/dist with cargo + wasm-bindgen (no tool that
-# downloads binaries at build time). Installs the wasm32 target and the wasm-bindgen CLI
-# at exactly the version in Cargo.lock when they are missing.
+# downloads binaries at build time). scripts/setup.sh installs the wasm32 target and the
+# wasm-bindgen CLI at exactly the version in Cargo.lock when they are missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,17 +9,7 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 profile="${CONSOLE_PROFILE:-console-release}"
 out="$root/console/dist"
 
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-  echo "==> installing the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
-fi
-
-want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$want" ]; then
-  echo "==> installing wasm-bindgen-cli $want (found: ${have:-none})"
-  cargo install wasm-bindgen-cli --version "$want"
-fi
+scripts/setup.sh run
 
 echo "==> building the console (profile $profile)"
 cargo build -p rosetta-console --target wasm32-unknown-unknown --profile "$profile"

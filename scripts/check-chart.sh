@@ -50,8 +50,12 @@ fi
 helm_version="$("$helm" version --short 2>&1)" || fail "helm does not run: $helm_version"
 case "$helm_version" in v[34].*) ;; *) fail "unexpected helm version: $helm_version" ;; esac
 
-if ! python3 -c 'import kubernetes_validate, yaml' >/dev/null 2>&1; then
-  run "pip install kubernetes-validate" python3 -m pip install -q 'kubernetes-validate>=1.33' pyyaml
+# The schema validator in a virtual environment of its own (never the system's pip).
+validate_python="$tools/validate-venv/bin/python"
+if ! "$validate_python" -c 'import kubernetes_validate, yaml' >/dev/null 2>&1; then
+  rm -rf "$tools/validate-venv"
+  run "python3 -m venv $tools/validate-venv" python3 -m venv "$tools/validate-venv"
+  run "pip install kubernetes-validate" "$validate_python" -m pip install -q 'kubernetes-validate>=1.33' pyyaml
 fi
 
 # ---- helm lint and template ------------------------------------------------------------
@@ -82,7 +86,7 @@ expect_failure "TLS without secret" "ingress.tls.secretName is required" "${defa
 expect_failure "unknown value" "additional properties" "${defaults[@]}" --set replicas=3
 
 # ---- schemas and assertions ------------------------------------------------------------
-python3 - "$work" "$chart" "$kube_versions" <<'PY' || exit 1
+"$validate_python" - "$work" "$chart" "$kube_versions" <<'PY' || exit 1
 import json, re, sys, warnings
 import yaml
 import kubernetes_validate
@@ -263,6 +267,17 @@ for line in text.splitlines():
             problems.append(f"Dockerfile copies '{src}', which does not exist")
         elif src.rstrip("/") in ignored:
             problems.append(f"Dockerfile copies '{src}', which .dockerignore excludes")
+# cargo resolves the workspace only when every member's manifest is in the image.
+copied_dirs = set()
+for line in text.splitlines():
+    m = re.match(r"(?i)COPY\s+(?!--from)(.*)", line.strip())
+    if m:
+        copied_dirs.update(a.rstrip("/") for a in shlex.split(m.group(1))[:-1])
+members = re.search(r"^members\s*=\s*\[(.*?)\]", open("Cargo.toml").read(), re.S | re.M)
+for member in re.findall(r'"([^"]+)"', members.group(1) if members else ""):
+    parts = member.split("/")
+    if not any("/".join(parts[:i]) in copied_dirs for i in range(1, len(parts) + 1)):
+        problems.append(f"workspace member '{member}' is not copied into the build stage")
 for p in problems:
     print(f"check-chart: FAIL: {p}", file=sys.stderr)
 print(sources)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. PostgreSQL and Redis variants run when
+# Runs every test of the workspace, after scripts/setup.sh has put in place what the suites
+# need (so a fresh clone needs nothing else). PostgreSQL and Redis variants run when
 # TEST_DATABASE_URL / TEST_REDIS_URL are set, and are named here when they are skipped;
 # with TEST_REQUIRE_EXTERNAL=1 a missing service fails the run instead.
 set -euo pipefail
@@ -17,32 +18,9 @@ if [ ${#skipped[@]} -gt 0 ]; then
   for s in "${skipped[@]}"; do echo "SKIPPING the $s variants"; done
   echo "================================================================"
 fi
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "error: redis-server is not on PATH; the store restart tests start their own (apt-get install redis-server)" >&2
-  exit 1
-fi
-
-if ! "${PYTHON:-python3}" -c 'import aiosmtpd' >/dev/null 2>&1; then
-  echo "error: the mail tests need a real SMTP server: pip install aiosmtpd" >&2
-  exit 1
-fi
-
-if ! command -v schemathesis >/dev/null 2>&1; then
-  echo "error: the admin API is fuzzed against its OpenAPI document: pip install 'schemathesis>=4,<5'" >&2
-  exit 1
-fi
-
-if [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  echo "error: the browser tests need Chromium and its WebDriver: apt-get install chromium chromium-driver" >&2
-  exit 1
-fi
-
-# The end-to-end tests drive real peers: an OpenID provider and a SAML SP (Node.js).
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "error: the end-to-end peers need Node.js 20+ and npm" >&2
-  exit 1
-fi
-e2e/peers/install.sh
+# Everything the suites need (Debian packages, the Python and Node.js peers, the console's
+# tools), installed when missing; quick and silent when it is all there.
+scripts/setup.sh test
 
 # The end-to-end tests run the real binary, and the console tests its built pages.
 cargo build -p rosetta-server --bin rosetta

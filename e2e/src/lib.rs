@@ -53,6 +53,13 @@ fn external(var: &str, what: &str) -> Option<String> {
     }
 }
 
+/// Whether the PostgreSQL variants run (`TEST_DATABASE_URL` set): tests that start a private
+/// PostgreSQL cluster ([`PostgresServer`]) belong to them, so a machine without PostgreSQL
+/// skips them like the others (and fails them under `TEST_REQUIRE_EXTERNAL=1`).
+pub fn postgres_variant() -> bool {
+    external("TEST_DATABASE_URL", "PostgreSQL").is_some()
+}
+
 /// A short random name for databases and key prefixes.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
@@ -289,6 +296,23 @@ pub fn http_client(hosts: &[&str], port: u16) -> reqwest::Client {
         builder = builder.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
     }
     builder.build().expect("HTTP client")
+}
+
+/// A program of the Python test peers (`python`, `schemathesis`): the one in `e2e/.venv/bin`,
+/// which `scripts/setup.sh` makes from `e2e/requirements.txt`, when it is there; else the
+/// name itself, found on `PATH`.
+pub fn python_tool(name: &str) -> std::path::PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv")
+        .join("bin")
+        .join(name);
+    if venv.exists() {
+        venv
+    } else if name == "python" {
+        "python3".into()
+    } else {
+        name.into()
+    }
 }
 
 /// Reads a whole file as text, or an empty string.

@@ -15,7 +15,8 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// Starts `python3 -m aiosmtpd` (`pip install aiosmtpd`) with a maildir handler.
+    /// Starts `python -m aiosmtpd` (the test kit's Python, [`crate::python_tool`]) with a
+    /// maildir handler.
     pub fn start() -> std::io::Result<Self> {
         let mut server = Self {
             port: 0,
@@ -44,7 +45,7 @@ impl SmtpServer {
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = std::env::var_os("PYTHON").map_or_else(|| crate::python_tool("python"), Into::into);
         let port = self.port;
         let mut child = Command::new(&python)
             .args([

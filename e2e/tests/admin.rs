@@ -51,7 +51,7 @@ fn token_in(message: &str) -> String {
 }
 
 async fn sign_up_and_sign_in(stack: Stack) {
-    let smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    let smtp = SmtpServer::start().expect("aiosmtpd starts (scripts/setup.sh installs it in e2e/.venv)");
     let mut env = stack.env();
     env.push(("ROSETTA_SMTP_URL".into(), smtp.url()));
     env.push(("ROSETTA_MAIL_FROM".into(), "Rosetta <no-reply@rosetta.test>".into()));
@@ -155,7 +155,7 @@ async fn sign_up_email_verify_sign_in_postgres_redis() {
 /// the link from the retry verifies the account (issue 8, faults).
 #[tokio::test]
 async fn an_smtp_outage_loses_no_sign_up_and_a_retry_works() {
-    let mut smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    let mut smtp = SmtpServer::start().expect("aiosmtpd starts (scripts/setup.sh installs it in e2e/.venv)");
     smtp.stop();
     let mut env = Stack::embedded().env();
     env.push(("ROSETTA_SMTP_URL".into(), smtp.url()));
@@ -344,7 +344,7 @@ async fn schemathesis(stack: Stack, examples: u32) {
     let session: Value = res.json().await.unwrap();
     let csrf_now = session["csrf_token"].as_str().unwrap_or(&csrf).to_owned();
     let url = rosetta.console_url();
-    let out = tokio::process::Command::new("schemathesis")
+    let out = tokio::process::Command::new(rosetta_e2e::python_tool("schemathesis"))
         .args([
             "run",
             &format!("{url}/api/v1/openapi.json"),
@@ -371,7 +371,7 @@ async fn schemathesis(stack: Stack, examples: u32) {
         .env("NO_COLOR", "1")
         .output()
         .await
-        .expect("schemathesis runs (pip install schemathesis)");
+        .expect("schemathesis runs (scripts/setup.sh installs it in e2e/.venv)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -34,7 +34,7 @@ fn link_in(message: &str, path: &str) -> String {
 
 #[tokio::test]
 async fn sign_up_verify_and_sign_in_in_the_console() {
-    let smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    let smtp = SmtpServer::start().expect("aiosmtpd starts (scripts/setup.sh installs it in e2e/.venv)");
     let env = vec![
         ("ROSETTA_SMTP_URL".to_owned(), smtp.url()),
         ("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string()),
@@ -146,7 +146,7 @@ fn text_of(page: &str, id: &str) -> String {
 async fn the_wizard_alone_sets_up_a_working_sso() {
     use rosetta_e2e::{OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, SamlSp, SamlSpConfig};
 
-    let smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    let smtp = SmtpServer::start().expect("aiosmtpd starts (scripts/setup.sh installs it in e2e/.venv)");
     let env = vec![
         ("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string()),
         ("ROSETTA_SMTP_URL".to_owned(), smtp.url()),

@@ -194,6 +194,9 @@ async fn redis_stopped_and_restarted_during_a_stream_of_logins() {
 
 #[tokio::test]
 async fn postgres_restarted_during_a_stream_of_logins() {
+    if !rosetta_e2e::postgres_variant() {
+        return;
+    }
     let pg = PostgresServer::start().expect("a private PostgreSQL cluster starts (initdb, pg_ctl)");
     let stack = Stack {
         database: TestDatabase::at(&pg.url()),

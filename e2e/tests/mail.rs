@@ -36,7 +36,7 @@ async fn without_smtp_messages_land_in_the_outbox() {
 
 #[tokio::test]
 async fn with_smtp_messages_reach_the_server() {
-    let smtp = SmtpServer::start().expect("aiosmtpd starts (pip install aiosmtpd)");
+    let smtp = SmtpServer::start().expect("aiosmtpd starts (scripts/setup.sh installs it in e2e/.venv)");
     let dir = tempfile::tempdir().unwrap();
     let env = vec![
         ("ROSETTA_SMTP_URL".to_owned(), smtp.url()),

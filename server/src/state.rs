@@ -47,8 +47,9 @@ impl AppState {
     /// Opens the database (applying migrations), the session store and the master key.
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
         let keyring = load_keyring(&settings)?;
-        let db = open_database(&settings).await?;
-        db::migrate_up(&db).await.context("applying database migrations")?;
+        let db = db::connect_migrated(&settings.database_url(), settings.database_max_connections)
+            .await
+            .context("connecting to the database (setting `database_url`) and applying its migrations")?;
         let store = open_store(&settings).await?;
         let hosts = HostRouter::new(&settings.public_url);
         let timeout = std::time::Duration::from_secs(settings.upstream_timeout_secs);

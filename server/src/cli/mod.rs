@@ -373,11 +373,15 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
 /// Opens the database and applies pending migrations, so operator commands work on a fresh
 /// data directory just as `serve` does.
 async fn ready_database(settings: &Settings) -> Result<sea_orm::DatabaseConnection, Failure> {
-    let db = open_database(settings).await?;
-    db::migrate_up(&db)
+    db::connect_migrated(&settings.database_url(), settings.database_max_connections)
         .await
-        .map_err(|e| Failure::new(1, "migration", e.to_string()))?;
-    Ok(db)
+        .map_err(|e| {
+            Failure::new(
+                1,
+                "migration",
+                format!("connecting to the database (setting `database_url`) and applying its migrations: {e}"),
+            )
+        })
 }
 
 async fn mail_test(settings: Settings, to: String, json: bool) -> Result<(), Failure> {

@@ -62,6 +62,29 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// Applies every pending migration on a connection of its own, then opens the pool (as
+/// [`connect`]) that serves: no pooled connection has seen the schema while it changed.
+///
+/// Migrations run on the pool would leave behind connections that held the schema of a
+/// migration in the middle, with statements prepared against it. SQLite prepares a query
+/// against the schema the connection last read, and sqlx reads a statement's column names once,
+/// when it prepares it: such a connection could hand sea-orm a row whose column names are those
+/// of the older table (seen as `Missing value for column 'mfa_trust_upstream'` on SQLite, right
+/// after start-up, under load). An SQLite database in memory lives in its pool only: there the
+/// pool migrates itself.
+pub async fn connect_migrated(url: &SecretString, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if sqlite_path(url.expose_secret()).is_none() && url.expose_secret().starts_with("sqlite") {
+        let db = connect(url, max_connections).await?;
+        migrate_up(&db).await?;
+        return Ok(db);
+    }
+    let once = connect(url, 1).await?;
+    let migrated = migrate_up(&once).await;
+    once.close().await?;
+    migrated?;
+    connect(url, max_connections).await
+}
+
 /// Applies every pending migration.
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await

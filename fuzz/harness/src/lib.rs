@@ -1,7 +1,18 @@
-//! Fixed configuration and invariant checks shared by the fuzz targets.
+//! The fuzz targets' logic and the fixed configuration and invariant checks they share.
 //!
-//! Everything here is deterministic (fixed clock, fixed test keys from `keys/`), so a crashing
-//! input reproduces exactly. The keys are throw-away test keys made for fuzzing only.
+//! Each target is a plain function over bytes (`targets::<name>::run`), so that one body
+//! serves two runners: cargo-fuzz (`fuzz/fuzz_targets/`, nightly, libFuzzer with
+//! AddressSanitizer; `scripts/fuzz.sh`) and this crate's own test, which replays every
+//! checked-in seed of `fuzz/corpus/<target>` and a fixed set of mutations of each on the
+//! stable toolchain as part of `make test` (`tests/corpus.rs`).
+//!
+//! Everything here is deterministic (fixed clock, fixed test keys from `fuzz/keys/`), so a
+//! crashing input reproduces exactly. The keys are throw-away test keys made for fuzzing only.
+//! An invariant that does not hold panics: that is how a fuzzer learns of it.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+pub mod targets;
 
 use std::io::Write;
 use std::sync::LazyLock;
@@ -54,7 +65,7 @@ fn cert_der(pem: &[u8]) -> Vec<u8> {
 
 /// The SP's request-signing EC key (the harness signs HTTP-Redirect queries with it).
 pub static SP_EC_KEY: LazyLock<PKey<Private>> = LazyLock::new(|| {
-    PKey::private_key_from_pem(include_bytes!("../keys/sp-ec.key.pem")).expect("fuzz/keys holds a valid EC test key")
+    PKey::private_key_from_pem(include_bytes!("../../keys/sp-ec.key.pem")).expect("fuzz/keys holds a valid EC test key")
 });
 
 /// The two SP policies every parsed request is validated against: the Atlassian preset as
@@ -82,8 +93,8 @@ pub static POLICIES: LazyLock<[SpPolicy; 2]> = LazyLock::new(|| {
     let signed = SpPolicy {
         want_requests_signed: true,
         signing_certs_der: vec![
-            cert_der(include_bytes!("../keys/sp-rsa.cert.pem")),
-            cert_der(include_bytes!("../keys/sp-ec.cert.pem")),
+            cert_der(include_bytes!("../../keys/sp-rsa.cert.pem")),
+            cert_der(include_bytes!("../../keys/sp-ec.cert.pem")),
         ],
         ..unsigned.clone()
     };
