@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AttributeRule, Preset, SpMfaPolicy, Tenant, TenantDetails};
+use crate::{AttributeRule, KeyState, Preset, SpMfaPolicy, Tenant, TenantDetails};
 
 macro_rules! wire {
     ($($item:item)*) => {
@@ -16,7 +16,7 @@ macro_rules! wire {
 
 /// An admin's role in a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything an admin does, plus members and invitations.
@@ -27,7 +27,7 @@ pub enum Role {
 
 /// End-user MFA policy of a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MfaPolicy {
     /// No second factor.
@@ -39,9 +39,88 @@ pub enum MfaPolicy {
     Required,
 }
 
+/// Whether an end user may log in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// Logs in.
+    Active,
+    /// Blocked by an admin: refused at the next login and at every reuse of a session.
+    Blocked,
+}
+
+/// How an audited action ended.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// It happened.
+    Success,
+    /// It was refused or failed.
+    Failure,
+}
+
+/// A step of an identity source's connection test, in the order they run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStepKind {
+    /// The discovery document (`/.well-known/openid-configuration`) was fetched.
+    Discovery,
+    /// The issuer it states is the configured one.
+    Issuer,
+    /// The provider publishes a signing key usable with the allowed algorithms.
+    Jwks,
+}
+
+/// `GET /api/v1/end-users` query: search and paging.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndUserQuery {
+    /// Matches email or name, any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    /// Page number, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+}
+
+/// `GET /api/v1/audit` (and `audit.csv`) query: filters and paging.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Exact action, e.g. `login`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Exact actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// How it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<AuditOutcome>,
+    /// RFC 3339: events at or after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// RFC 3339: events before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Page number, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+}
+
 /// How far a sign-in has got.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStage {
     /// The password was accepted; send a TOTP or recovery code.
@@ -207,6 +286,22 @@ wire! {
         pub end_user_mfa_max_age_hours: Option<u32>,
     }
 
+    /// `GET /api/v1/tenant/setup`: how far the tenant's set-up has got, from what Rosetta
+    /// has seen; the console's progress card.
+    pub struct SetupProgress {
+        /// A service provider is registered (Atlassian's entity ID and ACS URL pasted into
+        /// Rosetta), so Rosetta's values can go into it.
+        pub service_provider: bool,
+        /// An identity source is added.
+        pub identity_source: bool,
+        /// A connection test of a source passed.
+        pub source_tested: bool,
+        /// A login went through.
+        pub first_login: bool,
+        /// The end-user second-factor policy was set (even to "off").
+        pub mfa_decided: bool,
+    }
+
     /// `PATCH /api/v1/tenant`: only the fields present change.
     pub struct UpdateTenantRequest {
         /// New display name.
@@ -341,8 +436,8 @@ wire! {
 
     /// One step of a connection test.
     pub struct ConnectionStep {
-        /// `discovery`, `issuer` or `jwks`.
-        pub step: String,
+        /// Which step.
+        pub step: ConnectionStepKind,
         /// Whether it passed.
         pub ok: bool,
         /// What was found, or precisely what failed.
@@ -353,8 +448,8 @@ wire! {
     pub struct SigningKey {
         /// Identifier.
         pub id: String,
-        /// `next`, `active` or `retired`.
-        pub state: String,
+        /// Where it is in its rotation.
+        pub state: KeyState,
         /// Certificate, PEM.
         pub certificate_pem: String,
         /// SHA-256 fingerprint.
@@ -378,8 +473,8 @@ wire! {
         pub issuer: String,
         /// Upstream subject.
         pub subject: String,
-        /// `active` or `blocked`.
-        pub status: String,
+        /// Whether they may log in.
+        pub status: UserStatus,
         /// Whether a second factor is enrolled.
         pub mfa_enrolled: bool,
         /// Last successful login.
@@ -411,8 +506,8 @@ wire! {
         pub actor: String,
         /// What, e.g. `login`, `service_provider.update`.
         pub action: String,
-        /// `success` or `failure`.
-        pub outcome: String,
+        /// How it ended.
+        pub outcome: AuditOutcome,
         /// The object acted on.
         #[serde(default)]
         pub target: Option<String>,

@@ -10,7 +10,7 @@ pub use admin::*;
 
 /// Lifecycle state of a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantStatus {
     /// Brokering endpoints answer.
@@ -37,12 +37,34 @@ pub struct Tenant {
     pub created_at: String,
 }
 
+/// Whether a dependency answered a readiness check.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It answered.
+    Ok,
+    /// It did not; `error` says why.
+    Unavailable,
+}
+
+/// Whether every readiness check passed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Every dependency answered.
+    Ready,
+    /// One did not.
+    NotReady,
+}
+
 /// State of one dependency in a readiness report.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// `ok` or `unavailable`.
-    pub status: String,
+    /// Whether it answered.
+    pub status: CheckStatus,
     /// Which backend answered (`sqlite`, `postgres`, `redis`, `memory`).
     pub backend: String,
     /// Why the check failed, when it did.
@@ -54,20 +76,93 @@ pub struct CheckResult {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadinessReport {
-    /// `ready` when every check passed, else `not_ready`.
-    pub status: String,
+    /// Whether every check passed.
+    pub status: Readiness,
     /// The database check.
     pub database: CheckResult,
     /// The session store check.
     pub store: CheckResult,
 }
 
+/// The stable code of an admin API error: programs (and the console) match on it, people
+/// read the message next to it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No such endpoint, or no such object in the caller's tenant (also another tenant's).
+    NotFound,
+    /// Not signed in, or the session ended.
+    Unauthenticated,
+    /// The caller may not do this.
+    Forbidden,
+    /// Only an owner of the tenant may do this.
+    OwnerRequired,
+    /// The account belongs to no tenant yet.
+    NoTenant,
+    /// The account is no longer a member of the session's tenant.
+    NotAMember,
+    /// The tenant requires TOTP for its admins and this account has none yet.
+    MfaEnrolmentRequired,
+    /// A state-changing request from another site (`Origin` or `Referer`).
+    CsrfOrigin,
+    /// `X-CSRF-Token` missing or not this session's.
+    CsrfToken,
+    /// One or more fields were refused; `fields` says which and why.
+    InvalidField,
+    /// The request body is not the JSON the endpoint takes.
+    InvalidBody,
+    /// The query string is not what the endpoint takes.
+    InvalidQuery,
+    /// Too many attempts; `retry_after` says when to try again.
+    RateLimited,
+    /// A unique value is taken, or the object is not in a state that allows this.
+    Conflict,
+    /// Email and password do not match an account.
+    BadCredentials,
+    /// The account's email address is not confirmed yet.
+    EmailNotVerified,
+    /// An email could not be sent just now; asking again later works.
+    EmailUnavailable,
+    /// A service Rosetta depends on did not answer; try again in a moment.
+    Unavailable,
+    /// An unexpected failure, logged with the request ID.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it is written on the wire (and in logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::OwnerRequired => "owner_required",
+            Self::NoTenant => "no_tenant",
+            Self::NotAMember => "not_a_member",
+            Self::MfaEnrolmentRequired => "mfa_enrolment_required",
+            Self::CsrfOrigin => "csrf_origin",
+            Self::CsrfToken => "csrf_token",
+            Self::InvalidField => "invalid_field",
+            Self::InvalidBody => "invalid_body",
+            Self::InvalidQuery => "invalid_query",
+            Self::RateLimited => "rate_limited",
+            Self::Conflict => "conflict",
+            Self::BadCredentials => "bad_credentials",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::EmailUnavailable => "email_unavailable",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// Error body of every JSON endpoint: a stable code for programs, a message for people.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
-    /// Stable machine-readable code, e.g. `not_found`, `invalid_field`, `rate_limited`.
-    pub code: String,
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
     /// Correlation ID that also appears in the server log.
@@ -120,8 +215,8 @@ pub struct IdpInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateInfo {
-    /// `active` or `next`.
-    pub state: String,
+    /// `active` or `next` (retired keys are not published).
+    pub state: KeyState,
     /// PEM text.
     pub pem: String,
     /// SHA-256 fingerprint, colon-separated hex.
@@ -130,9 +225,22 @@ pub struct CertificateInfo {
     pub not_after: String,
 }
 
+/// Where a signing key is in its rotation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Published in metadata, not signing yet: SPs that pin certificates add it first.
+    Next,
+    /// Signs every Response and Assertion.
+    Active,
+    /// No longer published or used.
+    Retired,
+}
+
 /// How a service provider was set up.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
     /// Atlassian Cloud (Guard): email NameID and the four claims Atlassian reads.
@@ -155,7 +263,7 @@ pub struct AcsEndpoint {
 
 /// Which identity value an attribute carries.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Claim {
     /// The verified email.
@@ -235,7 +343,7 @@ pub struct IdentitySource {
 
 /// End-user MFA for one service provider.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SpMfaPolicy {
     /// Follow the tenant's policy.
@@ -252,6 +360,39 @@ pub enum SpMfaPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_are_snake_case_on_the_wire() {
+        let json = serde_json::to_string(&ErrorCode::MfaEnrolmentRequired).unwrap_or_default();
+        assert_eq!(json, "\"mfa_enrolment_required\"");
+        let back: ErrorCode = serde_json::from_str("\"rate_limited\"").unwrap_or(ErrorCode::Internal);
+        assert_eq!(back, ErrorCode::RateLimited);
+        assert!(serde_json::from_str::<ErrorCode>("\"no_such_code\"").is_err());
+        for code in [
+            ErrorCode::NotFound,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::OwnerRequired,
+            ErrorCode::NoTenant,
+            ErrorCode::NotAMember,
+            ErrorCode::MfaEnrolmentRequired,
+            ErrorCode::CsrfOrigin,
+            ErrorCode::CsrfToken,
+            ErrorCode::InvalidField,
+            ErrorCode::InvalidBody,
+            ErrorCode::InvalidQuery,
+            ErrorCode::RateLimited,
+            ErrorCode::Conflict,
+            ErrorCode::BadCredentials,
+            ErrorCode::EmailNotVerified,
+            ErrorCode::EmailUnavailable,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            let wire = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(wire, format!("\"{}\"", code.as_str()), "as_str and serde disagree");
+        }
+    }
 
     #[test]
     fn tenant_status_uses_snake_case_on_the_wire() {

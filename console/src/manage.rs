@@ -27,6 +27,14 @@ fn act(path: String, csrf: String, failure: RwSignal<Option<Failure>>, after: im
 }
 
 /// `2026-11-29 12:18:02` from an RFC 3339 time (UTC, as stored).
+/// An audit outcome as the log shows it.
+fn outcome_text(outcome: rosetta_api::AuditOutcome) -> &'static str {
+    match outcome {
+        rosetta_api::AuditOutcome::Success => "success",
+        rosetta_api::AuditOutcome::Failure => "failure",
+    }
+}
+
 fn short_time(rfc3339: &str) -> String {
     rfc3339.chars().take(19).collect::<String>().replace('T', " ") + " UTC"
 }
@@ -60,15 +68,15 @@ pub(crate) fn Keys(session: Session) -> impl IntoView {
         {failure_note(failure)}
         <button type="button" id="publish-key" on:click=publish>"Publish a next key"</button>
         <ul class="keys">
-            <For each=move || keys.get() key=|k| (k.id.clone(), k.state.clone()) let:k>
+            <For each=move || keys.get() key=|k| (k.id.clone(), k.state) let:k>
                 {
                     let (promote_csrf, retire_csrf) = (csrf.clone(), csrf.clone());
                     let (id_p, id_r) = (k.id.clone(), k.id.clone());
-                    let next = k.state == "next";
-                    let retirable = k.state != "active" && k.state != "retired";
+                    let next = k.state == rosetta_api::KeyState::Next;
+                    let retirable = k.state == rosetta_api::KeyState::Next;
                     view! {
                         <li>
-                            <strong>{k.state.clone()}</strong> " — SHA-256 " <code>{k.fingerprint_sha256.clone()}</code>
+                            <strong>{format!("{:?}", k.state).to_lowercase()}</strong> " — SHA-256 " <code>{k.fingerprint_sha256.clone()}</code>
                             " — valid until " {k.not_after.clone()}
                             <Show when=move || next>
                                 " " <button type="button" class="link promote" on:click={
@@ -132,14 +140,14 @@ pub(crate) fn Users(session: Session) -> impl IntoView {
                     <tbody>
                         {p.items.into_iter().map(|u: EndUser| {
                             let (block_csrf, mfa_csrf) = (csrf.clone(), csrf.clone());
-                            let blocked = u.status == "blocked";
+                            let blocked = u.status == rosetta_api::UserStatus::Blocked;
                             let (id_b, id_m) = (u.id.clone(), u.id.clone());
                             view! {
                                 <tr>
                                     <td>{u.email.clone()}</td>
                                     <td>{u.last_login_at.clone().unwrap_or_else(|| "never".into())}</td>
                                     <td>{if u.mfa_enrolled { "set up" } else { "—" }}</td>
-                                    <td>{u.status.clone()}</td>
+                                    <td>{if blocked { "blocked" } else { "active" }}</td>
                                     <td>
                                         <button type="button" class="link" on:click=move |_| {
                                             let action = if blocked { "unblock" } else { "block" };
@@ -207,7 +215,7 @@ pub(crate) fn Audit() -> impl IntoView {
                     <tbody>
                         {p.items.into_iter().map(|e| view! {
                             <tr>
-                                <td>{short_time(&e.occurred_at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.outcome}</td>
+                                <td>{short_time(&e.occurred_at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{outcome_text(e.outcome)}</td>
                                 <td>{e.target.unwrap_or_default()}</td>
                             </tr>
                         }).collect_view()}
@@ -415,7 +423,7 @@ pub(crate) fn Dashboard() -> impl IntoView {
     let health = move |matches: &dyn Fn(&rosetta_api::AuditEntry) -> bool| -> String {
         let Some(p) = logins.get() else { return String::new() };
         let (ok, failed) = p.items.iter().filter(|e| matches(e)).fold((0, 0), |(ok, failed), e| {
-            if e.outcome == "success" {
+            if e.outcome == rosetta_api::AuditOutcome::Success {
                 (ok + 1, failed)
             } else {
                 (ok, failed + 1)
@@ -466,10 +474,10 @@ pub(crate) fn Dashboard() -> impl IntoView {
                 <div class="table-wrap"><table id="latest-logins">
                     <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Application"</th><th scope="col">"Outcome"</th></tr></thead>
                     <tbody>{p.items.into_iter().take(10).map(|e| {
-                        let class = e.outcome.clone();
+                        let class = outcome_text(e.outcome);
                         view! {
                         <tr class=class>
-                            <td>{short_time(&e.occurred_at)}</td><td>{e.actor}</td><td>{e.target.unwrap_or_default()}</td><td>{e.outcome}</td>
+                            <td>{short_time(&e.occurred_at)}</td><td>{e.actor}</td><td>{e.target.unwrap_or_default()}</td><td>{outcome_text(e.outcome)}</td>
                         </tr>
                     }}).collect_view()}</tbody>
                 </table></div>

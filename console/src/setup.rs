@@ -225,7 +225,7 @@ fn SourceRow(source: IdentitySource, csrf: String) -> impl IntoView {
                     <ul class="steps" aria-live="polite">
                         {t.steps.into_iter().map(|s| view! {
                             <li class=if s.ok { "ok" } else { "error" }>
-                                {if s.ok { "✓ " } else { "✗ " }} <strong>{s.step}</strong> ": " {s.message}
+                                {if s.ok { "✓ " } else { "✗ " }} <strong>{format!("{:?}", s.step).to_lowercase()}</strong> ": " {s.message}
                             </li>
                         }).collect_view()}
                     </ul>

@@ -210,3 +210,102 @@ Content-Length: {}\r\nConnection: close\r\n\r\n",
         .expect("the process exits");
     assert!(status.success(), "exit status {status:?}\n{}", server.logs());
 }
+
+/// What the operator changes with the command line goes through the same use cases as the
+/// admin API, and so into the audit log, with `operator` as the actor.
+#[tokio::test]
+async fn operator_changes_are_in_the_audit_log() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    let secret_arg = secret.display().to_string();
+    let run = |args: Vec<&str>| {
+        let dir = dir.path().to_owned();
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = cli(&dir, &[], &args).await;
+            assert!(
+                out.status.success(),
+                "{args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    std::fs::write(&secret, "client-secret-value").unwrap();
+    run(vec!["tenant", "create", "acme"]).await;
+    run(vec![
+        "sp",
+        "add",
+        "acme",
+        "--name",
+        "jira",
+        "--entity-id",
+        "https://auth.atlassian.com/saml/1",
+        "--acs-url",
+        "https://auth.atlassian.com/login/callback?connection=saml-1",
+    ])
+    .await;
+    run(vec![
+        "source",
+        "add",
+        "acme",
+        "--name",
+        "corp",
+        "--issuer",
+        "https://op.example",
+        "--client-id",
+        "rosetta",
+        "--client-secret-file",
+        &secret_arg,
+        "--domains",
+        "acme.example",
+    ])
+    .await;
+    run(vec!["key", "next", "acme"]).await;
+    run(vec!["key", "promote", "acme"]).await;
+    run(vec!["sp", "remove", "acme", "jira"]).await;
+
+    let db = Database::connect(format!("sqlite://{}", dir.path().join("rosetta.db").display()).as_str())
+        .await
+        .unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT actor, action, outcome, detail FROM audit_event ORDER BY occurred_at, action",
+        ))
+        .await
+        .unwrap();
+    let events: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "actor").unwrap(),
+                r.try_get("", "action").unwrap(),
+                r.try_get("", "outcome").unwrap(),
+                r.try_get("", "detail").unwrap(),
+            )
+        })
+        .collect();
+    let actions: Vec<&str> = events.iter().map(|(_, a, _, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "tenant.create",
+            "service_provider.create",
+            "identity_source.create",
+            "signing_key.create",
+            "signing_key.promote",
+            "service_provider.delete",
+        ],
+        "{events:?}"
+    );
+    for (actor, action, outcome, detail) in &events {
+        assert_eq!((actor.as_str(), outcome.as_str()), ("operator", "success"), "{action}");
+        assert!(
+            !detail.contains("client-secret-value"),
+            "no secret in the audit log: {detail}"
+        );
+    }
+}

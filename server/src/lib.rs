@@ -5,6 +5,7 @@
 //! Protocol and domain logic (`domain`, `crypto`, `store`, `tenancy`, `services`) knows
 //! nothing of HTTP; `routes` and `middleware` only translate HTTP.
 
+pub mod admin;
 pub mod cli;
 pub mod config_cache;
 pub mod configuration;

@@ -1,21 +1,18 @@
-//! `rosetta sp ...` and `rosetta source ...`: the operator side of brokering set-up, on the
-//! same services the admin API uses.
+//! `rosetta sp ...`, `rosetta source ...` and `rosetta key ...`: the operator side of
+//! brokering set-up, on the same use cases as the admin API (`admin`), so every change is
+//! validated alike and audited with the operator as actor.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use secrecy::SecretString;
+use rosetta_api::{CreateIdentitySourceRequest, CreateServiceProviderRequest, ImportServiceProviderRequest, Preset};
 use zeroize::Zeroizing;
 
-use super::{Failure, emit, ready_database};
+use super::{Failure, emit, operator_state};
+use crate::admin::service_providers::Which;
+use crate::admin::{AdminError, Scope, identity_sources, service_providers, signing_keys};
 use crate::configuration::Settings;
-use crate::domain::{AcsUrl, EmailDomain, EntityId, Handle, TenantSlug};
-use crate::services::identity_sources::{self, NewIdentitySource};
-use crate::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
-use crate::services::sp_metadata;
-use crate::services::{ServiceError, signing_keys, tenants};
-use crate::state::load_keyring;
-use crate::tenancy::HostRouter;
+use crate::domain::TenantSlug;
 
 /// `rosetta sp ...`
 #[derive(Debug, Subcommand)]
@@ -79,35 +76,32 @@ pub enum KeyAction {
 
 /// Runs a `key` command.
 pub async fn key(settings: Settings, action: KeyAction, json: bool) -> Result<(), Failure> {
-    let hosts = HostRouter::new(&settings.public_url);
     let (tenant, verb) = match &action {
         KeyAction::List { tenant } => (tenant, "list"),
         KeyAction::Next { tenant } => (tenant, "next"),
         KeyAction::Promote { tenant } => (tenant, "promote"),
     };
     let slug = slug(tenant)?;
-    let db = ready_database(&settings).await?;
-    let t = tenants::get(&db, &slug).await?;
+    let state = operator_state(settings).await?;
+    let scope = Scope::operator(&state, &slug).await?;
     match verb {
         "next" => {
-            let keyring = load_keyring(&settings)?;
-            signing_keys::create_next(&db, &keyring, t.id, &hosts.idp_entity_id(&slug)).await?;
+            signing_keys::create_next(&state, &scope).await?;
         }
         "promote" => {
-            signing_keys::promote(&db, t.id).await?;
+            signing_keys::promote(&state, &scope, None).await?;
         }
         _ => {}
     }
-    let keys: Vec<_> = signing_keys::list(&db, t.id)
+    let keys: Vec<_> = signing_keys::list(&state, &scope)
         .await?
         .iter()
         .map(|k| {
-            let fingerprint = crate::saml::keys::cert_fingerprint_sha256(&k.certificate);
             serde_json::json!({
-                "id": k.id.to_string(),
-                "state": format!("{:?}", k.state).to_lowercase(),
-                "fingerprint_sha256": fingerprint,
-                "created_at": k.created_at.to_rfc3339(),
+                "id": k.id,
+                "state": k.state,
+                "fingerprint_sha256": k.fingerprint_sha256,
+                "created_at": k.created_at,
             })
         })
         .collect();
@@ -155,8 +149,8 @@ pub enum SourceAction {
         /// Extra scopes (comma-separated; `openid` is always requested).
         #[arg(long, value_delimiter = ',', default_value = "email,profile")]
         scopes: Vec<String>,
-        /// Allowed email domains (comma-separated).
-        #[arg(long, value_delimiter = ',')]
+        /// Allowed (and routed) email domains, comma-separated: at least one.
+        #[arg(long, value_delimiter = ',', required = true)]
         domains: Vec<String>,
         /// Also call the userinfo endpoint.
         #[arg(long)]
@@ -177,12 +171,15 @@ pub enum SourceAction {
 }
 
 fn slug(value: &str) -> Result<TenantSlug, Failure> {
-    TenantSlug::parse(value).map_err(|e| ServiceError::invalid("tenant")(e).into())
+    TenantSlug::parse(value).map_err(|e| AdminError::field("tenant", e.0).into())
+}
+
+fn invalid(message: impl Into<String>) -> Failure {
+    Failure::new(2, "invalid", message)
 }
 
 /// Runs an `sp` command.
 pub async fn sp(settings: Settings, action: SpAction, json: bool) -> Result<(), Failure> {
-    let hosts = HostRouter::new(&settings.public_url);
     match action {
         SpAction::Add {
             tenant,
@@ -194,40 +191,43 @@ pub async fn sp(settings: Settings, action: SpAction, json: bool) -> Result<(), 
             metadata,
         } => {
             let slug = slug(&tenant)?;
-            let name = Handle::parse(&name).map_err(ServiceError::invalid("name"))?;
-            let new = match metadata {
-                Some(file) => {
-                    let xml = std::fs::read_to_string(&file)
-                        .map_err(|e| Failure::new(2, "invalid", format!("metadata {}: {e}", file.display())))?;
-                    sp_metadata::parse_sp_metadata(&xml, hosts.dev_mode())?.into_new_service_provider(name)
+            let metadata_xml = match metadata {
+                Some(file) => Some(
+                    std::fs::read_to_string(&file).map_err(|e| invalid(format!("metadata {}: {e}", file.display())))?,
+                ),
+                None => None,
+            };
+            let preset = match preset.as_str() {
+                "atlassian" => Preset::Atlassian,
+                "generic" => Preset::Generic,
+                other => return Err(invalid(format!("preset: unknown preset `{other}`"))),
+            };
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let sp = match metadata_xml {
+                Some(xml) => {
+                    let body = ImportServiceProviderRequest {
+                        name,
+                        preset: None,
+                        metadata_xml: Some(xml),
+                        metadata_url: None,
+                    };
+                    service_providers::import(&state, &scope, body).await?
                 }
                 None => {
-                    let preset = match preset.as_str() {
-                        "atlassian" => Preset::Atlassian,
-                        "generic" => Preset::Generic,
-                        other => return Err(Failure::new(2, "invalid", format!("preset: unknown preset `{other}`"))),
-                    };
-                    let entity_id = entity_id
-                        .ok_or_else(|| Failure::new(2, "invalid", "entity_id: required without --metadata"))?;
-                    let urls = acs_urls
-                        .iter()
-                        .map(|u| AcsUrl::parse(u, hosts.dev_mode()))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(ServiceError::invalid("acs_url"))?;
-                    NewServiceProvider {
+                    let entity_id = entity_id.ok_or_else(|| invalid("entity_id: required without --metadata"))?;
+                    let body = CreateServiceProviderRequest {
                         name,
                         preset,
-                        entity_id: EntityId::parse(&entity_id).map_err(ServiceError::invalid("entity_id"))?,
-                        acs: NewAcs::in_order(urls),
+                        entity_id,
+                        acs_urls,
                         name_id_format,
                         want_requests_signed: false,
                         request_signing_certs: Vec::new(),
-                    }
+                    };
+                    service_providers::create(&state, &scope, body).await?
                 }
             };
-            let db = ready_database(&settings).await?;
-            let t = tenants::get(&db, &slug).await?;
-            let sp = service_providers::create(&db, t.id, new).await?.to_wire();
             emit(json, &sp, || {
                 format!(
                     "registered service provider `{}` for tenant {slug}\n  entity ID: {}\n  ACS:       {}\n\
@@ -240,13 +240,9 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
         }
         SpAction::List { tenant } => {
             let slug = slug(&tenant)?;
-            let db = ready_database(&settings).await?;
-            let t = tenants::get(&db, &slug).await?;
-            let all: Vec<_> = service_providers::list(&db, t.id)
-                .await?
-                .iter()
-                .map(|s| s.to_wire())
-                .collect();
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let all = service_providers::list(&state, &scope).await?;
             emit(json, &all, || {
                 if all.is_empty() {
                     return format!("no service providers yet: `rosetta sp add {slug} --name jira ...`");
@@ -266,9 +262,11 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
         }
         SpAction::Remove { tenant, name } => {
             let slug = slug(&tenant)?;
-            let db = ready_database(&settings).await?;
-            let t = tenants::get(&db, &slug).await?;
-            service_providers::remove(&db, t.id, &name).await?;
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            service_providers::delete(&state, &scope, Which::Name(&name))
+                .await
+                .map_err(|e| named(e, "service provider", &name))?;
             emit(json, &serde_json::json!({"removed": name}), || {
                 format!("removed service provider `{name}`")
             })
@@ -276,9 +274,16 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
     }
 }
 
+/// A "not found" that names what was looked for.
+fn named(e: AdminError, what: &str, name: &str) -> Failure {
+    match e {
+        AdminError::NotFound(_) => Failure::new(1, "not_found", format!("no {what} `{name}`")),
+        other => other.into(),
+    }
+}
+
 /// Runs a `source` command.
 pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Result<(), Failure> {
-    let hosts = HostRouter::new(&settings.public_url);
     match action {
         SourceAction::Add {
             tenant,
@@ -291,35 +296,22 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
             userinfo,
         } => {
             let slug = slug(&tenant)?;
-            let name = Handle::parse(&name).map_err(ServiceError::invalid("name"))?;
-            let issuer = identity_sources::parse_issuer(&issuer, hosts.dev_mode())?;
-            let secret = Zeroizing::new(std::fs::read_to_string(&client_secret_file).map_err(|e| {
-                Failure::new(
-                    2,
-                    "invalid",
-                    format!("client_secret_file {}: {e}", client_secret_file.display()),
-                )
-            })?);
-            let domains = domains
-                .iter()
-                .filter(|d| !d.trim().is_empty())
-                .map(|d| EmailDomain::parse(d))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ServiceError::invalid("domains"))?;
-            let new = NewIdentitySource {
+            let secret = Zeroizing::new(
+                std::fs::read_to_string(&client_secret_file)
+                    .map_err(|e| invalid(format!("client_secret_file {}: {e}", client_secret_file.display())))?,
+            );
+            let body = CreateIdentitySourceRequest {
                 name,
                 issuer,
                 client_id,
-                client_secret: SecretString::from(secret.trim().to_owned()),
+                client_secret: secret.trim().to_owned(),
                 scopes,
-                domains,
+                domains: domains.into_iter().filter(|d| !d.trim().is_empty()).collect(),
                 use_userinfo: userinfo,
             };
-            let keyring = load_keyring(&settings)?;
-            let db = ready_database(&settings).await?;
-            let t = tenants::get(&db, &slug).await?;
-            let source = identity_sources::create(&db, &keyring, t.id, new).await?;
-            let wire = source.to_wire(hosts.callback_url(&slug, &source.name));
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let wire = identity_sources::create(&state, &scope, body).await?;
             emit(json, &wire, || {
                 format!(
                     "registered identity source `{}` for tenant {slug}\n  issuer:       {}\n  redirect URI: {}\n\
@@ -330,13 +322,9 @@ Register the redirect URI at the provider for client `{}`.",
         }
         SourceAction::List { tenant } => {
             let slug = slug(&tenant)?;
-            let db = ready_database(&settings).await?;
-            let t = tenants::get(&db, &slug).await?;
-            let all: Vec<_> = identity_sources::list(&db, t.id)
-                .await?
-                .iter()
-                .map(|s| s.to_wire(hosts.callback_url(&slug, &s.name)))
-                .collect();
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let all = identity_sources::list(&state, &scope).await?;
             emit(json, &all, || {
                 if all.is_empty() {
                     return format!("no identity sources yet: `rosetta source add {slug} --name corp ...`");
@@ -349,9 +337,11 @@ Register the redirect URI at the provider for client `{}`.",
         }
         SourceAction::Remove { tenant, name } => {
             let slug = slug(&tenant)?;
-            let db = ready_database(&settings).await?;
-            let t = tenants::get(&db, &slug).await?;
-            identity_sources::remove(&db, t.id, &name).await?;
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            identity_sources::delete(&state, &scope, Which::Name(&name))
+                .await
+                .map_err(|e| named(e, "identity source", &name))?;
             emit(json, &serde_json::json!({"removed": name}), || {
                 format!("removed identity source `{name}`")
             })

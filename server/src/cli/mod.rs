@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rosetta_entity::tenant;
 use serde::Serialize;
 
+use crate::admin::{self, AdminError};
 use crate::configuration::Settings;
 use crate::domain::{DisplayName, TenantSlug};
 use crate::mail::{Delivery, MailError, Mailer, OutgoingEmail};
-use crate::services::{ServiceError, tenants};
+use crate::services::ServiceError;
 use crate::startup::Application;
-use crate::state::{load_keyring, open_database};
+use crate::state::{AppState, load_keyring, open_database};
 use crate::tenancy::HostRouter;
 use crate::{db, telemetry};
 
@@ -160,6 +160,23 @@ impl From<ServiceError> for Failure {
     }
 }
 
+impl From<AdminError> for Failure {
+    fn from(e: AdminError) -> Self {
+        let message = match e.cause() {
+            Some(cause) => format!("{e}: {cause:#}"),
+            None => e.to_string(),
+        };
+        match e {
+            AdminError::Invalid(_) => Self::new(2, "invalid", message),
+            AdminError::NotFound(_) => Self::new(1, "not_found", message),
+            AdminError::Conflict(_) => Self::new(1, "conflict", message),
+            AdminError::Forbidden(..) => Self::new(1, "forbidden", message),
+            AdminError::Unavailable(_) => Self::new(1, "unavailable", message),
+            other => Self::new(1, other.code().as_str(), message),
+        }
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Self::new(1, "failed", format!("{e:#}"))
@@ -279,24 +296,11 @@ async fn migrate(settings: Settings, action: MigrateAction, json: bool) -> Resul
     )
 }
 
-fn to_wire(t: &tenant::Model, hosts: &HostRouter) -> rosetta_api::Tenant {
-    tenants::to_wire(t, hosts)
-}
-
 fn describe(t: &rosetta_api::Tenant) -> String {
     format!(
         "{}\n  name:    {}\n  status:  {:?}\n  url:     {}\n  created: {}\n  id:      {}",
         t.slug, t.display_name, t.status, t.url, t.created_at, t.id
     )
-}
-
-async fn idp_info(
-    db: &sea_orm::DatabaseConnection,
-    hosts: &HostRouter,
-    tenant: &tenant::Model,
-    _slug: &TenantSlug,
-) -> Result<rosetta_api::IdpInfo, Failure> {
-    Ok(tenants::idp_info(db, hosts, tenant).await?)
 }
 
 fn describe_details(d: &rosetta_api::TenantDetails) -> String {
@@ -309,7 +313,7 @@ Identity provider Entity ID: {}\n  Identity provider SSO URL:   {}\n  Metadata U
     for cert in &d.idp.certificates {
         text.push_str(&format!(
             "\n\nPublic x509 certificate ({}, SHA-256 {}, valid until {}):\n{}",
-            cert.state,
+            format!("{:?}", cert.state).to_lowercase(),
             cert.fingerprint_sha256,
             cert.not_after,
             cert.pem.trim_end()
@@ -319,37 +323,20 @@ Identity provider Entity ID: {}\n  Identity provider SSO URL:   {}\n  Metadata U
 }
 
 async fn tenant_command(settings: Settings, action: TenantAction, json: bool) -> Result<(), Failure> {
-    let hosts = HostRouter::new(&settings.public_url);
-    let parse_slug = |s: &str| TenantSlug::parse(s).map_err(ServiceError::invalid("slug"));
-    // Validate input before touching the database.
-    let action = match action {
-        TenantAction::Create { slug, name } => {
-            let slug = parse_slug(&slug)?;
-            let name =
-                DisplayName::parse(name.as_deref().unwrap_or(slug.as_str())).map_err(ServiceError::invalid("name"))?;
-            Some((slug, name))
-        }
-        TenantAction::List => None,
-        TenantAction::Show { ref slug } => {
-            let slug = parse_slug(slug)?;
-            let db = ready_database(&settings).await?;
-            let row = tenants::get(&db, &slug).await?;
-            let details = rosetta_api::TenantDetails {
-                idp: idp_info(&db, &hosts, &row, &slug).await?,
-                tenant: to_wire(&row, &hosts),
-            };
-            return emit(json, &details, || describe_details(&details));
-        }
-    };
-    let db = ready_database(&settings).await?;
+    let parse_slug = |s: &str| TenantSlug::parse(s).map_err(|e| Failure::from(AdminError::field("slug", e.0)));
     match action {
-        Some((slug, name)) => {
-            let keyring = load_keyring(&settings)?;
-            let t = to_wire(&tenants::create(&db, &keyring, &hosts, &slug, &name).await?, &hosts);
+        TenantAction::Create { slug, name } => {
+            // Input is checked before the database is touched.
+            let slug = parse_slug(&slug)?;
+            let name = DisplayName::parse(name.as_deref().unwrap_or(slug.as_str()))
+                .map_err(|e| Failure::from(AdminError::field("name", e.0)))?;
+            let state = operator_state(settings).await?;
+            let t = admin::tenants::create(&state, &slug, &name).await?;
             emit(json, &t, || format!("created tenant {}", describe(&t)))
         }
-        None => {
-            let all: Vec<_> = tenants::list(&db).await?.iter().map(|t| to_wire(t, &hosts)).collect();
+        TenantAction::List => {
+            let state = operator_state(settings).await?;
+            let all = admin::tenants::list(&state).await?;
             emit(json, &all, || {
                 if all.is_empty() {
                     return "no tenants yet: create one with `rosetta tenant create <slug>`".into();
@@ -367,7 +354,22 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
                     .join("\n")
             })
         }
+        TenantAction::Show { slug } => {
+            let slug = parse_slug(&slug)?;
+            let state = operator_state(settings).await?;
+            let details = admin::tenants::show(&state, &slug).await?;
+            emit(json, &details, || describe_details(&details))
+        }
     }
+}
+
+/// What the operator's commands work with: the server's own state (database migrated,
+/// session store, mail), so that a change made here is applied, and audited, exactly as the
+/// admin API would apply it.
+async fn operator_state(settings: Settings) -> Result<AppState, Failure> {
+    AppState::init(settings)
+        .await
+        .map_err(|e| Failure::new(1, "unavailable", format!("{e:#}")))
 }
 
 /// Opens the database and applies pending migrations, so operator commands work on a fresh

@@ -368,11 +368,7 @@ impl<'a> Flow<'a> {
             FlowError::NotFound("This sign-in link names an identity provider that does not exist.".into())
         })?;
         // Only what the configuration needs is copied out of the cached row.
-        let mut config = SourceConfig::new(source.issuer.as_str(), source.client_id.as_str(), secret.clone())
-            .with_allowed_domains(source.domains.iter().map(String::as_str));
-        config.scopes = source.scopes.split_whitespace().map(str::to_owned).collect();
-        config.fetch_userinfo = source.use_userinfo;
-        Ok(config)
+        Ok(source.oidc_config(secret.clone()))
     }
 
     async fn start_upstream(

@@ -1,7 +1,7 @@
 //! Probes: `/healthz` (the process answers) and `/readyz` (its dependencies answer).
 
 use actix_web::{HttpResponse, web};
-use rosetta_api::{CheckResult, ReadinessReport};
+use rosetta_api::{CheckResult, CheckStatus, Readiness, ReadinessReport};
 
 use crate::db;
 use crate::state::AppState;
@@ -22,22 +22,24 @@ async fn healthz() -> HttpResponse {
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (database, store) = tokio::join!(db::ping(&state.db), state.store.ping());
     let check = |backend: &str, result: Result<(), String>| CheckResult {
-        status: if result.is_ok() { "ok" } else { "unavailable" }.into(),
+        status: if result.is_ok() {
+            CheckStatus::Ok
+        } else {
+            CheckStatus::Unavailable
+        },
         backend: backend.into(),
         error: result.err(),
     };
-    let report = ReadinessReport {
-        status: String::new(),
-        database: check(db::backend_name(&state.db), database.map_err(|e| e.to_string())),
-        store: check(state.store.backend(), store.map_err(|e| e.to_string())),
-    };
-    let ready = report.database.error.is_none() && report.store.error.is_none();
+    let database = check(db::backend_name(&state.db), database.map_err(|e| e.to_string()));
+    let store = check(state.store.backend(), store.map_err(|e| e.to_string()));
+    let ready = database.error.is_none() && store.error.is_none();
     if !ready {
-        tracing::warn!(database = ?report.database.error, store = ?report.store.error, "not ready");
+        tracing::warn!(database = ?database.error, store = ?store.error, "not ready");
     }
     let report = ReadinessReport {
-        status: if ready { "ready" } else { "not_ready" }.into(),
-        ..report
+        status: if ready { Readiness::Ready } else { Readiness::NotReady },
+        database,
+        store,
     };
     if ready {
         HttpResponse::Ok()

@@ -226,6 +226,26 @@ pub async fn recent(db: &DatabaseConnection, tenant_id: Uuid, limit: u64) -> Ser
         .await?)
 }
 
+/// Whether the tenant has an event of `action` with `outcome`, whose detail contains
+/// `detail_part` (JSON text, as stored) when given.
+pub async fn exists(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    action: &str,
+    outcome: &str,
+    detail_part: Option<&str>,
+) -> ServiceResult<bool> {
+    use sea_orm::QuerySelect;
+    let mut query = audit_event::Entity::find()
+        .filter(audit_event::Column::TenantId.eq(tenant_id))
+        .filter(audit_event::Column::Action.eq(action))
+        .filter(audit_event::Column::Outcome.eq(outcome));
+    if let Some(part) = detail_part {
+        query = query.filter(audit_event::Column::Detail.contains(part));
+    }
+    Ok(query.limit(1).one(db).await?.is_some())
+}
+
 /// Filters of an audit-log query; all optional.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{ServiceError, ServiceResult, conflict_on_unique};
 use crate::crypto::{Keyring, SecretContext};
 use crate::domain::{EmailDomain, Handle};
+use crate::oidc::SourceConfig;
 
 /// Associated-data kind of a sealed client secret.
 pub(crate) const KIND: &str = "identity_source.client_secret";
@@ -185,6 +186,16 @@ pub async fn create(
 }
 
 impl IdentitySource {
+    /// How the relying party talks to this source: the one place that turns a source into
+    /// OIDC settings, for logins and for "test connection" alike.
+    pub fn oidc_config(&self, client_secret: SecretString) -> SourceConfig {
+        let mut config = SourceConfig::new(self.issuer.as_str(), self.client_id.as_str(), client_secret)
+            .with_allowed_domains(self.domains.iter().map(String::as_str));
+        config.scopes = self.scopes.split_whitespace().map(str::to_owned).collect();
+        config.fetch_userinfo = self.use_userinfo;
+        config
+    }
+
     /// The wire view; `redirect_uri` is this source's callback URL.
     pub fn to_wire(&self, redirect_uri: String) -> rosetta_api::IdentitySource {
         rosetta_api::IdentitySource {

@@ -159,6 +159,28 @@ pub async fn promote(db: &sea_orm::DatabaseConnection, tenant_id: Uuid) -> Servi
     Ok(promoted)
 }
 
+/// A key's state as the API names it.
+pub fn wire_state(state: KeyState) -> rosetta_api::KeyState {
+    match state {
+        KeyState::Next => rosetta_api::KeyState::Next,
+        KeyState::Active => rosetta_api::KeyState::Active,
+        KeyState::Retired => rosetta_api::KeyState::Retired,
+    }
+}
+
+/// A key as admins see it (never the private key).
+pub fn to_wire(row: &signing_key::Model) -> ServiceResult<rosetta_api::SigningKey> {
+    let (pem, not_after) = certificate_text(row)?;
+    Ok(rosetta_api::SigningKey {
+        id: row.id.to_string(),
+        state: wire_state(row.state),
+        certificate_pem: pem,
+        fingerprint_sha256: crate::saml::keys::cert_fingerprint_sha256(&row.certificate),
+        not_after,
+        created_at: row.created_at.to_rfc3339(),
+    })
+}
+
 /// The key's certificate as PEM, and its expiry as text.
 pub fn certificate_text(row: &signing_key::Model) -> ServiceResult<(String, String)> {
     let cert = openssl::x509::X509::from_der(&row.certificate).map_err(|e| ServiceError::Internal(e.to_string()))?;

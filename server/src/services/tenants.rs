@@ -119,7 +119,7 @@ pub async fn idp_info(
     for row in signing_keys::published(db, tenant.id).await? {
         let (pem, not_after) = signing_keys::certificate_text(&row)?;
         certificates.push(rosetta_api::CertificateInfo {
-            state: format!("{:?}", row.state).to_lowercase(),
+            state: signing_keys::wire_state(row.state),
             pem,
             fingerprint_sha256: crate::saml::keys::cert_fingerprint_sha256(&row.certificate),
             not_after,

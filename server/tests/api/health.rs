@@ -1,6 +1,6 @@
 //! `/healthz` and `/readyz`.
 
-use rosetta_api::ReadinessReport;
+use rosetta_api::{CheckStatus, Readiness, ReadinessReport};
 use rosetta_e2e::{RedisServer, TestDatabase, TestRedis};
 
 use crate::helpers::{both_stacks, spawn_app};
@@ -19,7 +19,7 @@ both_stacks!(
         let res = app.get("10.1.2.3:8080", "/readyz").await;
         assert_eq!(res.status(), 200);
         let report: ReadinessReport = res.json().await.unwrap();
-        assert_eq!(report.status, "ready");
+        assert_eq!(report.status, Readiness::Ready);
         assert_eq!(format!("{}+{}", report.database.backend, report.store.backend), label);
     }
 );
@@ -39,10 +39,10 @@ async fn readiness_follows_redis_down_and_back_up() {
     assert_eq!(res.status(), 503);
     let report: ReadinessReport = res.json().await.unwrap();
     assert_eq!(
-        (report.status.as_str(), report.store.status.as_str()),
-        ("not_ready", "unavailable")
+        (report.status, report.store.status),
+        (Readiness::NotReady, CheckStatus::Unavailable)
     );
-    assert_eq!(report.database.status, "ok");
+    assert_eq!(report.database.status, CheckStatus::Ok);
     assert!(report.store.error.is_some());
 
     redis.restart().unwrap();

@@ -1,18 +1,28 @@
-//! The admin JSON API under `/api/v1/` on the console host. Handlers translate HTTP to
-//! service calls; the tenant always comes from the caller's session.
+//! The admin JSON API under `/api/v1/` on the console host, one module per resource
+//! (matching the OpenAPI tags, `admin`'s modules and the console's pages). Handlers only
+//! translate: the request to a call of an `admin` use case, its result to a response. The
+//! tenant always comes from the caller's session.
 //!
 //! Every route is listed once, in [`api_routes!`], which both registers it and puts it in
 //! the OpenAPI document (`/api/v1/openapi.json`): the document cannot miss a route, and
 //! the tenant-isolation test walks the document.
 
-pub mod auth;
-pub mod config;
+pub mod accounts;
+pub mod audit;
+pub mod end_users;
 pub mod error;
-pub mod people;
+pub mod identity_sources;
+pub mod invitations;
+pub mod members;
+pub mod service_providers;
 pub mod session;
+pub mod sessions;
+pub mod signing_keys;
+pub mod tenant;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use rosetta_api::ErrorCode;
 use utoipa::OpenApi;
 
 use self::error::ApiFailure;
@@ -41,54 +51,55 @@ session cookie authenticates, and every state-changing request also sends the se
 }
 
 api_routes![
-    auth::sign_up,
-    auth::verify_email,
-    auth::resend_verification,
-    auth::sign_in,
-    auth::current_session,
-    auth::second_factor,
-    auth::sign_out,
-    auth::switch_tenant,
-    auth::request_reset,
-    auth::confirm_reset,
-    auth::get_account,
-    auth::change_password,
-    auth::begin_totp,
-    auth::confirm_totp,
-    auth::disable_totp,
-    auth::create_tenant,
-    auth::accept_invitation,
-    config::get_tenant,
-    config::update_tenant,
-    config::list_sps,
-    config::create_sp,
-    config::import_sp,
-    config::get_sp,
-    config::update_sp,
-    config::delete_sp,
-    config::list_sources,
-    config::create_source,
-    config::get_source,
-    config::update_source,
-    config::delete_source,
-    config::test_source,
-    config::list_keys,
-    config::create_key,
-    config::promote_key,
-    config::retire_key,
-    people::list_users,
-    people::get_user,
-    people::block_user,
-    people::unblock_user,
-    people::reset_user_mfa,
-    people::audit_log,
-    people::audit_csv,
-    people::list_members,
-    people::update_member,
-    people::remove_member,
-    people::list_invitations,
-    people::invite,
-    people::revoke_invitation,
+    accounts::sign_up,
+    accounts::verify_email,
+    accounts::resend_verification,
+    sessions::sign_in,
+    sessions::current_session,
+    sessions::second_factor,
+    sessions::sign_out,
+    sessions::switch_tenant,
+    accounts::request_reset,
+    accounts::confirm_reset,
+    accounts::get_account,
+    accounts::change_password,
+    accounts::begin_totp,
+    accounts::confirm_totp,
+    accounts::disable_totp,
+    accounts::create_tenant,
+    invitations::accept_invitation,
+    tenant::get_tenant,
+    tenant::update_tenant,
+    tenant::setup_progress,
+    service_providers::list_sps,
+    service_providers::create_sp,
+    service_providers::import_sp,
+    service_providers::get_sp,
+    service_providers::update_sp,
+    service_providers::delete_sp,
+    identity_sources::list_sources,
+    identity_sources::create_source,
+    identity_sources::get_source,
+    identity_sources::update_source,
+    identity_sources::delete_source,
+    identity_sources::test_source,
+    signing_keys::list_keys,
+    signing_keys::create_key,
+    signing_keys::promote_key,
+    signing_keys::retire_key,
+    end_users::list_users,
+    end_users::get_user,
+    end_users::block_user,
+    end_users::unblock_user,
+    end_users::reset_user_mfa,
+    audit::audit_log,
+    audit::audit_csv,
+    members::list_members,
+    members::update_member,
+    members::remove_member,
+    invitations::list_invitations,
+    invitations::invite,
+    invitations::revoke_invitation,
 ];
 
 struct SessionAuth;
@@ -120,7 +131,7 @@ async fn openapi() -> HttpResponse {
 async fn unknown() -> Result<HttpResponse, ApiFailure> {
     Err(ApiFailure::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         "there is no such API endpoint",
     ))
 }
@@ -128,7 +139,7 @@ async fn unknown() -> Result<HttpResponse, ApiFailure> {
 fn body_error(e: impl std::fmt::Display) -> actix_web::Error {
     ApiFailure::new(
         StatusCode::BAD_REQUEST,
-        "invalid_body",
+        ErrorCode::InvalidBody,
         format!("the request body is not valid: {e}"),
     )
     .into()
@@ -144,7 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(|e, _: &HttpRequest| {
         ApiFailure::new(
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("the query string is not valid: {e}"),
         )
         .into()

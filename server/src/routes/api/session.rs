@@ -1,20 +1,17 @@
 //! Who is calling: the session cookie, the CSRF defences, and the tenant from the session's
-//! membership (never from the request).
+//! membership (never from the request). Sessions themselves are `admin::accounts`'.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use rosetta_entity::tenant;
-
-use uuid::Uuid;
+use rosetta_api::ErrorCode;
 
 use super::error::{ApiFailure, ApiResult};
+use crate::admin::accounts::{self, Current};
+use crate::admin::{Origin, Scope};
 use crate::credentials::constant_time_eq;
 use crate::middleware::RequestId;
-use crate::services::accounts::{self, Role, parse_role};
-use crate::services::admin_sessions::{self, AdminSession, Stage};
-use crate::services::audit::{self, AuditEvent};
-use crate::services::tenants;
+use crate::services::admin_sessions::{AdminSession, Stage};
 use crate::state::AppState;
 use crate::tenancy;
 
@@ -73,7 +70,7 @@ pub fn check_origin(req: &HttpRequest, state: &AppState) -> ApiResult<()> {
     };
     match seen {
         Some(origin) if origin != expected => Err(ApiFailure::forbidden(
-            "csrf_origin",
+            ErrorCode::CsrfOrigin,
             "this request came from another site and was refused",
         )),
         _ => Ok(()),
@@ -97,43 +94,67 @@ fn check_csrf(req: &HttpRequest, state: &AppState, session: &AdminSession) -> Ap
         .unwrap_or_default();
     if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
         return Err(ApiFailure::forbidden(
-            "csrf_token",
+            ErrorCode::CsrfToken,
             "the X-CSRF-Token header is missing or does not match this session",
         ));
     }
     Ok(())
 }
 
-/// The client address (trusted proxies honoured) and the request ID, for audit entries.
-pub fn client(req: &HttpRequest, state: &AppState) -> (Option<String>, Option<String>) {
+/// Where the request came from: the client address (trusted proxies honoured) and the
+/// request ID, for the audit log and the per-address limits.
+pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
     let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = tenancy::client_ip(
         req.peer_addr().map(|a| a.ip()),
         forwarded,
         &state.settings.trusted_proxies,
     );
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    (ip.map(|i| i.to_string()), request_id)
+    Origin {
+        ip: ip.map(|i| i.to_string()),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+    }
+}
+
+/// The request's origin, with the state-changing request's `Origin` header checked first:
+/// for the endpoints that need no session (sign-up, sign-in, emailed links).
+pub struct Visitor(pub Origin);
+
+impl FromRequest for Visitor {
+    type Error = ApiFailure;
+    type Future = std::future::Ready<ApiResult<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(state_of(req).and_then(|state| {
+            check_origin(req, &state)?;
+            Ok(Self(origin(req, &state)))
+        }))
+    }
+}
+
+/// The session cookie's value, if the browser sent one.
+pub fn session_id(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(cookie_name(state)).map(|c| c.value().to_owned())
 }
 
 /// Any live session (including one still owing its second factor), CSRF-checked.
 pub struct AnySession {
-    /// The cookie's session ID.
-    pub id: String,
-    /// The session.
-    pub session: AdminSession,
+    /// The session and its ID.
+    pub current: Current,
+    /// Where the request came from.
+    pub origin: Origin,
 }
 
 async fn load_session(req: &HttpRequest, state: &AppState) -> ApiResult<AnySession> {
-    let id = req
-        .cookie(cookie_name(state))
-        .map(|c| c.value().to_owned())
-        .ok_or_else(ApiFailure::unauthenticated)?;
-    let session = admin_sessions::load(state.store.as_ref(), &id)
+    let id = session_id(req, state).ok_or_else(ApiFailure::unauthenticated)?;
+    let session = accounts::session(state, &id)
         .await?
         .ok_or_else(ApiFailure::unauthenticated)?;
     check_csrf(req, state, &session)?;
-    Ok(AnySession { id, session })
+    Ok(AnySession {
+        current: Current { id, session },
+        origin: origin(req, state),
+    })
 }
 
 impl FromRequest for AnySession {
@@ -152,14 +173,10 @@ impl FromRequest for AnySession {
 /// A signed-in admin (password and, when enrolled, TOTP done), CSRF-checked. Used by the
 /// account endpoints, which answer even when TOTP enrolment is owed.
 pub struct SignedIn {
-    /// The cookie's session ID.
-    pub id: String,
-    /// The session.
-    pub session: AdminSession,
-    /// Client address.
-    pub ip: Option<String>,
-    /// Correlation ID.
-    pub request_id: Option<String>,
+    /// The session and its ID.
+    pub current: Current,
+    /// Where the request came from.
+    pub origin: Origin,
 }
 
 impl FromRequest for SignedIn {
@@ -170,81 +187,18 @@ impl FromRequest for SignedIn {
         let req = req.clone();
         Box::pin(async move {
             let state = state_of(&req)?;
-            let AnySession { id, session } = load_session(&req, &state).await?;
-            if session.stage != Stage::Complete {
+            let AnySession { current, origin } = load_session(&req, &state).await?;
+            if current.session.stage != Stage::Complete {
                 return Err(ApiFailure::unauthenticated());
             }
-            let (ip, request_id) = client(&req, &state);
-            Ok(Self {
-                id,
-                session,
-                ip,
-                request_id,
-            })
+            Ok(Self { current, origin })
         })
     }
 }
 
-/// A signed-in admin working on a tenant they are a member of. Every tenant object is
-/// looked up through [`Admin::tenant_id`], so another tenant's IDs are simply not found.
-pub struct Admin {
-    /// The session.
-    pub session: AdminSession,
-    /// The tenant from the session's membership.
-    pub tenant: tenant::Model,
-    /// The admin's role in it.
-    pub role: Role,
-    /// Client address.
-    pub ip: Option<String>,
-    /// Correlation ID.
-    pub request_id: Option<String>,
-}
-
-impl Admin {
-    /// The tenant's ID.
-    pub fn tenant_id(&self) -> Uuid {
-        self.tenant.id
-    }
-
-    /// Refuses callers who are not owners.
-    pub fn require_owner(&self) -> ApiResult<()> {
-        if self.role != Role::Owner {
-            return Err(ApiFailure::forbidden(
-                "owner_required",
-                "only an owner of this tenant can manage its members",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Records an admin change in the audit log: who, what, before/after (never secrets).
-    /// Every change is audited, so this is also where the replica's configuration cache
-    /// forgets the tenant: the change applies to the next login at once.
-    pub async fn audit(
-        &self,
-        state: &AppState,
-        action: &'static str,
-        target: Option<String>,
-        detail: serde_json::Value,
-    ) -> ApiResult<()> {
-        state.config.invalidate(self.tenant.id);
-        audit::record(
-            &state.db,
-            AuditEvent {
-                tenant_id: Some(self.tenant.id),
-                actor: self.session.email.clone(),
-                action,
-                outcome: "success",
-                target,
-                detail,
-                ip: self.ip.clone(),
-                request_id: self.request_id.clone(),
-            },
-        )
-        .await?;
-        Ok(())
-    }
-}
+/// A signed-in admin working on a tenant they are a member of: the [`Scope`] every tenant
+/// use case takes, so another tenant's IDs are simply not found.
+pub struct Admin(pub Scope);
 
 impl FromRequest for Admin {
     type Error = ApiFailure;
@@ -254,36 +208,9 @@ impl FromRequest for Admin {
         let signed_in = SignedIn::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let SignedIn {
-                session,
-                ip,
-                request_id,
-                ..
-            } = signed_in.await?;
+            let SignedIn { current, origin } = signed_in.await?;
             let state = state_of(&req)?;
-            let tenant_id = session.tenant_id.ok_or_else(|| {
-                ApiFailure::forbidden("no_tenant", "this account is not a member of any tenant; create one")
-            })?;
-            let membership = accounts::membership(&state.db, session.account_id, tenant_id)
-                .await?
-                .ok_or_else(|| ApiFailure::forbidden("not_a_member", "you are no longer a member of this tenant"))?;
-            let tenant = tenants::by_id(&state.db, tenant_id).await?;
-            if tenant.admin_mfa_required {
-                let account = accounts::get(&state.db, session.account_id).await?;
-                if account.totp_enabled_at.is_none() {
-                    return Err(ApiFailure::forbidden(
-                        "mfa_enrolment_required",
-                        "this tenant requires TOTP for its admins: set it up under your account first",
-                    ));
-                }
-            }
-            Ok(Self {
-                session,
-                tenant,
-                role: parse_role(&membership.role),
-                ip,
-                request_id,
-            })
+            Ok(Self(accounts::scope(&state, &current.session, origin).await?))
         })
     }
 }

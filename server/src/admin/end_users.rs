@@ -1,0 +1,93 @@
+//! People who logged in through the tenant: list and search, block and unblock, reset their
+//! second factor.
+
+use rosetta_api::{EndUser, EndUserPage, EndUserQuery, UserStatus};
+use serde_json::json;
+
+use super::{AdminError, AdminResult, Scope, object_id, paging};
+use crate::services::end_users;
+use crate::state::AppState;
+
+/// The stored text of a user's status.
+fn status_str(status: UserStatus) -> &'static str {
+    match status {
+        UserStatus::Active => "active",
+        UserStatus::Blocked => "blocked",
+    }
+}
+
+/// A stored status; anything but `blocked` logs in.
+pub(crate) fn parse_status(value: &str) -> UserStatus {
+    if value == "blocked" {
+        UserStatus::Blocked
+    } else {
+        UserStatus::Active
+    }
+}
+
+fn wire(u: &rosetta_entity::end_user::Model) -> EndUser {
+    EndUser {
+        id: u.id.to_string(),
+        email: u.email.clone(),
+        display_name: u.display_name.clone(),
+        issuer: u.issuer.clone(),
+        subject: u.subject.clone(),
+        status: parse_status(&u.status),
+        mfa_enrolled: u.totp_enabled_at.is_some(),
+        last_login_at: u.last_login_at.map(|t| t.to_rfc3339()),
+        created_at: u.created_at.to_rfc3339(),
+    }
+}
+
+/// The tenant's end users, paged, with search.
+pub async fn page(state: &AppState, scope: &Scope, q: &EndUserQuery) -> AdminResult<EndUserPage> {
+    let (page, per_page) = paging(q.page, q.per_page)?;
+    if q.search
+        .as_deref()
+        .is_some_and(|s| s.len() > 256 || s.chars().any(char::is_control))
+    {
+        return Err(AdminError::field(
+            "search",
+            "search for at most 256 printable characters",
+        ));
+    }
+    let (items, total) = end_users::page(&state.db, scope.tenant_id(), q.search.as_deref(), page, per_page).await?;
+    Ok(EndUserPage {
+        items: items.iter().map(wire).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// One end user.
+pub async fn get(state: &AppState, scope: &Scope, id: &str) -> AdminResult<EndUser> {
+    Ok(wire(
+        &end_users::get(&state.db, scope.tenant_id(), object_id(id)?).await?,
+    ))
+}
+
+/// Blocks (`Blocked`) or unblocks (`Active`) a user.
+pub async fn set_status(state: &AppState, scope: &Scope, id: &str, status: UserStatus) -> AdminResult<EndUser> {
+    let blocked = status == UserStatus::Blocked;
+    let (before, after) = end_users::set_status(&state.db, scope.tenant_id(), object_id(id)?, blocked).await?;
+    let action = if blocked { "end_user.block" } else { "end_user.unblock" };
+    scope
+        .changed(
+            state,
+            action,
+            Some(after.email.clone()),
+            json!({"before": {"status": before.status}, "after": {"status": status_str(status)}}),
+        )
+        .await?;
+    Ok(wire(&after))
+}
+
+/// Forgets a user's second factor; they enrol again at their next login.
+pub async fn reset_mfa(state: &AppState, scope: &Scope, id: &str) -> AdminResult<EndUser> {
+    let u = end_users::reset_mfa(&state.db, scope.tenant_id(), object_id(id)?).await?;
+    scope
+        .changed(state, "end_user.reset_mfa", Some(u.email.clone()), json!({}))
+        .await?;
+    Ok(wire(&u))
+}

@@ -1,0 +1,263 @@
+//! The tenant's OpenID providers ("identity sources"): added, edited, deleted, and tested
+//! ("test connection": discovery, issuer, signing keys). Client secrets are write-only:
+//! sealed when stored, never returned, never audited.
+
+use rosetta_api::{
+    ConnectionStep, ConnectionStepKind, ConnectionTest, CreateIdentitySourceRequest, IdentitySource,
+    UpdateIdentitySourceRequest,
+};
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::service_providers::Which;
+use super::{AdminError, AdminResult, Fields, Scope, checked, object_id};
+use crate::domain::{EmailDomain, Handle};
+use crate::oidc::OidcError;
+use crate::services::identity_sources::{self, NewIdentitySource, SourceUpdate};
+use crate::state::AppState;
+
+fn wire(state: &AppState, scope: &Scope, s: &identity_sources::IdentitySource) -> IdentitySource {
+    s.to_wire(state.hosts.callback_url(scope.slug(), &s.name))
+}
+
+fn check_scopes(scopes: &[String], fields: &mut Fields) {
+    let ok = scopes.len() <= 32
+        && scopes.iter().all(|s| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        });
+    if !ok {
+        fields.push(
+            "scopes",
+            "scopes are up to 32 tokens of printable characters without spaces or quotes",
+        );
+    }
+}
+
+fn domains(values: &[String], fields: &mut Fields) -> Option<Vec<EmailDomain>> {
+    if values.is_empty() || values.len() > 64 {
+        fields.push("domains", "a source has 1 to 64 email domains");
+        return None;
+    }
+    fields.check(
+        "domains",
+        values
+            .iter()
+            .map(|d| EmailDomain::parse(d))
+            .collect::<Result<Vec<_>, _>>(),
+    )
+}
+
+/// An issuer URL checked for the form: the message alone, the field is named by the form.
+fn issuer(value: &str, dev: bool) -> Result<String, String> {
+    identity_sources::parse_issuer(value, dev).map_err(|e| match e {
+        crate::services::ServiceError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
+/// The tenant's identity sources.
+pub async fn list(state: &AppState, scope: &Scope) -> AdminResult<Vec<IdentitySource>> {
+    Ok(identity_sources::list(&state.db, scope.tenant_id())
+        .await?
+        .iter()
+        .map(|s| wire(state, scope, s))
+        .collect())
+}
+
+async fn find(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<identity_sources::IdentitySource> {
+    match which {
+        Which::Id(id) => Ok(identity_sources::get(&state.db, scope.tenant_id(), object_id(id)?).await?),
+        Which::Name(name) => identity_sources::list(&state.db, scope.tenant_id())
+            .await?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(AdminError::not_found),
+    }
+}
+
+/// One identity source.
+pub async fn get(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<IdentitySource> {
+    Ok(wire(state, scope, &find(state, scope, which).await?))
+}
+
+/// Registers an OpenID Connect provider.
+pub async fn create(state: &AppState, scope: &Scope, body: CreateIdentitySourceRequest) -> AdminResult<IdentitySource> {
+    let mut fields = Fields::default();
+    let name = fields.check("name", Handle::parse(&body.name));
+    let issuer = fields.check("issuer", issuer(&body.issuer, state.hosts.dev_mode()));
+    if body.client_secret.len() > 4096 {
+        fields.push("client_secret", "a client secret has at most 4096 characters");
+    }
+    check_scopes(&body.scopes, &mut fields);
+    let domains = domains(&body.domains, &mut fields);
+    fields.finish()?;
+    let new = NewIdentitySource {
+        name: checked(name)?,
+        issuer: checked(issuer)?,
+        client_id: body.client_id,
+        client_secret: SecretString::from(body.client_secret),
+        scopes: body.scopes,
+        domains: checked(domains)?,
+        use_userinfo: body.use_userinfo,
+    };
+    let created = identity_sources::create(&state.db, &state.keyring, scope.tenant_id(), new).await?;
+    let wire = wire(state, scope, &created);
+    scope
+        .changed(
+            state,
+            "identity_source.create",
+            Some(wire.name.clone()),
+            json!({"after": wire}),
+        )
+        .await?;
+    Ok(wire)
+}
+
+/// Edits an identity source; a new client secret replaces the old one. Only the fields
+/// present change.
+pub async fn update(
+    state: &AppState,
+    scope: &Scope,
+    which: Which<'_>,
+    body: UpdateIdentitySourceRequest,
+) -> AdminResult<IdentitySource> {
+    let id = find(state, scope, which).await?.id;
+    let mut fields = Fields::default();
+    let issuer = match &body.issuer {
+        Some(i) => fields.check("issuer", issuer(i, state.hosts.dev_mode())),
+        None => None,
+    };
+    if let Some(scopes) = &body.scopes {
+        check_scopes(scopes, &mut fields);
+    }
+    let domains = match &body.domains {
+        Some(d) => domains(d, &mut fields),
+        None => None,
+    };
+    fields.finish()?;
+    let secret_changed = body.client_secret.is_some();
+    let change = SourceUpdate {
+        issuer,
+        client_id: body.client_id,
+        client_secret: body.client_secret.map(SecretString::from),
+        scopes: body.scopes,
+        domains,
+        use_userinfo: body.use_userinfo,
+    };
+    let (before, after) = identity_sources::update(&state.db, &state.keyring, scope.tenant_id(), id, change).await?;
+    let (before, after) = (wire(state, scope, &before), wire(state, scope, &after));
+    scope
+        .changed(
+            state,
+            "identity_source.update",
+            Some(after.name.clone()),
+            json!({"before": before, "after": after, "client_secret_changed": secret_changed}),
+        )
+        .await?;
+    Ok(after)
+}
+
+/// Deletes an identity source and frees its domains; returns what it was.
+pub async fn delete(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<IdentitySource> {
+    let id = find(state, scope, which).await?.id;
+    let gone = identity_sources::delete(&state.db, scope.tenant_id(), id).await?;
+    let wire = wire(state, scope, &gone);
+    scope
+        .changed(
+            state,
+            "identity_source.delete",
+            Some(wire.name.clone()),
+            json!({"before": wire}),
+        )
+        .await?;
+    Ok(wire)
+}
+
+/// The step of a connection test that an error stopped.
+fn failed_step(e: &OidcError) -> ConnectionStepKind {
+    match e {
+        OidcError::DiscoveryIssuerMismatch => ConnectionStepKind::Issuer,
+        OidcError::JwksMissing | OidcError::JwksUnreachable | OidcError::JwksInvalid | OidcError::JwksEmpty => {
+            ConnectionStepKind::Jwks
+        }
+        _ => ConnectionStepKind::Discovery,
+    }
+}
+
+fn with_slash(issuer: &str) -> String {
+    if issuer.ends_with('/') {
+        issuer.to_owned()
+    } else {
+        format!("{issuer}/")
+    }
+}
+
+/// Tests a source with the settings its logins use: discovery, issuer match, signing keys,
+/// with a precise message per step.
+pub async fn test(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<ConnectionTest> {
+    let name = find(state, scope, which).await?.name;
+    let (source, secret) = identity_sources::find_with_secret(&state.db, &state.keyring, scope.tenant_id(), &name)
+        .await?
+        .ok_or_else(AdminError::not_found)?;
+    let config = source.oidc_config(secret);
+    let step = |step: ConnectionStepKind, ok: bool, message: String| ConnectionStep { step, ok, message };
+    let report = match state.oidc.test_connection(&config).await {
+        Ok(r) => {
+            let keys_ok = r.usable_keys > 0;
+            ConnectionTest {
+                ok: keys_ok,
+                steps: vec![
+                    step(
+                        ConnectionStepKind::Discovery,
+                        true,
+                        format!(
+                            "{}.well-known/openid-configuration answered",
+                            with_slash(&source.issuer)
+                        ),
+                    ),
+                    step(
+                        ConnectionStepKind::Issuer,
+                        true,
+                        format!("the provider states issuer `{}`, as configured", r.issuer),
+                    ),
+                    step(
+                        ConnectionStepKind::Jwks,
+                        keys_ok,
+                        if keys_ok {
+                            format!("{} usable signing key(s) published", r.usable_keys)
+                        } else {
+                            "the provider publishes no key usable with the allowed algorithms (RS256, ES256...)".into()
+                        },
+                    ),
+                ],
+            }
+        }
+        Err(e) => {
+            let failed = failed_step(&e);
+            let all = [
+                ConnectionStepKind::Discovery,
+                ConnectionStepKind::Issuer,
+                ConnectionStepKind::Jwks,
+            ];
+            let mut steps: Vec<ConnectionStep> = all
+                .iter()
+                .take_while(|s| **s != failed)
+                .map(|s| step(*s, true, "passed".into()))
+                .collect();
+            steps.push(step(failed, false, format!("{e} ({})", e.code())));
+            ConnectionTest { ok: false, steps }
+        }
+    };
+    scope
+        .changed(
+            state,
+            "identity_source.test",
+            Some(source.name.clone()),
+            json!({"ok": report.ok}),
+        )
+        .await?;
+    Ok(report)
+}
