@@ -12,9 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use super::second_factor::{self, Holder, Pending};
 use super::{ServiceError, ServiceResult, conflict_on_unique, tenants};
 use crate::credentials::{self, password, totp};
-use crate::crypto::{Keyring, SecretContext};
+use crate::crypto::Keyring;
 use crate::domain::{DisplayName, EmailAddress, NewPassword, TenantSlug};
 use crate::tenancy::HostRouter;
 
@@ -25,7 +26,6 @@ pub const RESET_TTL: ChronoDuration = ChronoDuration::hours(1);
 
 const PURPOSE_VERIFY: &str = "verify_email";
 const PURPOSE_RESET: &str = "reset_password";
-const TOTP_KIND: &str = "admin_account.totp_secret";
 
 /// Roles in a tenant: owners also manage members and invitations.
 pub use rosetta_api::Role;
@@ -452,14 +452,6 @@ pub async fn membership(
         .await?)
 }
 
-pub(crate) fn totp_context(account_id: &str) -> SecretContext<'_> {
-    SecretContext {
-        tenant: "-",
-        kind: TOTP_KIND,
-        record: account_id,
-    }
-}
-
 /// Starts TOTP enrolment: a new secret, kept sealed until a code confirms it. Refused
 /// while TOTP is on (turn it off first).
 pub async fn begin_totp(
@@ -467,64 +459,7 @@ pub async fn begin_totp(
     keyring: &Keyring,
     account_id: Uuid,
 ) -> ServiceResult<totp::Enrolment> {
-    let account = get(db, account_id).await?;
-    if account.totp_enabled_at.is_some() {
-        return Err(ServiceError::Conflict(
-            "TOTP is already on for this account; turn it off first to enrol a new device".into(),
-        ));
-    }
-    let secret = Zeroizing::new(totp::generate_secret());
-    let id = account.id.to_string();
-    let sealed = keyring
-        .seal(totp_context(&id), &secret)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let enrolment =
-        totp::enrolment(&secret, "Rosetta", &account.email).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let mut active = account.into_active_model();
-    active.totp_secret = Set(Some(sealed));
-    active.totp_last_step = Set(None);
-    active.updated_at = Set(Utc::now());
-    active.update(db).await?;
-    Ok(enrolment)
-}
-
-fn unseal_totp(keyring: &Keyring, account: &admin_account::Model) -> ServiceResult<Option<Zeroizing<Vec<u8>>>> {
-    let Some(sealed) = &account.totp_secret else {
-        return Ok(None);
-    };
-    let id = account.id.to_string();
-    keyring
-        .open(totp_context(&id), sealed)
-        .map(Some)
-        .map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
-/// Accepts `code` for the account's secret and records its step, atomically: a step is
-/// never accepted twice, even by two replicas at once.
-async fn accept_totp(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    account: &admin_account::Model,
-    code: &str,
-) -> ServiceResult<bool> {
-    let Some(secret) = unseal_totp(keyring, account)? else {
-        return Ok(false);
-    };
-    let now = Utc::now().timestamp().max(0).unsigned_abs();
-    let Some(step) = totp::verify(&secret, code, now, account.totp_last_step) else {
-        return Ok(false);
-    };
-    let done = admin_account::Entity::update_many()
-        .col_expr(admin_account::Column::TotpLastStep, Expr::value(step))
-        .filter(admin_account::Column::Id.eq(account.id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(admin_account::Column::TotpLastStep.is_null())
-                .add(admin_account::Column::TotpLastStep.lt(step)),
-        )
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
+    second_factor::begin(db, keyring, Holder::Admin(account_id), "Rosetta", Pending::Replace).await
 }
 
 /// Confirms enrolment with a first code; returns ten single-use recovery codes (shown
@@ -535,26 +470,12 @@ pub async fn confirm_totp(
     account_id: Uuid,
     code: &str,
 ) -> ServiceResult<Vec<String>> {
-    let account = get(db, account_id).await?;
-    if account.totp_enabled_at.is_some() {
-        return Err(ServiceError::Conflict("TOTP is already on for this account".into()));
-    }
-    if account.totp_secret.is_none() {
-        return Err(ServiceError::Conflict("start TOTP enrolment first".into()));
-    }
-    if !accept_totp(db, keyring, &account, code).await? {
-        return Err(ServiceError::Invalid {
+    second_factor::confirm(db, keyring, Holder::Admin(account_id), code)
+        .await?
+        .ok_or_else(|| ServiceError::Invalid {
             field: "code",
             message: "this code is not correct; check the time on your device and enter the current code".into(),
-        });
-    }
-    let codes = credentials::recovery_codes();
-    let mut active = get(db, account_id).await?.into_active_model();
-    active.totp_enabled_at = Set(Some(Utc::now()));
-    active.recovery_codes = Set(Some(credentials::recovery_hashes_json(&codes)));
-    active.updated_at = Set(Utc::now());
-    active.update(db).await?;
-    Ok(codes)
+        })
 }
 
 /// Checks a second factor: a TOTP code, or one of the recovery codes (which is then used
@@ -565,42 +486,15 @@ pub async fn check_second_factor(
     account_id: Uuid,
     code: &str,
 ) -> ServiceResult<bool> {
-    let account = get(db, account_id).await?;
-    if account.totp_enabled_at.is_none() {
-        return Ok(false);
-    }
-    let trimmed = code.trim();
-    if trimmed.len() == 6 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return accept_totp(db, keyring, &account, trimmed).await;
-    }
-    let Some(stored) = &account.recovery_codes else {
-        return Ok(false);
-    };
-    let Some(remaining) = credentials::consume_recovery_code(stored, code) else {
-        return Ok(false);
-    };
-    // Compare-and-set on the old list: of two concurrent uses of one code, one wins.
-    let done = admin_account::Entity::update_many()
-        .col_expr(admin_account::Column::RecoveryCodes, Expr::value(remaining))
-        .filter(admin_account::Column::Id.eq(account.id))
-        .filter(admin_account::Column::RecoveryCodes.eq(stored.clone()))
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
+    second_factor::verify(db, keyring, Holder::Admin(account_id), code).await
 }
 
 /// How many recovery codes are left.
 pub fn recovery_codes_left(account: &admin_account::Model) -> usize {
-    credentials::recovery_codes_left(account.recovery_codes.as_deref())
+    second_factor::recovery_codes_left(account.recovery_codes.as_deref())
 }
 
 /// Turns TOTP off (the caller has checked a current code or the password).
-pub async fn disable_totp(db: &DatabaseConnection, account_id: Uuid) -> ServiceResult<admin_account::Model> {
-    let account = get(db, account_id).await?;
-    let mut active = account.into_active_model();
-    active.totp_secret = Set(None);
-    active.totp_enabled_at = Set(None);
-    active.recovery_codes = Set(None);
-    active.updated_at = Set(Utc::now());
-    Ok(active.update(db).await?)
+pub async fn disable_totp(db: &DatabaseConnection, account_id: Uuid) -> ServiceResult<()> {
+    second_factor::remove(db, Holder::Admin(account_id)).await
 }

@@ -1,21 +1,16 @@
-//! End-user TOTP: the effective policy, enrolment with recovery codes, verification. The
-//! seed is sealed with the master key, bound to tenant and user.
+//! End-user TOTP in the login: the effective policy, and enrolment and verification through
+//! the one second-factor implementation (`second_factor`), the seed bound to tenant and user.
 
-use chrono::Utc;
-use rosetta_entity::{end_user, tenant};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use rosetta_entity::tenant;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
+use super::ServiceResult;
+use super::second_factor::{self, Holder, Pending};
 use super::service_providers::{ServiceProvider, SpMfaPolicy};
-use super::{ServiceError, ServiceResult, end_users};
-use crate::credentials::{self, totp};
-use crate::crypto::{Keyring, SecretContext};
+use crate::credentials::totp;
+use crate::crypto::Keyring;
 use crate::oidc::VerifiedIdentity;
-
-/// Associated-data kind of a sealed end-user TOTP seed.
-pub(crate) const KIND: &str = "end_user.totp_secret";
 
 /// What the login must do about a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,14 +54,6 @@ pub fn upstream_satisfies(tenant: &tenant::Model, identity: &VerifiedIdentity) -
     amr || acr
 }
 
-fn context<'a>(tenant: &'a str, user: &'a str) -> SecretContext<'a> {
-    SecretContext {
-        tenant,
-        kind: KIND,
-        record: user,
-    }
-}
-
 /// The seed to show for enrolment: the pending one if enrolment was started (a reload
 /// shows the same QR code), else a new one. Refused once TOTP is on.
 pub async fn begin(
@@ -75,62 +62,11 @@ pub async fn begin(
     tenant: &tenant::Model,
     user_id: Uuid,
 ) -> ServiceResult<totp::Enrolment> {
-    let user = end_users::get(db, tenant.id, user_id).await?;
-    if user.totp_enabled_at.is_some() {
-        return Err(ServiceError::Conflict("this user already has an authenticator".into()));
-    }
-    let (t, u) = (tenant.id.to_string(), user.id.to_string());
-    let secret = match &user.totp_secret {
-        Some(sealed) => keyring
-            .open(context(&t, &u), sealed)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?,
-        None => {
-            let secret = Zeroizing::new(totp::generate_secret());
-            let sealed = keyring
-                .seal(context(&t, &u), &secret)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-            let email = user.email.clone();
-            let mut row = user.into_active_model();
-            row.totp_secret = Set(Some(sealed));
-            row.totp_last_step = Set(None);
-            row.updated_at = Set(Utc::now());
-            row.update(db).await?;
-            return totp::enrolment(&secret, &tenant.display_name, &email)
-                .map_err(|e| ServiceError::Internal(e.to_string()));
-        }
+    let holder = Holder::EndUser {
+        tenant_id: tenant.id,
+        user_id,
     };
-    totp::enrolment(&secret, &tenant.display_name, &user.email).map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
-/// Accepts a TOTP code and records its step atomically (never twice).
-async fn accept_code(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    user: &end_user::Model,
-    code: &str,
-) -> ServiceResult<bool> {
-    let Some(sealed) = &user.totp_secret else {
-        return Ok(false);
-    };
-    let (t, u) = (user.tenant_id.to_string(), user.id.to_string());
-    let secret = keyring
-        .open(context(&t, &u), sealed)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let now = Utc::now().timestamp().max(0).unsigned_abs();
-    let Some(step) = totp::verify(&secret, code, now, user.totp_last_step) else {
-        return Ok(false);
-    };
-    let done = end_user::Entity::update_many()
-        .col_expr(end_user::Column::TotpLastStep, Expr::value(step))
-        .filter(end_user::Column::Id.eq(user.id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(end_user::Column::TotpLastStep.is_null())
-                .add(end_user::Column::TotpLastStep.lt(step)),
-        )
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
+    second_factor::begin(db, keyring, holder, &tenant.display_name, Pending::Reuse).await
 }
 
 /// Confirms enrolment with a first code; returns ten recovery codes (shown once, stored
@@ -142,20 +78,7 @@ pub async fn confirm(
     user_id: Uuid,
     code: &str,
 ) -> ServiceResult<Option<Vec<String>>> {
-    let user = end_users::get(db, tenant_id, user_id).await?;
-    if user.totp_enabled_at.is_some() {
-        return Err(ServiceError::Conflict("this user already has an authenticator".into()));
-    }
-    if !accept_code(db, keyring, &user, code).await? {
-        return Ok(None);
-    }
-    let codes = credentials::recovery_codes();
-    let mut row = end_users::get(db, tenant_id, user_id).await?.into_active_model();
-    row.totp_enabled_at = Set(Some(Utc::now()));
-    row.recovery_codes = Set(Some(credentials::recovery_hashes_json(&codes)));
-    row.updated_at = Set(Utc::now());
-    row.update(db).await?;
-    Ok(Some(codes))
+    second_factor::confirm(db, keyring, Holder::EndUser { tenant_id, user_id }, code).await
 }
 
 /// Checks a 6-digit code or a recovery code (used up) of an enrolled user.
@@ -166,31 +89,13 @@ pub async fn verify(
     user_id: Uuid,
     code: &str,
 ) -> ServiceResult<bool> {
-    let user = end_users::get(db, tenant_id, user_id).await?;
-    if user.totp_enabled_at.is_none() {
-        return Ok(false);
-    }
-    let trimmed = code.trim();
-    if trimmed.len() == 6 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return accept_code(db, keyring, &user, trimmed).await;
-    }
-    let Some(stored) = &user.recovery_codes else {
-        return Ok(false);
-    };
-    let Some(remaining) = credentials::consume_recovery_code(stored, code) else {
-        return Ok(false);
-    };
-    let done = end_user::Entity::update_many()
-        .col_expr(end_user::Column::RecoveryCodes, Expr::value(remaining))
-        .filter(end_user::Column::Id.eq(user.id))
-        .filter(end_user::Column::RecoveryCodes.eq(stored.clone()))
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
+    second_factor::verify(db, keyring, Holder::EndUser { tenant_id, user_id }, code).await
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
     use super::*;
 
     fn tenant(policy: &str, trust: bool, acr: Option<&str>) -> tenant::Model {

@@ -223,14 +223,9 @@ pub async fn set_status(
 
 /// Forgets the user's second factor: they enrol again at their next login.
 pub async fn reset_mfa(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<end_user::Model> {
-    let before = get(db, tenant_id, id).await?;
-    let mut row = before.into_active_model();
-    row.totp_secret = Set(None);
-    row.totp_enabled_at = Set(None);
-    row.totp_last_step = Set(None);
-    row.recovery_codes = Set(None);
-    row.updated_at = Set(Utc::now());
-    Ok(row.update(db).await?)
+    get(db, tenant_id, id).await?;
+    super::second_factor::remove(db, super::second_factor::Holder::EndUser { tenant_id, user_id: id }).await?;
+    get(db, tenant_id, id).await
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod identity_sources;
 pub mod members;
 pub mod rate_limit;
 pub mod rekey;
+pub mod second_factor;
 pub mod service_providers;
 pub mod signing_keys;
 pub mod sp_metadata;

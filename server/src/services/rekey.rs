@@ -76,7 +76,7 @@ pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<Re
             continue;
         };
         let record = row.id.to_string();
-        let ctx = super::accounts::totp_context(&record);
+        let ctx = super::second_factor::admin_context(&record);
         if let Some(sealed) = reseal(keyring, ctx, &secret, &mut report)? {
             let mut active = row.into_active_model();
             active.totp_secret = Set(Some(sealed));
@@ -90,7 +90,7 @@ pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<Re
         let (tenant, record) = (row.tenant_id.to_string(), row.id.to_string());
         let ctx = SecretContext {
             tenant: &tenant,
-            kind: super::end_user_mfa::KIND,
+            kind: super::second_factor::END_USER_KIND,
             record: &record,
         };
         if let Some(sealed) = reseal(keyring, ctx, &secret, &mut report)? {
