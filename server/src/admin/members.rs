@@ -10,8 +10,9 @@ use super::{Actor, AdminError, AdminResult, Origin, Recorded, Scope, object_id, 
 use crate::domain::EmailAddress;
 use crate::emails;
 use crate::services::accounts::{self, parse_role, role_str};
+use crate::services::admin_sessions;
 use crate::services::members;
-use crate::services::rate_limit::{self, SIGNIN_IP};
+use crate::services::rate_limit::{self, INVITE_TENANT, SIGNIN_IP};
 use crate::state::AppState;
 
 fn member_wire(m: &members::Member) -> Member {
@@ -83,10 +84,12 @@ pub async fn invitations(state: &AppState, scope: &Scope) -> AdminResult<Vec<Inv
         .collect())
 }
 
-/// Invites someone by email (owners only); the emailed link works once, for 7 days.
+/// Invites someone by email (owners only; 20 per tenant per hour); the emailed link works
+/// once, for 7 days.
 pub async fn invite(state: &AppState, scope: &Scope, body: InviteRequest) -> AdminResult<Invitation> {
     scope.require_owner()?;
     let email = EmailAddress::parse(&body.email).map_err(|e| AdminError::field("email", e.0))?;
+    rate_limit::hit(state.store.as_ref(), INVITE_TENANT, &scope.tenant_id().to_string()).await?;
     let inviter = super::actor_name(scope.actor());
     let (row, token) = members::invite(&state.db, scope.tenant_id(), &email, body.role, &inviter).await?;
     let link = format!("{}invitations/accept?token={token}", state.settings.public_url);
@@ -116,6 +119,10 @@ pub async fn revoke(state: &AppState, scope: &Scope, id: &str) -> AdminResult<()
 pub async fn accept(state: &AppState, origin: &Origin, body: AcceptInvitationRequest) -> AdminResult<Message> {
     rate_limit::hit(state.store.as_ref(), SIGNIN_IP, origin.address()).await?;
     let done = members::accept(&state.db, &body.token, body.password.as_deref()).await?;
+    if done.replaced_password {
+        // Whoever opened the account before the address was proved is signed out.
+        admin_sessions::end_all(state.store.as_ref(), done.account.id).await?;
+    }
     record(
         state,
         Recorded {
@@ -130,6 +137,7 @@ pub async fn accept(state: &AppState, origin: &Origin, body: AcceptInvitationReq
             detail: json!({
                 "role": role_str(done.role),
                 "new_account": done.created_account,
+                "password_set": done.replaced_password,
             }),
         },
     )

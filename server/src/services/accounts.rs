@@ -110,13 +110,16 @@ pub async fn sign_up(
     hosts: &HostRouter,
     new: SignUp,
 ) -> ServiceResult<SignUpOutcome> {
-    if let Some(existing) = find_by_email(db, new.email.as_str()).await? {
-        return Ok(SignUpOutcome::AccountExists(existing));
-    }
+    // The answer must not tell whether the address has an account: the slug is checked
+    // first whoever asks, and the password is hashed either way, so the refusal and the
+    // time taken are the same for a new and an existing address.
     if tenants::find(db, &new.slug).await?.is_some() {
         return Err(slug_taken(&new.slug));
     }
     let hash = hash_password(new.password.expose()).await?;
+    if let Some(existing) = find_by_email(db, new.email.as_str()).await? {
+        return Ok(SignUpOutcome::AccountExists(existing));
+    }
     let txn = db.begin().await?;
     let tenant = tenants::create_in(&txn, keyring, hosts, &new.slug, &new.name)
         .await

@@ -60,40 +60,84 @@ async fn find(db: &DatabaseConnection, tenant_id: Uuid, account_id: Uuid) -> Ser
         .ok_or_else(|| ServiceError::NotFound("no such member".into()))
 }
 
-async fn owners(db: &DatabaseConnection, tenant_id: Uuid) -> ServiceResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(tenant_id))
-        .filter(membership::Column::Role.eq("owner"))
-        .count(db)
-        .await?)
-}
-
 fn last_owner() -> ServiceError {
     ServiceError::Conflict("a tenant keeps at least one owner; make someone else owner first".into())
+}
+
+/// What [`keeping_an_owner`] does to a membership.
+enum Change {
+    /// Give it this role.
+    Role(Role),
+    /// Delete it.
+    Remove,
+}
+
+/// Applies `change` to the membership `m` unless that would leave its tenant without an
+/// owner, atomically: the condition "`m` is no owner, or another owner exists" is part of the
+/// one UPDATE or DELETE statement, and on PostgreSQL the tenant's row is locked first, so two
+/// owners demoting (or removing) each other at once cannot both succeed. (SQLite runs one
+/// writer at a time, and the statement is the transaction's first, so it reads the state the
+/// last writer committed.)
+async fn keeping_an_owner(db: &DatabaseConnection, m: &membership::Model, change: Change) -> ServiceResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::{ConnectionTrait, DbBackend, QuerySelect};
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        tenant::Entity::find_by_id(m.tenant_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+    }
+    let another_owner = Query::select()
+        .expr(Expr::value(1))
+        .from(membership::Entity)
+        .and_where(Expr::col(membership::Column::TenantId).eq(m.tenant_id))
+        .and_where(Expr::col(membership::Column::Role).eq("owner"))
+        .and_where(Expr::col(membership::Column::Id).ne(m.id))
+        .to_owned();
+    let allowed = sea_orm::Condition::any()
+        .add(membership::Column::Role.ne("owner"))
+        .add(Expr::exists(another_owner));
+    let done = match change {
+        Change::Role(role) => {
+            membership::Entity::update_many()
+                .col_expr(membership::Column::Role, Expr::value(role_str(role)))
+                .filter(membership::Column::Id.eq(m.id))
+                .filter(if role == Role::Owner {
+                    sea_orm::Condition::all()
+                } else {
+                    allowed
+                })
+                .exec(&txn)
+                .await?
+                .rows_affected
+        }
+        Change::Remove => {
+            membership::Entity::delete_many()
+                .filter(membership::Column::Id.eq(m.id))
+                .filter(allowed)
+                .exec(&txn)
+                .await?
+                .rows_affected
+        }
+    };
+    txn.commit().await?;
+    if done == 1 { Ok(()) } else { Err(last_owner()) }
 }
 
 /// Changes a member's role; the last owner stays owner. Returns the old role.
 pub async fn set_role(db: &DatabaseConnection, tenant_id: Uuid, account_id: Uuid, role: Role) -> ServiceResult<Role> {
     let m = find(db, tenant_id, account_id).await?;
     let old = parse_role(&m.role);
-    if old == Role::Owner && role != Role::Owner && owners(db, tenant_id).await? <= 1 {
-        return Err(last_owner());
-    }
-    let mut active = m.into_active_model();
-    active.role = Set(role_str(role).into());
-    active.update(db).await?;
+    keeping_an_owner(db, &m, Change::Role(role)).await?;
     Ok(old)
 }
 
 /// Removes a member; the last owner cannot be removed. Returns the removed member's email.
 pub async fn remove(db: &DatabaseConnection, tenant_id: Uuid, account_id: Uuid) -> ServiceResult<String> {
     let m = find(db, tenant_id, account_id).await?;
-    if parse_role(&m.role) == Role::Owner && owners(db, tenant_id).await? <= 1 {
-        return Err(last_owner());
-    }
     let email = accounts::get(db, account_id).await?.email;
-    m.delete(db).await?;
+    keeping_an_owner(db, &m, Change::Remove).await?;
     Ok(email)
 }
 
@@ -166,6 +210,9 @@ pub struct Accepted {
     pub role: Role,
     /// Whether the account was created by this acceptance.
     pub created_account: bool,
+    /// Whether an existing, never verified account got the password given here (its
+    /// sessions must end).
+    pub replaced_password: bool,
 }
 
 /// Accepts an invitation (single use, 7 days). An existing account with the invited email
@@ -187,14 +234,18 @@ pub async fn accept(db: &DatabaseConnection, token: &str, password: Option<&str>
         .ok_or_else(invalid)?;
     let tenant = super::tenants::by_id(db, row.tenant_id).await.map_err(|_| invalid())?;
     let existing = accounts::find_by_email(db, &row.email).await?;
-    let new_hash = match (&existing, password) {
-        (Some(_), _) => None,
-        (None, Some(p)) => {
+    // An account whose address was never verified may have been opened by someone else,
+    // with a password of theirs: the invitation link proves the address, so such an account
+    // takes a new password here, like a new one, and the old password stops working.
+    let verified = existing.as_ref().is_some_and(|a| a.email_verified_at.is_some());
+    let new_hash = match (verified, password) {
+        (true, _) => None,
+        (false, Some(p)) => {
             let email = EmailAddress::parse(&row.email).map_err(ServiceError::invalid("email"))?;
             let p = NewPassword::parse(p, &email).map_err(ServiceError::invalid("password"))?;
             Some(accounts::hash_password(p.expose()).await?)
         }
-        (None, None) => {
+        (false, None) => {
             return Err(ServiceError::Invalid {
                 field: "password",
                 message: "choose a password for your new account".into(),
@@ -213,8 +264,16 @@ pub async fn accept(db: &DatabaseConnection, token: &str, password: Option<&str>
         return Err(invalid());
     }
     let created_account = existing.is_none();
+    let replaced_password = existing.is_some() && new_hash.is_some();
     let account = match (existing, new_hash) {
-        (Some(a), _) => a,
+        (Some(a), None) => a,
+        (Some(a), Some(hash)) => {
+            let mut active = a.into_active_model();
+            active.password_hash = Set(hash);
+            active.email_verified_at = Set(Some(Utc::now()));
+            active.updated_at = Set(Utc::now());
+            active.update(&txn).await?
+        }
         (None, Some(hash)) => accounts::insert_account(&txn, &row.email, hash, Some(Utc::now())).await?,
         (None, None) => return Err(invalid()),
     };
@@ -227,5 +286,6 @@ pub async fn accept(db: &DatabaseConnection, token: &str, password: Option<&str>
         tenant,
         role,
         created_account,
+        replaced_password,
     })
 }

@@ -52,6 +52,14 @@ pub const EMAIL_IP: Limit = Limit {
     window: Duration::from_secs(3600),
 };
 
+/// Invitations a tenant sends (its name goes into mail sent from Rosetta's domain): 20 per
+/// hour.
+pub const INVITE_TENANT: Limit = Limit {
+    kind: "rl_invite_tenant",
+    max: 20,
+    window: Duration::from_secs(3600),
+};
+
 /// Why an attempt was not allowed.
 #[derive(Debug, thiserror::Error)]
 pub enum LimitError {

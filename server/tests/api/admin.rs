@@ -1231,3 +1231,170 @@ both_stacks!(one_address_cannot_spray_many_accounts, |stack| async move {
     assert!(allowed.contains(&50), "{allowed:?}");
     assert_eq!(r.body["code"], "rate_limited");
 });
+
+both_stacks!(
+    sign_up_answers_alike_for_existing_and_new_addresses,
+    |stack| async move {
+        // Hardening II, 6: the answer to a sign-up never tells whether the address has an
+        // account (the slug is checked first whoever asks).
+        let app = spawn_app(stack).await;
+        owner_at(&app, "ada@example.com", "acme").await;
+        let sign_up = |email: &'static str, slug: &'static str| {
+            let app = &app;
+            async move {
+                let body = json!({"email": email, "password": PASSWORD, "tenant_slug": slug, "tenant_name": "X"});
+                let r = Client::new(app).post("/api/v1/signup", body).await;
+                (
+                    r.status,
+                    r.body["code"].clone(),
+                    r.body["fields"].clone(),
+                    r.body["message"].clone(),
+                )
+            }
+        };
+        // A taken slug: the same field error for the existing and for a new address.
+        let existing = sign_up("ada@example.com", "acme").await;
+        let new = sign_up("nobody@example.com", "acme").await;
+        assert_eq!(existing.0, StatusCode::BAD_REQUEST);
+        assert_eq!(existing, new);
+        // A free slug: the same acknowledgement.
+        let existing = sign_up("ada@example.com", "free-one").await;
+        let new = sign_up("nobody@example.com", "free-two").await;
+        assert_eq!(existing.0, StatusCode::ACCEPTED);
+        assert_eq!(existing, new);
+    }
+);
+
+both_stacks!(two_owners_demoting_each_other_leave_an_owner, |stack| async move {
+    // Hardening II, 6: "a tenant keeps an owner" holds under concurrent demotions and
+    // removals, not only one at a time.
+    use rosetta::services::members;
+    let app = spawn_app(stack).await;
+    let mut one_c = owner(&app, "one@example.com", "pair").await;
+    let r = one_c
+        .post(
+            "/api/v1/invitations",
+            json!({"email": "two@example.com", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let token = outbox_token(&app, "Join pair on Rosetta");
+    let r = Client::new(&app)
+        .post(
+            "/api/v1/invitations/accept",
+            json!({"token": token, "password": "two's own long passphrase"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let db = &app.state.db;
+    let tenant = rosetta::services::tenants::find(db, &TenantSlug::parse("pair").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let one = accounts::find_by_email(db, "one@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let two = accounts::find_by_email(db, "two@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let owners = || async {
+        members::list(db, tenant)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.role == accounts::Role::Owner)
+            .count()
+    };
+    for round in 0..20 {
+        let demote = |who| members::set_role(db, tenant, who, accounts::Role::Admin);
+        let (a, b) = futures::future::join(demote(one), demote(two)).await;
+        assert_eq!(owners().await, 1, "round {round}: {a:?}, {b:?}");
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "round {round}: exactly one demotion wins: {a:?}, {b:?}"
+        );
+        for who in [one, two] {
+            members::set_role(db, tenant, who, accounts::Role::Owner).await.unwrap();
+        }
+    }
+    // A demotion and a removal at once, last.
+    let (a, b) = futures::future::join(
+        members::set_role(db, tenant, one, accounts::Role::Admin),
+        members::remove(db, tenant, two),
+    )
+    .await;
+    assert_eq!(owners().await, 1, "{a:?}, {b:?}");
+    assert!(a.is_ok() != b.is_ok(), "{a:?}, {b:?}");
+});
+
+both_stacks!(invitations_are_limited_per_tenant, |stack| async move {
+    // Hardening II, 6: the tenant's name goes into mail sent from Rosetta's domain.
+    let app = spawn_app(stack).await;
+    let mut c = owner(&app, "lee@example.com", "lee").await;
+    for n in 0..20 {
+        let r = c
+            .post(
+                "/api/v1/invitations",
+                json!({"email": format!("guest{n}@example.com"), "role": "admin"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{n}: {}", r.text);
+    }
+    let r = c
+        .post(
+            "/api/v1/invitations",
+            json!({"email": "one-more@example.com", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.body["code"], "rate_limited");
+});
+
+both_stacks!(
+    accepting_into_a_never_verified_account_replaces_its_password,
+    |stack| async move {
+        // Hardening II, 6: someone signs up with the victim's address and a password of
+        // theirs, never verifies; the victim is invited and accepts. The link proves the
+        // address: the account takes the victim's password, the squatter's stops working.
+        let app = spawn_app(stack).await;
+        let squat = json!({"email": "vic@example.com", "password": "the squatter's passphrase", "tenant_slug": "squat", "tenant_name": "S"});
+        assert_eq!(
+            Client::new(&app).post("/api/v1/signup", squat).await.status,
+            StatusCode::ACCEPTED
+        );
+        let mut owner_c = owner(&app, "boss@example.com", "corp").await;
+        let r = owner_c
+            .post(
+                "/api/v1/invitations",
+                json!({"email": "vic@example.com", "role": "admin"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let token = outbox_token(&app, "Join corp on Rosetta");
+        let r = Client::new(&app)
+            .post("/api/v1/invitations/accept", json!({"token": token}))
+            .await;
+        assert_eq!(r.body["fields"][0]["field"], "password", "{}", r.text);
+        let r = Client::new(&app)
+            .post(
+                "/api/v1/invitations/accept",
+                json!({"token": token, "password": "victim's own passphrase"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let r = Client::new(&app)
+            .sign_in("vic@example.com", "the squatter's passphrase")
+            .await;
+        assert_eq!(r.body["code"], "bad_credentials");
+        let r = Client::new(&app)
+            .sign_in("vic@example.com", "victim's own passphrase")
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["stage"], "complete");
+    }
+);
