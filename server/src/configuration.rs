@@ -26,6 +26,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "redis_url",
     "store_prefix",
     "store_max_entries",
+    "store_max_bytes",
     "config_cache_ttl_secs",
     "upstream_timeout_secs",
     "workers",
@@ -52,62 +53,211 @@ pub enum LogFormat {
     Json,
 }
 
-/// Every setting of the server. Secrets are typed so they never reach `Debug` or logs.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// Every setting of the server, grouped by concern. Files and the environment name them
+/// flat (`database_url`, `ROSETTA_STORE_PREFIX`...; the README lists them): each field's
+/// documentation gives that name. Secrets are typed so they never reach `Debug` or logs.
+#[derive(Clone, Debug)]
 pub struct Settings {
-    /// Public base URL: the console lives here, tenants at `<slug>.<host>`.
+    /// Addresses, workers, proxies, the console and the data directory.
+    pub server: ServerSettings,
+    /// The database.
+    pub database: DatabaseSettings,
+    /// The session store.
+    pub store: StoreSettings,
+    /// Outgoing email.
+    pub mail: MailSettings,
+    /// Master keys for secrets at rest.
+    pub keys: KeySettings,
+    /// Logs and metrics.
+    pub telemetry: TelemetrySettings,
+}
+
+/// Where and how the server serves.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// `public_url`: the console lives here, tenants at `<slug>.<host>`.
     pub public_url: Url,
-    /// Address to listen on (`host:port`; every address the host resolves to is bound).
+    /// `listen`: address to listen on (`host:port`; every address the host resolves to is
+    /// bound).
     pub listen: String,
-    /// Directory of the embedded database, key file and written emails.
-    pub data_dir: PathBuf,
-    /// Database URL; default: an SQLite file in the data directory.
-    pub database_url: Option<SecretString>,
-    /// Largest number of pooled database connections.
-    pub database_max_connections: u32,
-    /// Redis URL; default: the in-process session store.
-    pub redis_url: Option<SecretString>,
-    /// Prefix of every session-store key (lets several deployments share one Redis).
-    pub store_prefix: String,
-    /// Entry cap of the in-process store; writes beyond it fail closed.
-    pub store_max_entries: usize,
-    /// How long a replica keeps tenant, SP, source and key configuration in memory before
-    /// reading it again (changes made through this replica's API apply at once); 0 turns
-    /// the cache off.
-    pub config_cache_ttl_secs: u64,
-    /// Longest wait for one call to an identity provider (discovery, JWKS, token,
-    /// userinfo); a slow or silent provider fails the login with a retry page after this.
-    pub upstream_timeout_secs: u64,
-    /// HTTP worker threads; 0: one per CPU the process may use (its cgroup quota counts).
+    /// `workers`: HTTP worker threads; 0: one per CPU the process may use (its cgroup quota
+    /// counts).
     pub workers: usize,
-    /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
-    pub smtp_url: Option<SecretString>,
-    /// Sender of every email, e.g. `Rosetta <no-reply@rosetta.example.com>`.
-    pub mail_from: String,
-    /// Master key (base64 of 32 bytes) encrypting secrets at rest.
-    pub master_key: Option<SecretString>,
-    /// File holding the master key; default: `<data_dir>/master.key`, created on first start.
-    pub master_key_file: Option<PathBuf>,
-    /// Older master keys (base64, comma-separated) that still open secrets sealed before a
-    /// rotation; `rosetta rekey` re-seals everything under the current key.
-    #[serde(deserialize_with = "list_of_secrets")]
-    pub previous_master_keys: Vec<SecretString>,
-    /// Peers whose `X-Forwarded-*` headers are believed (addresses or CIDR ranges).
-    #[serde(deserialize_with = "list_of_nets")]
+    /// `trusted_proxies`: peers whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// `text` or `json`.
-    pub log_format: LogFormat,
-    /// Directory of the built console (`index.html` and assets).
+    /// `console_dir`: the built console (`index.html` and assets).
     pub console_dir: PathBuf,
-    /// Several replicas may run (Kubernetes): the in-process store and SQLite, which each
-    /// replica would keep to itself, are refused at start-up.
+    /// `clustered`: several replicas may run; the in-process store and SQLite are refused.
     pub clustered: bool,
-    /// Address of the Prometheus `/metrics` listener (e.g. `0.0.0.0:9090`); none by default.
+    /// `data_dir`: the embedded database, key file and written emails.
+    pub data_dir: PathBuf,
+    /// `config_cache_ttl_secs`: how long a replica keeps tenant, SP, source and key
+    /// configuration in memory; 0 turns the cache off.
+    pub config_cache_ttl_secs: u64,
+    /// `upstream_timeout_secs`: longest wait for one call to an identity provider.
+    pub upstream_timeout_secs: u64,
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// `database_url`; default: an SQLite file in the data directory
+    /// ([`Settings::database_url`]).
+    pub url: Option<SecretString>,
+    /// `database_max_connections`: largest number of pooled connections.
+    pub max_connections: u32,
+}
+
+/// The session store.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    /// `redis_url`; default: the in-process store.
+    pub redis_url: Option<SecretString>,
+    /// `store_prefix`: prefix of every Redis key.
+    pub prefix: String,
+    /// `store_max_entries`: entry cap of the in-process store.
+    pub max_entries: usize,
+    /// `store_max_bytes`: byte budget of the in-process store.
+    pub max_bytes: usize,
+}
+
+/// Outgoing email.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// `smtp_url`; default: emails are written to the data directory.
+    pub smtp_url: Option<SecretString>,
+    /// `mail_from`: sender of every email.
+    pub from: String,
+}
+
+/// Master keys for secrets at rest.
+#[derive(Clone, Debug)]
+pub struct KeySettings {
+    /// `master_key`: base64 of 32 bytes.
+    pub master_key: Option<SecretString>,
+    /// `master_key_file`: default `<data_dir>/master.key`, created on first start.
+    pub master_key_file: Option<PathBuf>,
+    /// `previous_master_keys`: older keys that still open secrets sealed before a rotation.
+    pub previous_master_keys: Vec<SecretString>,
+}
+
+/// Logs and metrics.
+#[derive(Clone, Debug)]
+pub struct TelemetrySettings {
+    /// `log_format`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `metrics_listen`: address of the Prometheus `/metrics` listener; none by default.
     pub metrics_listen: Option<String>,
 }
 
+impl From<Raw> for Settings {
+    fn from(r: Raw) -> Self {
+        Self {
+            server: ServerSettings {
+                public_url: r.public_url,
+                listen: r.listen,
+                workers: r.workers,
+                trusted_proxies: r.trusted_proxies,
+                console_dir: r.console_dir,
+                clustered: r.clustered,
+                data_dir: r.data_dir,
+                config_cache_ttl_secs: r.config_cache_ttl_secs,
+                upstream_timeout_secs: r.upstream_timeout_secs,
+            },
+            database: DatabaseSettings {
+                url: r.database_url,
+                max_connections: r.database_max_connections,
+            },
+            store: StoreSettings {
+                redis_url: r.redis_url,
+                prefix: r.store_prefix,
+                max_entries: r.store_max_entries,
+                max_bytes: r.store_max_bytes,
+            },
+            mail: MailSettings {
+                smtp_url: r.smtp_url,
+                from: r.mail_from,
+            },
+            keys: KeySettings {
+                master_key: r.master_key,
+                master_key_file: r.master_key_file,
+                previous_master_keys: r.previous_master_keys,
+            },
+            telemetry: TelemetrySettings {
+                log_format: r.log_format,
+                metrics_listen: r.metrics_listen,
+            },
+        }
+    }
+}
+
 impl Default for Settings {
+    fn default() -> Self {
+        Raw::default().into()
+    }
+}
+
+/// The settings as files and the environment name them: one flat list, read with serde so
+/// that an error names the setting and an unknown name is refused; then grouped into
+/// [`Settings`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Raw {
+    /// Public base URL: the console lives here, tenants at `<slug>.<host>`.
+    public_url: Url,
+    /// Address to listen on (`host:port`; every address the host resolves to is bound).
+    listen: String,
+    /// Directory of the embedded database, key file and written emails.
+    data_dir: PathBuf,
+    /// Database URL; default: an SQLite file in the data directory.
+    database_url: Option<SecretString>,
+    /// Largest number of pooled database connections.
+    database_max_connections: u32,
+    /// Redis URL; default: the in-process session store.
+    redis_url: Option<SecretString>,
+    /// Prefix of every session-store key (lets several deployments share one Redis).
+    store_prefix: String,
+    /// Entry cap of the in-process store; writes beyond it fail closed.
+    store_max_entries: usize,
+    /// Byte budget of the in-process store (keys, values, bookkeeping); writes beyond it
+    /// fail closed.
+    store_max_bytes: usize,
+    /// How long a replica keeps tenant, SP, source and key configuration in memory before
+    /// reading it again (changes made through this replica's API apply at once); 0 turns
+    /// the cache off.
+    config_cache_ttl_secs: u64,
+    /// Longest wait for one call to an identity provider (discovery, JWKS, token,
+    /// userinfo); a slow or silent provider fails the login with a retry page after this.
+    upstream_timeout_secs: u64,
+    /// HTTP worker threads; 0: one per CPU the process may use (its cgroup quota counts).
+    workers: usize,
+    /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
+    smtp_url: Option<SecretString>,
+    /// Sender of every email, e.g. `Rosetta <no-reply@rosetta.example.com>`.
+    mail_from: String,
+    /// Master key (base64 of 32 bytes) encrypting secrets at rest.
+    master_key: Option<SecretString>,
+    /// File holding the master key; default: `<data_dir>/master.key`, created on first start.
+    master_key_file: Option<PathBuf>,
+    /// Older master keys (base64, comma-separated) that still open secrets sealed before a
+    /// rotation; `rosetta rekey` re-seals everything under the current key.
+    #[serde(deserialize_with = "list_of_secrets")]
+    previous_master_keys: Vec<SecretString>,
+    /// Peers whose `X-Forwarded-*` headers are believed (addresses or CIDR ranges).
+    #[serde(deserialize_with = "list_of_nets")]
+    trusted_proxies: Vec<IpNet>,
+    /// `text` or `json`.
+    log_format: LogFormat,
+    /// Directory of the built console (`index.html` and assets).
+    console_dir: PathBuf,
+    /// Several replicas may run (Kubernetes): the in-process store and SQLite, which each
+    /// replica would keep to itself, are refused at start-up.
+    clustered: bool,
+    /// Address of the Prometheus `/metrics` listener (e.g. `0.0.0.0:9090`); none by default.
+    metrics_listen: Option<String>,
+}
+
+impl Default for Raw {
     fn default() -> Self {
         Self {
             public_url: Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable_url()),
@@ -118,6 +268,7 @@ impl Default for Settings {
             redis_url: None,
             store_prefix: "rosetta".into(),
             store_max_entries: 200_000,
+            store_max_bytes: 128 * 1024 * 1024,
             config_cache_ttl_secs: 5,
             upstream_timeout_secs: 10,
             workers: 0,
@@ -192,7 +343,7 @@ impl Settings {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment.extract().map_err(|e| {
+        let settings: Raw = figment.extract().map_err(|e| {
             let setting = e.path.join(".");
             let setting = if setting.is_empty() {
                 "(file)".to_owned()
@@ -207,13 +358,14 @@ impl Settings {
                 .unwrap_or_default();
             ConfigError::new(&setting, format!("{}{source}", e.kind))
         })?;
+        let settings = Settings::from(settings);
         settings.validate()?;
         Ok(settings)
     }
 
     /// Checks what serde cannot: URL shapes, ranges, resolvable addresses.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let url = &self.public_url;
+        let url = &self.server.public_url;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ConfigError::new("public_url", "must be an http or https URL"));
         }
@@ -232,18 +384,19 @@ impl Settings {
         if self.listen_addrs().is_err() {
             return Err(ConfigError::new(
                 "listen",
-                format!("`{}` is not a host:port that resolves", self.listen),
+                format!("`{}` is not a host:port that resolves", self.server.listen),
             ));
         }
-        if self.clustered && self.redis_url.is_none() {
+        if self.server.clustered && self.store.redis_url.is_none() {
             return Err(ConfigError::new(
                 "redis_url",
                 "is required when clustered: replicas cannot share the in-process store",
             ));
         }
-        if self.clustered
+        if self.server.clustered
             && !self
-                .database_url
+                .database
+                .url
                 .as_ref()
                 .is_some_and(|u| u.expose_secret().starts_with("postgres"))
         {
@@ -252,7 +405,7 @@ impl Settings {
                 "must be a PostgreSQL URL when clustered: replicas cannot share an SQLite file",
             ));
         }
-        if let Some(addr) = &self.metrics_listen
+        if let Some(addr) = &self.telemetry.metrics_listen
             && addr.to_socket_addrs().map(|mut a| a.next().is_none()).unwrap_or(true)
         {
             return Err(ConfigError::new(
@@ -260,25 +413,28 @@ impl Settings {
                 format!("`{addr}` is not a host:port that resolves"),
             ));
         }
-        if self.store_max_entries == 0 {
+        if self.store.max_entries == 0 {
             return Err(ConfigError::new("store_max_entries", "must be at least 1"));
         }
-        if self.database_max_connections == 0 {
+        if self.store.max_bytes < 1024 * 1024 {
+            return Err(ConfigError::new("store_max_bytes", "must be at least 1048576 (1 MiB)"));
+        }
+        if self.database.max_connections == 0 {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));
         }
-        if !(1..=120).contains(&self.upstream_timeout_secs) {
+        if !(1..=120).contains(&self.server.upstream_timeout_secs) {
             return Err(ConfigError::new("upstream_timeout_secs", "must be between 1 and 120"));
         }
-        if self.workers > 1024 {
+        if self.server.workers > 1024 {
             return Err(ConfigError::new("workers", "must be between 0 (one per CPU) and 1024"));
         }
-        if self.store_prefix.is_empty() || self.store_prefix.contains(char::is_whitespace) {
+        if self.store.prefix.is_empty() || self.store.prefix.contains(char::is_whitespace) {
             return Err(ConfigError::new(
                 "store_prefix",
                 "must be non-empty, without white space",
             ));
         }
-        if let Some(db) = &self.database_url {
+        if let Some(db) = &self.database.url {
             let db = db.expose_secret();
             if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
                 return Err(ConfigError::new(
@@ -287,7 +443,7 @@ impl Settings {
                 ));
             }
         }
-        if let Some(redis) = &self.redis_url
+        if let Some(redis) = &self.store.redis_url
             && !redis.expose_secret().starts_with("redis+sentinel://")
         {
             let parsed =
@@ -299,13 +455,13 @@ impl Settings {
                 ));
             }
         }
-        if lettre::message::Mailbox::from_str(&self.mail_from).is_err() {
+        if lettre::message::Mailbox::from_str(&self.mail.from).is_err() {
             return Err(ConfigError::new(
                 "mail_from",
                 "must be an address like `Rosetta <no-reply@example.com>`",
             ));
         }
-        if let Some(smtp) = &self.smtp_url {
+        if let Some(smtp) = &self.mail.smtp_url {
             let parsed = Url::parse(smtp.expose_secret()).map_err(|_| ConfigError::new("smtp_url", "is not a URL"))?;
             if !matches!(parsed.scheme(), "smtp" | "smtps") {
                 return Err(ConfigError::new("smtp_url", "must be an smtp:// or smtps:// URL"));
@@ -316,7 +472,7 @@ impl Settings {
 
     /// Every socket address `listen` resolves to.
     pub fn listen_addrs(&self) -> std::io::Result<Vec<SocketAddr>> {
-        let addrs: Vec<SocketAddr> = self.listen.to_socket_addrs()?.collect();
+        let addrs: Vec<SocketAddr> = self.server.listen.to_socket_addrs()?.collect();
         if addrs.is_empty() {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"));
         }
@@ -325,36 +481,36 @@ impl Settings {
 
     /// The database URL in force (the embedded SQLite file unless configured).
     pub fn database_url(&self) -> SecretString {
-        match &self.database_url {
+        match &self.database.url {
             Some(url) => url.clone(),
             None => SecretString::from(format!(
                 "sqlite://{}?mode=rwc",
-                self.data_dir.join("rosetta.db").display()
+                self.server.data_dir.join("rosetta.db").display()
             )),
         }
     }
 
     /// Where the master key file is (or will be created).
     pub fn master_key_path(&self) -> PathBuf {
-        self.master_key_file
+        self.keys
+            .master_key_file
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("master.key"))
+            .unwrap_or_else(|| self.server.data_dir.join("master.key"))
     }
 
     /// Where emails are written when no SMTP server is configured.
     pub fn outbox_dir(&self) -> PathBuf {
-        self.data_dir.join("outbox")
+        self.server.data_dir.join("outbox")
     }
 
     /// Settings for a test: loopback, a free port, the given data directory.
     pub fn for_tests(data_dir: &Path) -> Self {
-        Self {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data_dir.to_path_buf(),
-            // Tests change configuration behind the API's back and expect it at once.
-            config_cache_ttl_secs: 0,
-            ..Self::default()
-        }
+        let mut settings = Self::default();
+        settings.server.listen = "127.0.0.1:0".into();
+        settings.server.data_dir = data_dir.to_path_buf();
+        // Tests change configuration behind the API's back and expect it at once.
+        settings.server.config_cache_ttl_secs = 0;
+        settings
     }
 }
 
@@ -421,9 +577,9 @@ mod tests {
     fn defaults_are_the_embedded_setup() {
         with_env(&[], None, |s| {
             let s = s.unwrap();
-            assert_eq!(s.public_url.as_str(), "http://localhost:8080/");
-            assert_eq!(s.listen, "localhost:8080");
-            assert!(s.redis_url.is_none() && s.smtp_url.is_none());
+            assert_eq!(s.server.public_url.as_str(), "http://localhost:8080/");
+            assert_eq!(s.server.listen, "localhost:8080");
+            assert!(s.store.redis_url.is_none() && s.mail.smtp_url.is_none());
             assert!(s.database_url().expose_secret().starts_with("sqlite://data/rosetta.db"));
             assert_eq!(s.master_key_path(), PathBuf::from("data/master.key"));
         });
@@ -437,8 +593,8 @@ mod tests {
             Some(file),
             |s| {
                 let s = s.unwrap();
-                assert_eq!(s.public_url.as_str(), "https://sso.example.com/");
-                assert_eq!(s.store_prefix, "fromenv");
+                assert_eq!(s.server.public_url.as_str(), "https://sso.example.com/");
+                assert_eq!(s.store.prefix, "fromenv");
             },
         );
     }
@@ -447,11 +603,11 @@ mod tests {
     fn trusted_proxies_accept_a_comma_separated_list() {
         with_env(&[("ROSETTA_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")], None, |s| {
             let s = s.unwrap();
-            assert_eq!(s.trusted_proxies.len(), 2);
-            assert!(s.trusted_proxies[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+            assert_eq!(s.server.trusted_proxies.len(), 2);
+            assert!(s.server.trusted_proxies[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
         });
         with_env(&[], Some("trusted_proxies = [\"::1\", \"192.168.0.0/16\"]\n"), |s| {
-            assert_eq!(s.unwrap().trusted_proxies.len(), 2);
+            assert_eq!(s.unwrap().server.trusted_proxies.len(), 2);
         });
     }
 
@@ -464,6 +620,7 @@ mod tests {
             ("ROSETTA_LISTEN", "nowhere", "listen"),
             ("ROSETTA_STORE_MAX_ENTRIES", "0", "store_max_entries"),
             ("ROSETTA_STORE_MAX_ENTRIES", "many", "store_max_entries"),
+            ("ROSETTA_STORE_MAX_BYTES", "1000", "store_max_bytes"),
             ("ROSETTA_REDIS_URL", "http://x", "redis_url"),
             ("ROSETTA_SMTP_URL", "mailto:x", "smtp_url"),
             ("ROSETTA_DATABASE_URL", "mysql://x", "database_url"),
@@ -497,6 +654,7 @@ mod tests {
                     format!("{name} = \"{url}\"\n")
                 }
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
+                "store_max_bytes" => format!("{name} = 2000000\n"),
                 "database_max_connections"
                 | "store_max_entries"
                 | "config_cache_ttl_secs"
@@ -557,7 +715,7 @@ mod tests {
             ],
             None,
             |s| {
-                assert!(s.unwrap().clustered);
+                assert!(s.unwrap().server.clustered);
             },
         );
     }

@@ -83,13 +83,14 @@ impl Mailer {
     pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
         let from: Mailbox =
             settings
-                .mail_from
+                .mail
+                .from
                 .parse()
                 .map_err(|e: lettre::address::AddressError| MailError::Invalid {
                     field: "mail_from",
                     reason: e.to_string(),
                 })?;
-        let transport = match &settings.smtp_url {
+        let transport = match &settings.mail.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|e| MailError::Invalid {

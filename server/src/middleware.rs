@@ -104,7 +104,7 @@ pub async fn resolve_site(
         header("host"),
         header("x-forwarded-host"),
         peer,
-        &state.settings.trusted_proxies,
+        &state.settings.server.trusted_proxies,
     );
     let site = match host.map(|h| state.hosts.classify(h)) {
         Some(HostClass::Console) => Some(Site::Console),

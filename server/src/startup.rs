@@ -31,8 +31,8 @@ impl Application {
     /// so the public URL can name the port).
     pub async fn build_with_listeners(settings: Settings, listeners: Vec<TcpListener>) -> anyhow::Result<Self> {
         let state = web::Data::new(AppState::init(settings).await?);
-        if !state.settings.console_dir.join("index.html").is_file() {
-            let dir = state.settings.console_dir.display();
+        if !state.settings.server.console_dir.join("index.html").is_file() {
+            let dir = state.settings.server.console_dir.display();
             tracing::warn!(%dir, "console not built (run `make console`); serving a placeholder page");
         }
         let addresses = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
@@ -48,13 +48,13 @@ impl Application {
         })
         .shutdown_timeout(30)
         .client_request_timeout(std::time::Duration::from_secs(10));
-        if state.settings.workers > 0 {
-            server = server.workers(state.settings.workers);
+        if state.settings.server.workers > 0 {
+            server = server.workers(state.settings.server.workers);
         }
         for listener in listeners {
             server = server.listen(listener)?;
         }
-        let metrics = match &state.settings.metrics_listen {
+        let metrics = match &state.settings.telemetry.metrics_listen {
             Some(listen) => Some(metrics_server(listen, state.clone())?),
             None => None,
         };
@@ -106,7 +106,7 @@ impl Application {
 fn bind(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
     let addrs = settings
         .listen_addrs()
-        .with_context(|| format!("resolving listen address `{}`", settings.listen))?;
+        .with_context(|| format!("resolving listen address `{}`", settings.server.listen))?;
     let mut listeners = Vec::new();
     let mut last_error = None;
     for addr in addrs {

@@ -47,12 +47,12 @@ impl AppState {
     /// Opens the database (applying migrations), the session store and the master key.
     pub async fn init(settings: Settings) -> anyhow::Result<Self> {
         let keyring = load_keyring(&settings)?;
-        let db = db::connect_migrated(&settings.database_url(), settings.database_max_connections)
+        let db = db::connect_migrated(&settings.database_url(), settings.database.max_connections)
             .await
             .context("connecting to the database (setting `database_url`) and applying its migrations")?;
         let store = open_store(&settings).await?;
-        let hosts = HostRouter::new(&settings.public_url);
-        let timeout = std::time::Duration::from_secs(settings.upstream_timeout_secs);
+        let hosts = HostRouter::new(&settings.server.public_url);
+        let timeout = std::time::Duration::from_secs(settings.server.upstream_timeout_secs);
         let oidc = OidcRp::with_settings(crate::oidc::RpSettings {
             http_timeout: timeout,
             connect_timeout: timeout.min(std::time::Duration::from_secs(5)),
@@ -61,8 +61,9 @@ impl AppState {
         .context("building the OIDC client")?;
         let metrics = crate::metrics::Metrics::new().context("registering metrics")?;
         let mailer = crate::mail::Mailer::from_settings(&settings).context("setting up outgoing email")?;
-        let config =
-            crate::config_cache::ConfigCache::new(std::time::Duration::from_secs(settings.config_cache_ttl_secs));
+        let config = crate::config_cache::ConfigCache::new(std::time::Duration::from_secs(
+            settings.server.config_cache_ttl_secs,
+        ));
         let store: crate::store::SharedStore = Arc::new(crate::store::MeteredStore::new(
             store,
             metrics.store_duration.clone(),
@@ -101,30 +102,34 @@ impl AppState {
 
 /// Opens the configured database without migrating it.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    db::connect(&settings.database_url(), settings.database_max_connections)
+    db::connect(&settings.database_url(), settings.database.max_connections)
         .await
         .context("connecting to the database (setting `database_url`)")
 }
 
 /// Opens Redis when configured, else the in-process store.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SharedStore> {
-    Ok(match &settings.redis_url {
+    Ok(match &settings.store.redis_url {
         Some(url) => Arc::new(
-            RedisStore::connect(url.expose_secret(), &settings.store_prefix)
+            RedisStore::connect(url.expose_secret(), &settings.store.prefix)
                 .await
                 .context("connecting to Redis (setting `redis_url`)")?,
         ),
-        None => Arc::new(MemoryStore::new(settings.store_max_entries)),
+        None => Arc::new(MemoryStore::with_budget(
+            settings.store.max_entries,
+            settings.store.max_bytes,
+        )),
     })
 }
 
 /// The configured master key, or the key file (created on first start).
 pub fn load_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
-    let primary = match &settings.master_key {
+    let primary = match &settings.keys.master_key {
         Some(key) => MasterKey::from_base64(key.expose_secret()).context("setting `master_key`")?,
         None => MasterKey::load_or_create(&settings.master_key_path())?,
     };
     let previous = settings
+        .keys
         .previous_master_keys
         .iter()
         .map(|k| MasterKey::from_base64(k.expose_secret()))

@@ -54,7 +54,7 @@ async fn send(state: &AppState, email: OutgoingEmail) -> bool {
 }
 
 fn link(state: &AppState, page: &str, token: &str) -> String {
-    format!("{}{page}?token={token}", state.settings.public_url)
+    format!("{}{page}?token={token}", state.settings.server.public_url)
 }
 
 fn message(text: impl Into<String>) -> Message {
@@ -126,8 +126,8 @@ pub async fn sign_up(state: &AppState, origin: &Origin, body: SignUpRequest) -> 
             send(state, emails::verify_email(&account.email, &url)).await
         }
         SignUpOutcome::AccountExists(account) => {
-            let sign_in_url = state.settings.public_url.to_string();
-            let reset = format!("{}reset-password", state.settings.public_url);
+            let sign_in_url = state.settings.server.public_url.to_string();
+            let reset = format!("{}reset-password", state.settings.server.public_url);
             send(state, emails::account_exists(&account.email, &sign_in_url, &reset)).await
         }
     };

@@ -92,7 +92,7 @@ pub async fn invite(state: &AppState, scope: &Scope, body: InviteRequest) -> Adm
     rate_limit::hit(state.store.as_ref(), INVITE_TENANT, &scope.tenant_id().to_string()).await?;
     let inviter = super::actor_name(scope.actor());
     let (row, token) = members::invite(&state.db, scope.tenant_id(), &email, body.role, &inviter).await?;
-    let link = format!("{}invitations/accept?token={token}", state.settings.public_url);
+    let link = format!("{}invitations/accept?token={token}", state.settings.server.public_url);
     let message = emails::invitation(&row.email, scope.tenant_name(), &inviter, role_str(body.role), &link);
     if let Err(e) = state.mailer.send(&message).await {
         tracing::error!(error = %e, "sending an invitation failed");

@@ -192,7 +192,7 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return report(json, &Failure::new(2, "config", e.to_string())),
     };
-    let _telemetry = telemetry::init(settings.log_format);
+    let _telemetry = telemetry::init(settings.telemetry.log_format);
     for name in Settings::unknown_env_vars() {
         tracing::warn!(variable = %name, "environment variable names no setting and is ignored");
     }
@@ -246,8 +246,8 @@ fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> 
 }
 
 async fn serve(settings: Settings, json: bool) -> Result<(), Failure> {
-    let public_url = settings.public_url.to_string();
-    let hosts = HostRouter::new(&settings.public_url);
+    let public_url = settings.server.public_url.to_string();
+    let hosts = HostRouter::new(&settings.server.public_url);
     let app = Application::build(settings).await?;
     let addresses: Vec<String> = app.addresses().iter().map(ToString::to_string).collect();
     let example = hosts.tenant_url(&TenantSlug::parse("example").map_err(|e| Failure::new(1, "failed", e.0))?);
@@ -375,7 +375,7 @@ async fn operator_state(settings: Settings) -> Result<AppState, Failure> {
 /// Opens the database and applies pending migrations, so operator commands work on a fresh
 /// data directory just as `serve` does.
 async fn ready_database(settings: &Settings) -> Result<sea_orm::DatabaseConnection, Failure> {
-    db::connect_migrated(&settings.database_url(), settings.database_max_connections)
+    db::connect_migrated(&settings.database_url(), settings.database.max_connections)
         .await
         .map_err(|e| {
             Failure::new(
@@ -393,7 +393,7 @@ async fn mail_test(settings: Settings, to: String, json: bool) -> Result<(), Fai
         subject: "Rosetta test message".into(),
         text: format!(
             "This is a test message from Rosetta at {}.\nIf you can read it, outgoing email works.\n",
-            settings.public_url
+            settings.server.public_url
         ),
         html: None,
     };

@@ -15,7 +15,7 @@ use crate::middleware::{is_console, is_tenant};
 
 /// Mounts every route group on the app.
 pub fn configure(settings: &Settings) -> impl FnOnce(&mut web::ServiceConfig) {
-    let console_dir = settings.console_dir.clone();
+    let console_dir = settings.server.console_dir.clone();
     move |cfg| {
         cfg.configure(health::configure)
             .service(

@@ -114,7 +114,7 @@ fn meta(req: &HttpRequest, state: &AppState) -> RequestMeta {
     let ip = tenancy::client_ip(
         req.peer_addr().map(|a| a.ip()),
         forwarded,
-        &state.settings.trusted_proxies,
+        &state.settings.server.trusted_proxies,
     );
     // Read before `extensions()` is borrowed below: parsing cookies writes to them.
     let login_cookie = cookie_value(req, cookie_names(state).0);

@@ -12,7 +12,7 @@ mod redis;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::memory::MemoryStore;
+pub use self::memory::{ENTRY_OVERHEAD_BYTES, MemoryStore};
 pub use self::metered::MeteredStore;
 pub use self::redis::RedisStore;
 use crate::domain::TenantSlug;
@@ -26,15 +26,26 @@ pub enum StoreError {
     /// The backing service did not answer (connection lost, time-out).
     #[error("session store unavailable: {0}")]
     Unavailable(String),
-    /// The in-process store reached its entry cap.
-    #[error("session store is full ({0} entries)")]
-    Full(usize),
+    /// The in-process store reached its entry cap or its byte budget.
+    #[error("session store is full ({0})")]
+    Full(Capacity),
     /// A value over [`MAX_VALUE_BYTES`].
     #[error("value of {0} bytes exceeds the session store limit")]
     ValueTooLarge(usize),
     /// A counter key holds something that is not a counter.
     #[error("key does not hold a counter")]
     NotACounter,
+}
+
+/// Which limit of the in-process store was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Capacity {
+    /// The entry cap (`store_max_entries`).
+    #[error("{0} entries")]
+    Entries(usize),
+    /// The byte budget (`store_max_bytes`): keys, values and bookkeeping.
+    #[error("{0} bytes")]
+    Bytes(usize),
 }
 
 /// Result of a store operation.

@@ -467,7 +467,7 @@ both_stacks!(
         // Sixty wrong passwords for one account at once (issue 8, abuse): the counter is
         // shared and atomic, so exactly ten reach the password check, whatever the interleaving.
         let app = crate::helpers::spawn_app_with(stack, |s| {
-            s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+            s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
         })
         .await;
         for round in 0..2 {
@@ -1161,7 +1161,7 @@ both_stacks!(
 
 both_stacks!(https_deployments_use_host_prefixed_secure_cookies, |stack| async move {
     let app = crate::helpers::spawn_app_with(stack, |s| {
-        s.public_url = "https://localhost".parse().unwrap();
+        s.server.public_url = "https://localhost".parse().unwrap();
     })
     .await;
     owner_at(&app, "ola@example.com", "ola").await;

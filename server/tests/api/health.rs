@@ -62,7 +62,7 @@ async fn readiness_follows_redis_down_and_back_up() {
 #[tokio::test]
 async fn metrics_are_served_on_their_own_listener_only() {
     let app = crate::helpers::spawn_app_with(rosetta_e2e::Stack::embedded(), |s| {
-        s.metrics_listen = Some("127.0.0.1:0".into());
+        s.telemetry.metrics_listen = Some("127.0.0.1:0".into());
     })
     .await;
     assert_eq!(app.get("localhost:{port}", "/healthz").await.status(), 200);

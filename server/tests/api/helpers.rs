@@ -69,11 +69,11 @@ pub struct TestApp {
 /// Settings for `stack` in a fresh data directory, public at `http://localhost:<port>`.
 pub fn settings_for(stack: &Stack, dir: &TempDir, port: u16) -> Settings {
     let mut settings = Settings::for_tests(dir.path());
-    settings.public_url = format!("http://localhost:{port}").parse().unwrap();
-    settings.database_url = Some(SecretString::from(stack.database.url().to_owned()));
+    settings.server.public_url = format!("http://localhost:{port}").parse().unwrap();
+    settings.database.url = Some(SecretString::from(stack.database.url().to_owned()));
     if let Some(redis) = &stack.redis {
-        settings.redis_url = Some(SecretString::from(redis.url().to_owned()));
-        settings.store_prefix = redis.prefix().to_owned();
+        settings.store.redis_url = Some(SecretString::from(redis.url().to_owned()));
+        settings.store.prefix = redis.prefix().to_owned();
     }
     settings
 }

@@ -481,7 +481,7 @@ async fn a_never_issued_or_replayed_state_is_refused_before_the_token_endpoint()
 
 #[tokio::test]
 async fn a_slow_provider_times_out_with_a_retry_page_and_blocks_nothing_else() {
-    let c = case_with(|s| s.upstream_timeout_secs = 3).await;
+    let c = case_with(|s| s.server.upstream_timeout_secs = 3).await;
     *c.op.token_delay.lock().unwrap() = Some(Duration::from_secs(30));
     // Ten logins stuck on the provider at once (one browser, ten tabs)...
     let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -73,7 +73,7 @@ async fn forwarded_host_is_ignored_from_untrusted_peers() {
 #[tokio::test]
 async fn forwarded_host_is_honoured_from_trusted_proxies() {
     let app = spawn_app_with(rosetta_e2e::Stack::embedded(), |s| {
-        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     app.create_tenant("acme", "Acme").await;

@@ -22,7 +22,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The session cookie's name: `__Host-` on https (no Domain, Path=/, Secure).
 pub fn cookie_name(state: &AppState) -> &'static str {
-    if state.settings.public_url.scheme() == "https" {
+    if state.settings.server.public_url.scheme() == "https" {
         "__Host-rosetta_admin"
     } else {
         "rosetta_admin"
@@ -35,7 +35,7 @@ pub fn session_cookie(state: &AppState, id: String) -> Cookie<'static> {
     Cookie::build(cookie_name(state), id)
         .path("/")
         .http_only(true)
-        .secure(state.settings.public_url.scheme() == "https")
+        .secure(state.settings.server.public_url.scheme() == "https")
         .same_site(SameSite::Lax)
         .finish()
 }
@@ -57,7 +57,7 @@ fn state_of(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
 /// console's own origin when the browser sends one. Programs that send neither are held
 /// to the CSRF token instead.
 pub fn check_origin(req: &HttpRequest, state: &AppState) -> ApiResult<()> {
-    let expected = state.settings.public_url.origin().ascii_serialization();
+    let expected = state.settings.server.public_url.origin().ascii_serialization();
     let header = |n: &str| req.headers().get(n).map(|v| v.to_str().unwrap_or("\u{0}"));
     let seen = match (header("origin"), header("referer")) {
         (Some(origin), _) => Some(origin.to_owned()),
@@ -108,7 +108,7 @@ pub fn origin(req: &HttpRequest, state: &AppState) -> Origin {
     let ip = tenancy::client_ip(
         req.peer_addr().map(|a| a.ip()),
         forwarded,
-        &state.settings.trusted_proxies,
+        &state.settings.server.trusted_proxies,
     );
     Origin {
         ip: ip.map(|i| i.to_string()),
