@@ -36,6 +36,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "master_key_file",
     "previous_master_keys",
     "trusted_proxies",
+    "outbound_allowed_ranges",
     "log_format",
     "console_dir",
     "clustered",
@@ -85,6 +86,10 @@ pub struct ServerSettings {
     pub workers: usize,
     /// `trusted_proxies`: peers whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// `outbound_allowed_ranges`: private ranges that requests made for tenants (discovery,
+    /// keys, token, userinfo, metadata URLs) may reach besides public addresses, for
+    /// on-premises providers; empty by default (`outbound`).
+    pub outbound_allowed_ranges: Vec<IpNet>,
     /// `console_dir`: the built console (`index.html` and assets).
     pub console_dir: PathBuf,
     /// `clustered`: several replicas may run; the in-process store and SQLite are refused.
@@ -158,6 +163,7 @@ impl From<Raw> for Settings {
                 listen: r.listen,
                 workers: r.workers,
                 trusted_proxies: r.trusted_proxies,
+                outbound_allowed_ranges: r.outbound_allowed_ranges,
                 console_dir: r.console_dir,
                 clustered: r.clustered,
                 data_dir: r.data_dir,
@@ -246,6 +252,9 @@ struct Raw {
     /// Peers whose `X-Forwarded-*` headers are believed (addresses or CIDR ranges).
     #[serde(deserialize_with = "list_of_nets")]
     trusted_proxies: Vec<IpNet>,
+    /// Private ranges outbound requests for tenants may reach (addresses or CIDR ranges).
+    #[serde(deserialize_with = "list_of_nets")]
+    outbound_allowed_ranges: Vec<IpNet>,
     /// `text` or `json`.
     log_format: LogFormat,
     /// Directory of the built console (`index.html` and assets).
@@ -278,6 +287,7 @@ impl Default for Raw {
             master_key_file: None,
             previous_master_keys: Vec::new(),
             trusted_proxies: Vec::new(),
+            outbound_allowed_ranges: Vec::new(),
             log_format: LogFormat::Text,
             console_dir: PathBuf::from("console/dist"),
             clustered: false,
@@ -664,7 +674,7 @@ mod tests {
                 }
                 "clustered" => "clustered = false\n".into(),
                 "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
-                "trusted_proxies" | "previous_master_keys" => format!("{name} = []\n"),
+                "trusted_proxies" | "previous_master_keys" | "outbound_allowed_ranges" => format!("{name} = []\n"),
                 "log_format" => "log_format = \"json\"\n".into(),
                 "mail_from" => "mail_from = \"a@example.com\"\n".into(),
                 _ => format!("{name} = \"x\"\n"),

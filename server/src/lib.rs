@@ -20,6 +20,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod oidc;
+pub mod outbound;
 pub mod pages;
 pub mod routes;
 pub mod saml;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The OIDC relying party (HTTP client, discovery and JWKS caches).
     pub oidc: OidcRp,
+    /// Requests made for tenants (SP metadata URLs...), within the outbound policy.
+    pub outbound: crate::outbound::Outbound,
     /// Parsed signing keys by key row ID, so signing never re-reads key material.
     keys: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
     /// The configuration in force.
@@ -53,9 +55,15 @@ impl AppState {
         let store = open_store(&settings).await?;
         let hosts = HostRouter::new(&settings.server.public_url);
         let timeout = std::time::Duration::from_secs(settings.server.upstream_timeout_secs);
+        let policy = crate::outbound::Policy {
+            dev: hosts.dev_mode(),
+            allowed: settings.server.outbound_allowed_ranges.clone(),
+        };
+        let outbound = crate::outbound::Outbound::new(policy.clone()).context("building the outbound HTTP client")?;
         let oidc = OidcRp::with_settings(crate::oidc::RpSettings {
             http_timeout: timeout,
             connect_timeout: timeout.min(std::time::Duration::from_secs(5)),
+            policy,
             ..crate::oidc::RpSettings::default()
         })
         .context("building the OIDC client")?;
@@ -71,6 +79,7 @@ impl AppState {
         ));
         let audit = crate::services::audit::AuditWriter::spawn(db.clone());
         Ok(Self {
+            outbound,
             audit,
             metrics,
             oidc,

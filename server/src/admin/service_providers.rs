@@ -108,7 +108,7 @@ pub async fn import(
     let name = Handle::parse(&body.name).map_err(|e| AdminError::field("name", e.0))?;
     let xml = match (&body.metadata_xml, &body.metadata_url) {
         (Some(xml), None) => xml.clone(),
-        (None, Some(url)) => sp_metadata::fetch_metadata(url, dev).await?,
+        (None, Some(url)) => fetch_metadata(state, url).await?,
         _ => {
             return Err(AdminError::field(
                 "metadata_xml",
@@ -174,6 +174,17 @@ pub async fn update(
         )
         .await?;
     Ok(after)
+}
+
+/// SP metadata from an admin-supplied URL, within the outbound policy (https, public
+/// addresses only outside dev mode, no redirects, 10 s, at most the metadata size cap).
+async fn fetch_metadata(state: &AppState, url: &str) -> AdminResult<String> {
+    let body = state
+        .outbound
+        .get(url, sp_metadata::MAX_METADATA_BYTES)
+        .await
+        .map_err(|e| AdminError::field("metadata_url", format!("the metadata could not be fetched: {e}")))?;
+    String::from_utf8(body).map_err(|_| AdminError::field("metadata_url", "the metadata is not UTF-8 text"))
 }
 
 /// Deletes a service provider; returns what it was.

@@ -12,9 +12,16 @@ pub enum OidcError {
     /// The source's configuration cannot be used as it stands.
     #[error("The identity source is misconfigured: {0}.")]
     InvalidConfig(&'static str),
-    /// An endpoint is plain `http` on a non-loopback host.
+    /// An endpoint is not `https` (plain http only in dev mode), or carries credentials.
     #[error("The identity provider must be reached over https.")]
     InsecureEndpoint,
+    /// An endpoint's host is, or resolves to, an address outbound requests may not reach
+    /// (private, loopback, link-local, reserved...): nothing was sent to it.
+    #[error(
+        "The identity provider's address is not a public address; Rosetta contacts public hosts only, unless \
+         the operator allows the range."
+    )]
+    AddressNotAllowed,
     /// The discovery document could not be fetched (DNS, connection, TLS, timeout).
     #[error("The identity provider could not be reached.")]
     DiscoveryUnreachable,
@@ -159,6 +166,7 @@ impl OidcError {
         match self {
             Self::InvalidConfig(_) => "oidc_invalid_config",
             Self::InsecureEndpoint => "oidc_insecure_endpoint",
+            Self::AddressNotAllowed => "oidc_address_not_allowed",
             Self::DiscoveryUnreachable => "oidc_discovery_unreachable",
             Self::DiscoveryStatus(_) => "oidc_discovery_status",
             Self::DiscoveryNotJson => "oidc_discovery_not_json",

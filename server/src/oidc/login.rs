@@ -13,7 +13,7 @@ use super::config::SourceConfig;
 use super::email::email_domain_allowed;
 use super::error::{OidcError, sanitize_error_code};
 use super::id_token;
-use super::provider::{ClientAuth, OidcRp, Provider, read_capped, require_secure, send_retrying_once};
+use super::provider::{ClientAuth, FetchError, OidcRp, Provider, read_capped, send_retrying_once};
 
 /// What the callback needs from the authorization request; the caller stores it under
 /// `state` for the login's lifetime (serde, a few hundred bytes).
@@ -233,7 +233,7 @@ impl OidcRp {
             .token_endpoint()
             .ok_or(OidcError::DiscoveryInvalid)?
             .url();
-        require_secure(token_url)?;
+        self.require_allowed(token_url)?;
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -267,7 +267,11 @@ impl OidcRp {
                 .body(body),
         )
         .await
-        .map_err(|_| OidcError::TokenEndpointUnreachable)?;
+        .map_err(|e| {
+            FetchError::from(&e).into_error(OidcError::TokenEndpointUnreachable, |_| {
+                OidcError::TokenEndpointUnreachable
+            })
+        })?;
         let status = response.status();
         let bytes = read_capped(response, self.settings.max_body_bytes)
             .await
@@ -306,7 +310,7 @@ impl OidcRp {
             .userinfo_endpoint()
             .ok_or(OidcError::UserinfoUnreachable)?
             .url();
-        require_secure(url)?;
+        self.require_allowed(url)?;
         let response = send_retrying_once(
             self.http
                 .get(url.as_str())
@@ -314,7 +318,9 @@ impl OidcRp {
                 .header(reqwest::header::ACCEPT, "application/json"),
         )
         .await
-        .map_err(|_| OidcError::UserinfoUnreachable)?;
+        .map_err(|e| {
+            FetchError::from(&e).into_error(OidcError::UserinfoUnreachable, |_| OidcError::UserinfoUnreachable)
+        })?;
         if !response.status().is_success() {
             return Err(OidcError::UserinfoUnreachable);
         }

@@ -1,7 +1,6 @@
 //! Discovery, the JWKS and the shared HTTP client, cached per issuer.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,7 @@ use url::Url;
 
 use super::config::{IdTokenAlg, SourceConfig};
 use super::error::OidcError;
+use crate::outbound::{self, OutboundError};
 
 /// Discovery fields openidconnect's core metadata does not model.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -99,6 +99,8 @@ pub struct RpSettings {
     pub jwks_refetch_interval: Duration,
     /// Largest response body read from a provider.
     pub max_body_bytes: usize,
+    /// Which addresses requests may reach (`outbound`).
+    pub policy: outbound::Policy,
 }
 
 impl Default for RpSettings {
@@ -109,6 +111,7 @@ impl Default for RpSettings {
             discovery_ttl: Duration::from_secs(3600),
             jwks_refetch_interval: Duration::from_secs(60),
             max_body_bytes: 512 * 1024,
+            policy: outbound::Policy::default(),
         }
     }
 }
@@ -126,8 +129,9 @@ const STALE_RETRY: Duration = Duration::from_secs(60);
 
 /// The relying party: one per process, shared by every tenant.
 ///
-/// It owns the one HTTP client (timeouts, no redirects: a provider cannot bounce the token
-/// request, with its client secret, to another host) and the per-issuer cache. The
+/// It owns its client of the `outbound` module (only allowed addresses, resolved then pinned;
+/// timeouts; no redirects: a provider cannot bounce the token request, with its client
+/// secret, to another host) and the per-issuer cache. The
 /// per-issuer async lock makes concurrent logins wait for one discovery fetch.
 pub struct OidcRp {
     pub(crate) http: reqwest::Client,
@@ -151,12 +155,7 @@ impl OidcRp {
 
     /// Builds the relying party with the given settings.
     pub fn with_settings(settings: RpSettings) -> Result<Self, OidcError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.http_timeout)
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("rosetta/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let http = outbound::client(&settings.policy, settings.http_timeout, settings.connect_timeout)
             .map_err(|_| OidcError::HttpClient)?;
         Ok(Self {
             http,
@@ -244,7 +243,7 @@ impl OidcRp {
     #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
     async fn fetch_provider(&self, config: &SourceConfig) -> Result<Provider, OidcError> {
         let issuer = Url::parse(&config.issuer).map_err(|_| OidcError::InvalidConfig("the issuer is not a URL"))?;
-        require_secure(&issuer)?;
+        self.require_allowed(&issuer)?;
         // Discovery appends a path to the issuer; a query or fragment would end up elsewhere.
         if issuer.query().is_some() || issuer.fragment().is_some() {
             return Err(OidcError::InvalidConfig("the issuer must not have a query or fragment"));
@@ -273,11 +272,11 @@ impl OidcRp {
         if metadata.issuer().as_str() != config.issuer {
             return Err(OidcError::DiscoveryIssuerMismatch);
         }
-        require_secure(metadata.authorization_endpoint().url())?;
+        self.require_allowed(metadata.authorization_endpoint().url())?;
         let token_endpoint = metadata.token_endpoint().ok_or(OidcError::DiscoveryInvalid)?;
-        require_secure(token_endpoint.url())?;
+        self.require_allowed(token_endpoint.url())?;
         if let Some(userinfo) = metadata.userinfo_endpoint() {
-            require_secure(userinfo.url())?;
+            self.require_allowed(userinfo.url())?;
         }
         let client_auth = choose_client_auth(metadata.token_endpoint_auth_methods_supported())?;
         let jwks = self.fetch_jwks(&metadata, &config.allowed_algs).await?;
@@ -295,7 +294,7 @@ impl OidcRp {
         allowed: &[IdTokenAlg],
     ) -> Result<CoreJsonWebKeySet, OidcError> {
         let url = metadata.jwks_uri().url();
-        require_secure(url)?;
+        self.require_allowed(url)?;
         let body = self
             .get(url.as_str())
             .await
@@ -311,7 +310,7 @@ impl OidcRp {
     async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let response = send_retrying_once(self.http.get(url).header(reqwest::header::ACCEPT, "application/json"))
             .await
-            .map_err(|_| FetchError::Unreachable)?;
+            .map_err(|e| FetchError::from(&e))?;
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
         }
@@ -319,17 +318,40 @@ impl OidcRp {
             .await
             .map_err(|_| FetchError::Unreachable)
     }
+
+    /// The outbound policy's check of a provider URL, before any request to it.
+    pub(crate) fn require_allowed(&self, url: &Url) -> Result<(), OidcError> {
+        self.settings.policy.check_url(url).map_err(|e| match e {
+            OutboundError::Forbidden { .. } => OidcError::AddressNotAllowed,
+            _ => OidcError::InsecureEndpoint,
+        })
+    }
 }
 
-enum FetchError {
+/// How a request to a provider failed.
+pub(crate) enum FetchError {
+    /// No answer (connection, TLS, timeout).
     Unreachable,
+    /// The name resolves to an address outbound requests may not reach.
+    NotAllowed,
+    /// An answer other than 2xx.
     Status(u16),
 }
 
+impl From<&reqwest::Error> for FetchError {
+    fn from(e: &reqwest::Error) -> Self {
+        match outbound::classify(e) {
+            OutboundError::Forbidden { .. } => Self::NotAllowed,
+            _ => Self::Unreachable,
+        }
+    }
+}
+
 impl FetchError {
-    fn into_error(self, unreachable: OidcError, status: impl FnOnce(u16) -> OidcError) -> OidcError {
+    pub(crate) fn into_error(self, unreachable: OidcError, status: impl FnOnce(u16) -> OidcError) -> OidcError {
         match self {
             Self::Unreachable => unreachable,
+            Self::NotAllowed => OidcError::AddressNotAllowed,
             Self::Status(code) => status(code),
         }
     }
@@ -365,24 +387,6 @@ pub(crate) async fn read_capped(mut response: reqwest::Response, max: usize) -> 
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// Refuses plain http except toward loopback, where the dev setup and tests run providers.
-pub(crate) fn require_secure(url: &Url) -> Result<(), OidcError> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        _ => Err(OidcError::InsecureEndpoint),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
 }
 
 /// `client_secret_basic` when offered (it is also the default when the provider lists
@@ -507,17 +511,38 @@ mod tests {
     }
 
     #[test]
-    fn http_only_on_loopback() -> Result<(), url::ParseError> {
-        assert!(require_secure(&Url::parse("https://op.example")?).is_ok());
-        assert!(require_secure(&Url::parse("http://127.0.0.1:8080")?).is_ok());
-        assert!(require_secure(&Url::parse("http://localhost:8080")?).is_ok());
-        assert!(require_secure(&Url::parse("http://[::1]:8080")?).is_ok());
+    fn provider_urls_follow_the_outbound_policy() -> Result<(), url::ParseError> {
+        let rp = |dev| {
+            OidcRp::with_settings(RpSettings {
+                policy: outbound::Policy {
+                    dev,
+                    allowed: Vec::new(),
+                },
+                ..RpSettings::default()
+            })
+        };
+        let (production, dev) = (
+            rp(false).map_err(|_| url::ParseError::EmptyHost)?,
+            rp(true).map_err(|_| url::ParseError::EmptyHost)?,
+        );
+        assert!(production.require_allowed(&Url::parse("https://op.example")?).is_ok());
         assert_eq!(
-            require_secure(&Url::parse("http://op.example")?),
+            production.require_allowed(&Url::parse("http://op.example")?),
             Err(OidcError::InsecureEndpoint)
         );
         assert_eq!(
-            require_secure(&Url::parse("ftp://op.example")?),
+            production.require_allowed(&Url::parse("http://127.0.0.1:8080")?),
+            Err(OidcError::InsecureEndpoint),
+            "plain http to loopback only in dev mode"
+        );
+        assert_eq!(
+            production.require_allowed(&Url::parse("https://127.0.0.1:8080")?),
+            Err(OidcError::AddressNotAllowed)
+        );
+        assert!(dev.require_allowed(&Url::parse("http://127.0.0.1:8080")?).is_ok());
+        assert!(dev.require_allowed(&Url::parse("http://[::1]:8080")?).is_ok());
+        assert_eq!(
+            dev.require_allowed(&Url::parse("ftp://op.example")?),
             Err(OidcError::InsecureEndpoint)
         );
         Ok(())
