@@ -3,20 +3,18 @@
 //! [`crate::flow`] and its [`Outcome`] into a response.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 use crate::error::PageError;
 use crate::flow::{Flow, FlowError, MfaStep, MfaView, Outcome, PENDING_TTL, RequestMeta, SSO_SESSION_TTL};
 use crate::middleware::{CurrentTenant, RequestId};
 use crate::oidc::CallbackParams;
-use crate::pages::{PAGE_END, PAGE_HEAD_LEN, escape, escape_into, layout, open_page};
+use crate::pages::{auto_post_csp, auto_post_page, escape, layout};
 use crate::saml::request::Binding;
 use crate::state::AppState;
 use crate::tenancy;
@@ -39,45 +37,6 @@ fn mfa_cookie_name(state: &AppState) -> &'static str {
     } else {
         "__Host-rosetta_mfa"
     }
-}
-
-/// The auto-submit script; allowed by its hash in the page's CSP, nothing else runs.
-const AUTO_SUBMIT: &str = "document.getElementById('saml-form').submit();";
-
-/// The auto-post page's CSP: nothing but inline style and the auto-submit script by its hash.
-fn auto_post_csp() -> &'static str {
-    static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| {
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT.as_bytes()));
-        format!("default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'")
-    })
-}
-
-/// The HTTP-POST binding's page (SAML Bindings 3.5.4): a form carrying the Response (and
-/// RelayState) to the SP's ACS, sent by the script or by the button. Written into one buffer:
-/// the base64 Response is most of its 10 KB.
-fn auto_post_page(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> String {
-    let relay_len = relay_state.map_or(0, |r| r.len() + 60);
-    let mut page =
-        String::with_capacity(PAGE_HEAD_LEN + 360 + acs_url.len() + saml_response.len() + relay_len + PAGE_END.len());
-    open_page(&mut page, "Signing you in");
-    page.push_str("<h1>Signing you in…</h1><form id=\"saml-form\" method=\"post\" action=\"");
-    escape_into(&mut page, acs_url);
-    page.push_str("\"><input type=\"hidden\" name=\"SAMLResponse\" value=\"");
-    escape_into(&mut page, saml_response);
-    page.push_str("\">");
-    if let Some(relay) = relay_state {
-        page.push_str("<input type=\"hidden\" name=\"RelayState\" value=\"");
-        escape_into(&mut page, relay);
-        page.push_str("\">");
-    }
-    page.push_str(
-        "<p>If nothing happens, press the button.</p><button type=\"submit\">Continue</button></form><script>",
-    );
-    page.push_str(AUTO_SUBMIT);
-    page.push_str("</script>");
-    page.push_str(PAGE_END);
-    page
 }
 
 fn cookie_names(state: &AppState) -> (&'static str, &'static str, bool) {
@@ -515,44 +474,6 @@ async fn mfa_submit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_auto_post_page_is_the_layout_with_the_escaped_form() {
-        // What the page was when written through `layout` and `format!`, and must stay.
-        let expected = |acs: &str, response: &str, relay: Option<&str>| {
-            let relay = relay
-                .map(|r| format!("<input type=\"hidden\" name=\"RelayState\" value=\"{}\">", escape(r)))
-                .unwrap_or_default();
-            layout(
-                "Signing you in",
-                &format!(
-                    "<h1>Signing you in…</h1><form id=\"saml-form\" method=\"post\" action=\"{}\">\
-<input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">{relay}\
-<p>If nothing happens, press the button.</p><button type=\"submit\">Continue</button></form>\
-<script>{AUTO_SUBMIT}</script>",
-                    escape(acs),
-                    escape(response),
-                ),
-            )
-        };
-        let response = "PHNhbWxwOlJlc3BvbnNl+/=".repeat(400);
-        for (acs, relay) in [
-            ("https://acme.atlassian.net/login/saml", None),
-            (
-                "https://sp.example/acs?a=1&b=\"2\"",
-                Some("https://x/?q=<script>&r='1'"),
-            ),
-            ("https://sp.example/acs", Some("")),
-        ] {
-            let page = auto_post_page(acs, &response, relay);
-            assert_eq!(page, expected(acs, &response, relay));
-            assert!(!page.contains("<script>&") && !page.contains("b=\"2"), "{acs}");
-        }
-        // The script the CSP allows is the one on the page.
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT.as_bytes()));
-        assert!(auto_post_csp().ends_with(&format!("script-src 'sha256-{hash}'")));
-        assert!(auto_post_csp().starts_with("default-src 'none'"));
-    }
 
     #[test]
     fn brokering_cookies_are_host_only_http_only_and_same_site() {
