@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod pages;
+pub mod request_id;
 pub mod routes;
 pub mod saml;
 pub mod services;
