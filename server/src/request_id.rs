@@ -11,9 +11,9 @@ tokio::task_local! {
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-/// Runs `handling` (a request's handling) with `id` as its correlation ID.
-pub async fn scope<F: Future>(id: String, handling: F) -> F::Output {
-    REQUEST_ID.scope(id, handling).await
+/// `handling` (a request's handling) run with `id` as its correlation ID.
+pub fn scope<F: Future>(id: String, handling: F) -> impl Future<Output = F::Output> {
+    REQUEST_ID.scope(id, handling)
 }
 
 /// The correlation ID of the request being handled (`-` outside a request).

@@ -12,10 +12,13 @@
 //!
 //! No HTTP types here: the route translates [`Rejection::Local`] into a local 400 page and
 //! [`Rejection::Saml`] into a SAML error Response posted to the (trusted) ACS URL.
+//!
+//! The whole intake is reached through this module: [`decode`], [`Binding`], [`Received`],
+//! the size caps, [`RequestError`] and [`SamlStatus`] are re-exported from the modules that
+//! hold them (`binding`, `request_error`, `status`), which `request_signature` shares.
 
 use chrono::{DateTime, Duration, Utc};
 
-// The intake's whole API is reached here, in the order of use above.
 use super::binding::MAX_XML_NODES;
 pub use super::binding::{Binding, MAX_INFLATED_XML, MAX_SAML_REQUEST_PARAM, Received, decode};
 use super::dom::{child_elements, is_element, plain_text};
