@@ -1,8 +1,10 @@
 //! Micro-benchmarks of the per-login hot path: AuthnRequest intake, ID token validation,
-//! Response build + sign, session-store round trips. `cargo bench -p rosetta-server`.
+//! Response build + sign, the auto-post page, session-store round trips.
+//! `cargo bench -p rosetta-server`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::hint::black_box;
 use std::io::Write;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::sign::Signer;
 use rosetta::oidc::{SourceConfig, validate_with_keys};
+use rosetta::pages::auto_post_page;
 use rosetta::saml::keys::SigningKey;
 use rosetta::saml::request::{self, Acs, Binding, Received, RequestContext, SpPolicy};
 use rosetta::saml::response::{AssertionParams, Attribute, signed_response};
@@ -100,15 +103,15 @@ fn id_token(c: &mut Criterion) {
     });
 }
 
-fn response(c: &mut Criterion) {
-    let key = SigningKey::generate("https://acme.rosetta.example.com/saml/metadata").unwrap();
+/// An Atlassian login's Response: the preset's four attributes.
+fn atlassian_params() -> AssertionParams {
     let claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
     let attribute = |n: &str, v: &str| Attribute {
         name: format!("{claims}{n}"),
         name_format: "urn:oasis:names:tc:SAML:2.0:attrname-format:uri".into(),
         values: vec![v.into()],
     };
-    let params = AssertionParams {
+    AssertionParams {
         issuer: "https://acme.rosetta.example.com/saml/metadata".into(),
         acs_url: ACS.into(),
         in_response_to: Some("_5f0e3c1a9b7d4e2f8a6c".into()),
@@ -125,9 +128,25 @@ fn response(c: &mut Criterion) {
         authn_instant: Utc::now(),
         now: Utc::now(),
         validity: chrono::Duration::minutes(5),
-    };
+    }
+}
+
+fn response(c: &mut Criterion) {
+    let key = SigningKey::generate("https://acme.rosetta.example.com/saml/metadata").unwrap();
+    let params = atlassian_params();
     c.bench_function("response_build_and_sign_twice", |b| {
         b.iter(|| signed_response(&params, &key).unwrap())
+    });
+}
+
+/// The HTTP-POST binding's page around a real signed Response (about 10 KB of base64) with
+/// an Atlassian ACS URL and RelayState.
+fn auto_post(c: &mut Criterion) {
+    let key = SigningKey::generate("https://acme.rosetta.example.com/saml/metadata").unwrap();
+    let response = STANDARD.encode(signed_response(&atlassian_params(), &key).unwrap());
+    let relay = "https://acme.atlassian.net/jira/software/projects/OPS/boards/12?selectedIssue=OPS-1234";
+    c.bench_function("auto_post_page", |b| {
+        b.iter(|| auto_post_page(black_box(ACS), black_box(&response), black_box(Some(relay))))
     });
 }
 
@@ -195,5 +214,5 @@ fn store_round_trips(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str
     });
 }
 
-criterion_group!(benches, authn_request, id_token, response, store);
+criterion_group!(benches, authn_request, id_token, response, auto_post, store);
 criterion_main!(benches);

@@ -4,11 +4,12 @@
 //! the tenant's entries at once, so only changes made elsewhere (another replica, the CLI)
 //! wait for the TTL. Absent tenants are never cached: a new tenant answers at once.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rosetta_entity::{signing_key, tenant};
+use rosetta_entity::signing_key;
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -18,6 +19,7 @@ use crate::domain::TenantSlug;
 use crate::services::identity_sources::{self, IdentitySource};
 use crate::services::service_providers::{self, ServiceProvider};
 use crate::services::{ServiceResult, signing_keys, tenants};
+use crate::tenancy::Tenant;
 
 /// An identity source with its client secret, as the login needs it.
 pub type SourceWithSecret = (IdentitySource, SecretString);
@@ -32,13 +34,18 @@ type Map<K, T> = Mutex<HashMap<K, Entry<T>>>;
 /// See the module documentation.
 pub struct ConfigCache {
     ttl: Duration,
-    tenants: Map<String, Arc<tenant::Model>>,
+    tenants: Map<String, Arc<Tenant>>,
     service_providers: Map<Uuid, Arc<Vec<ServiceProvider>>>,
     sources: Map<Uuid, Arc<Vec<SourceWithSecret>>>,
     keys: Map<Uuid, Arc<signing_key::Model>>,
 }
 
-fn fresh<K: std::hash::Hash + Eq, T: Clone>(map: &Map<K, T>, key: &K, ttl: Duration) -> Option<T> {
+fn fresh<K, Q, T>(map: &Map<K, T>, key: &Q, ttl: Duration) -> Option<T>
+where
+    K: Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+    T: Clone,
+{
     let map = map.lock().unwrap_or_else(PoisonError::into_inner);
     map.get(key).filter(|e| e.at.elapsed() < ttl).map(|e| e.value.clone())
 }
@@ -65,16 +72,12 @@ impl ConfigCache {
         }
     }
 
-    /// The tenant with this slug, if it exists.
-    pub async fn tenant(
-        &self,
-        db: &DatabaseConnection,
-        slug: &TenantSlug,
-    ) -> ServiceResult<Option<Arc<tenant::Model>>> {
-        if let Some(t) = fresh(&self.tenants, &slug.to_string(), self.ttl) {
+    /// The tenant with this slug, if it exists (active or not).
+    pub async fn tenant(&self, db: &DatabaseConnection, slug: &TenantSlug) -> ServiceResult<Option<Arc<Tenant>>> {
+        if let Some(t) = fresh(&self.tenants, slug.as_str(), self.ttl) {
             return Ok(Some(t));
         }
-        let found = tenants::find(db, slug).await?.map(Arc::new);
+        let found = tenants::find(db, slug).await?.and_then(Tenant::from_row).map(Arc::new);
         if let Some(t) = &found
             && !self.ttl.is_zero()
         {
@@ -133,7 +136,7 @@ impl ConfigCache {
         self.tenants
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, e| e.value.id != tenant_id);
+            .retain(|_, e| e.value.id() != tenant_id);
         self.service_providers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

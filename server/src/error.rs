@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::middleware::current_request_id;
 use crate::pages;
+use crate::request_id::current_request_id;
 
 /// An error shown to a person in a browser.
 #[derive(Debug, thiserror::Error)]

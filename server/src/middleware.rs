@@ -9,25 +9,14 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
-use rosetta_entity::tenant;
 use tracing::Instrument;
 
 use crate::error::PageError;
+use crate::request_id;
+// Also reached here, where the admin API's handlers take them from.
+pub use crate::request_id::{RequestId, current_request_id};
 use crate::state::AppState;
-use crate::tenancy::{self, HostClass};
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The correlation ID of the request being handled (`-` outside a request).
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".into())
-}
-
-/// The request's correlation ID, also sent back as `X-Request-Id`.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+use crate::tenancy::{self, HostClass, Tenant};
 
 /// Paths answered on every host, for probes that address the pod by IP.
 const HOSTLESS_PATHS: &[&str] = &["/healthz", "/readyz"];
@@ -51,9 +40,7 @@ pub async fn trace_requests(
     record_trace_id(&span);
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let result = REQUEST_ID
-        .scope(id.clone(), next.call(req).instrument(span.clone()))
-        .await;
+    let result = request_id::scope(id.clone(), next.call(req).instrument(span.clone())).await;
     let _enter = span.enter();
     match result {
         Ok(res) => {
@@ -83,7 +70,7 @@ pub enum Site {
     /// The public host: console and admin API.
     Console,
     /// An active tenant's brokering host.
-    Tenant(Arc<tenant::Model>),
+    Tenant(Arc<Tenant>),
 }
 
 /// Classifies the Host (or trusted `X-Forwarded-Host`) and loads the tenant. Unknown hosts,
@@ -109,7 +96,7 @@ pub async fn resolve_site(
     let site = match host.map(|h| state.hosts.classify(h)) {
         Some(HostClass::Console) => Some(Site::Console),
         Some(HostClass::Tenant(slug)) => match state.config.tenant(&state.db, &slug).await {
-            Ok(Some(t)) if t.status == tenant::TenantStatus::Active => Some(Site::Tenant(t)),
+            Ok(Some(t)) if t.is_active() => Some(Site::Tenant(t)),
             Ok(_) => None,
             Err(e) => {
                 let err = PageError::Unavailable(e.into());
@@ -137,8 +124,8 @@ pub fn is_console(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
     matches!(ctx.req_data().get::<Site>(), Some(Site::Console))
 }
 
-/// Extractor: the tenant whose host the request came to.
-pub struct CurrentTenant(pub Arc<tenant::Model>);
+/// Extractor: the tenant whose host the request came to, with its parsed slug.
+pub struct CurrentTenant(pub Arc<Tenant>);
 
 impl FromRequest for CurrentTenant {
     type Error = PageError;

@@ -13,7 +13,8 @@
 //!   refused, also when embedded in IPv4-mapped, IPv4-compatible or 6to4 IPv6 addresses. The
 //!   operator may allow listed ranges (`outbound_allowed_ranges`, for on-premises providers);
 //!   dev mode (a plain-http public URL) allows everything, for local peers.
-//! - **https only**, plain http only in dev mode; no credentials in URLs; **no redirects**
+//! - **https only**, plain http only to loopback in dev mode; no credentials in URLs; **no
+//!   redirects**
 //!   (a provider cannot bounce the token request, with its client secret, elsewhere); a
 //!   timeout per request and per connection; bodies read up to a cap.
 //! - **Errors say what to fix**, never how an internal address answered: a refused address
@@ -41,11 +42,12 @@ impl Policy {
         self.dev || is_public(ip) || self.allowed.iter().any(|net| net.contains(&ip))
     }
 
-    /// Checks a URL before a request: scheme, credentials, and an IP-literal host.
+    /// Checks a URL before a request: scheme (https; plain http only to loopback in dev
+    /// mode), credentials, and an IP-literal host.
     pub fn check_url(&self, url: &Url) -> Result<(), OutboundError> {
         match url.scheme() {
             "https" => {}
-            "http" if self.dev => {}
+            "http" if self.dev && is_loopback_host(url) => {}
             _ => return Err(OutboundError::Insecure),
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -63,6 +65,19 @@ impl Policy {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+/// `localhost`, a `*.localhost` name, or a loopback address.
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -386,6 +401,12 @@ mod tests {
             "plain http only in dev mode"
         );
         assert_eq!(dev.check_url(&Url::parse("http://127.0.0.1:9000/")?), Ok(()));
+        assert_eq!(dev.check_url(&Url::parse("http://acme.localhost:9000/")?), Ok(()));
+        assert_eq!(
+            dev.check_url(&Url::parse("http://op.example/")?),
+            Err(OutboundError::Insecure),
+            "plain http only to loopback, even in dev mode"
+        );
         assert_eq!(
             production.check_url(&Url::parse("https://user:pw@op.example/")?),
             Err(OutboundError::Credentials)

@@ -7,7 +7,9 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use rosetta_entity::tenant;
 use url::Url;
+use uuid::Uuid;
 
 use crate::domain::TenantSlug;
 
@@ -20,6 +22,47 @@ pub enum HostClass {
     Tenant(TenantSlug),
     /// Neither: answer 404.
     Unknown,
+}
+
+/// A tenant as its brokering host serves it: the stored row with its slug, parsed once when
+/// the row was read, so that nothing on the login side parses it again.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    slug: TenantSlug,
+    row: tenant::Model,
+}
+
+impl Tenant {
+    /// `row` with its slug parsed; `None` for a row whose slug no host could name.
+    pub fn from_row(row: tenant::Model) -> Option<Self> {
+        let slug = TenantSlug::parse(&row.slug).ok()?;
+        Some(Self { slug, row })
+    }
+
+    /// The tenant's slug: its host's first label, and the prefix of its store keys.
+    pub fn slug(&self) -> &TenantSlug {
+        &self.slug
+    }
+
+    /// The stored row, with the settings a login reads (MFA policy...).
+    pub fn row(&self) -> &tenant::Model {
+        &self.row
+    }
+
+    /// The tenant's ID.
+    pub fn id(&self) -> Uuid {
+        self.row.id
+    }
+
+    /// The name pages show for the tenant.
+    pub fn display_name(&self) -> &str {
+        &self.row.display_name
+    }
+
+    /// Whether its brokering endpoints answer (a suspended tenant's host is a 404).
+    pub fn is_active(&self) -> bool {
+        self.row.status == tenant::TenantStatus::Active
+    }
 }
 
 /// Classifies hosts against the configured public URL.

@@ -28,6 +28,19 @@ struct Harness {
     key: RsaKey,
 }
 
+/// The relying party toward the loopback stand-in provider: plain http to 127.0.0.1 is
+/// what dev mode allows (`outbound`), as in every test of the login.
+fn local_rp(settings: RpSettings) -> OidcRp {
+    OidcRp::with_settings(RpSettings {
+        policy: rosetta::outbound::Policy {
+            dev: true,
+            allowed: Vec::new(),
+        },
+        ..settings
+    })
+    .unwrap()
+}
+
 async fn harness() -> Harness {
     let key = RsaKey::generate("k1");
     let op = provider::spawn(vec![key.jwk()]);
@@ -35,7 +48,7 @@ async fn harness() -> Harness {
         .with_allowed_domains(["corp.com"]);
     Harness {
         op,
-        rp: OidcRp::new().unwrap(),
+        rp: local_rp(RpSettings::default()),
         config,
         key,
     }
@@ -409,7 +422,7 @@ async fn token_without_kid_needs_a_single_candidate_key() {
     h.login_token(|c| h.key.sign_with_kid(None, &c)).await.unwrap();
     let other = RsaKey::generate("k2");
     h.op.set_jwks(vec![h.key.jwk(), other.jwk()]);
-    let fresh = OidcRp::new().unwrap();
+    let fresh = local_rp(RpSettings::default());
     let pending = {
         let (url, pending) = fresh.start_login(&h.config, REDIRECT).await.unwrap();
         let challenge = url
@@ -698,11 +711,10 @@ async fn test_connection_reports_each_failure_precisely() {
 async fn a_briefly_unavailable_provider_is_served_from_cache_but_a_changed_issuer_is_not() {
     let mut h = harness().await;
     // A zero TTL makes every login refresh discovery.
-    h.rp = OidcRp::with_settings(RpSettings {
+    h.rp = local_rp(RpSettings {
         discovery_ttl: Duration::ZERO,
         ..RpSettings::default()
-    })
-    .unwrap();
+    });
     h.login_edited(|_| {}).await.unwrap();
 
     // Not transient: the cached document does not mask it.
@@ -721,7 +733,7 @@ async fn a_briefly_unavailable_provider_is_served_from_cache_but_a_changed_issue
         h.rp.test_connection(&h.config).await,
         Err(OidcError::DiscoveryStatus(503))
     );
-    let uncached = OidcRp::new().unwrap();
+    let uncached = local_rp(RpSettings::default());
     assert_eq!(
         uncached.start_login(&h.config, REDIRECT).await.map(|_| ()),
         Err(OidcError::DiscoveryStatus(503))

@@ -27,7 +27,8 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 use openssl::x509::X509;
-use rosetta::saml::request::{self, Acs, AuthnRequest, NAMEID_EMAIL, Received, RequestContext, SpPolicy, ValidRequest};
+use rosetta::saml::request::{self, Acs, AuthnRequest, Received, RequestContext, SpPolicy, ValidRequest};
+use rosetta::saml::uri::NAMEID_EMAIL;
 
 /// The Atlassian-shaped SP of `server/tests/fixtures/saml/atlassian-authnrequest.xml`.
 pub const SP_ENTITY: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";

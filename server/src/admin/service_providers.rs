@@ -181,7 +181,7 @@ pub async fn update(
 async fn fetch_metadata(state: &AppState, url: &str) -> AdminResult<String> {
     let body = state
         .outbound
-        .get(url, sp_metadata::MAX_METADATA_BYTES)
+        .get(url, crate::saml::sp_metadata::MAX_METADATA_BYTES)
         .await
         .map_err(|e| AdminError::field("metadata_url", format!("the metadata could not be fetched: {e}")))?;
     String::from_utf8(body).map_err(|_| AdminError::field("metadata_url", "the metadata is not UTF-8 text"))

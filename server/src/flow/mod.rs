@@ -23,18 +23,22 @@ use tracing::Instrument;
 
 pub use self::mfa::{MfaStep, MfaView};
 pub use self::records::{MfaPending, PendingLogin, SpRequest, SsoSession};
+use crate::credentials::constant_time_eq;
 /// A random, URL-safe token with 256 bits of entropy.
 pub use crate::credentials::link_token as random_token;
 use crate::credentials::token_hash as fingerprint;
 use crate::domain::TenantSlug;
-use crate::oidc::{CallbackParams, OidcError, SourceConfig, constant_time_eq};
-use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SamlStatus, SpPolicy};
-use crate::saml::response::{self, AssertionParams, Attribute, ErrorStatus};
+use crate::oidc::{CallbackParams, OidcError, SourceConfig};
+use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SpPolicy};
+use crate::saml::response::{self, AssertionParams, Attribute};
+use crate::saml::status::SamlStatus;
+use crate::saml::uri::NAMEID_PERSISTENT;
 use crate::services::end_users::{self, LoginIdentity};
 use crate::services::service_providers::{Claim, ServiceProvider};
 use crate::services::{ServiceError, audit};
 use crate::state::AppState;
 use crate::store::{StoreError, StoreKey};
+use crate::tenancy::Tenant;
 
 /// How long a login may take from the SP's request to the provider's callback.
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
@@ -145,24 +149,23 @@ pub struct RequestMeta {
 pub struct Flow<'a> {
     state: &'a AppState,
     tenant: &'a tenant::Model,
-    slug: TenantSlug,
+    slug: &'a TenantSlug,
     meta: RequestMeta,
 }
 
 impl<'a> Flow<'a> {
     /// The flow for `tenant`.
-    pub fn new(state: &'a AppState, tenant: &'a tenant::Model, meta: RequestMeta) -> Result<Self, FlowError> {
-        let slug = TenantSlug::parse(&tenant.slug).map_err(|e| FlowError::Internal(anyhow::anyhow!(e.0)))?;
-        Ok(Self {
+    pub fn new(state: &'a AppState, tenant: &'a Tenant, meta: RequestMeta) -> Self {
+        Self {
             state,
-            tenant,
-            slug,
+            tenant: tenant.row(),
+            slug: tenant.slug(),
             meta,
-        })
+        }
     }
 
     fn key(&self, kind: &'static str, id: &str) -> StoreKey {
-        StoreKey::tenant(&self.slug, kind, id)
+        StoreKey::tenant(self.slug, kind, id)
     }
 
     /// An SP-initiated AuthnRequest, as received on either binding.
@@ -192,7 +195,7 @@ impl<'a> Flow<'a> {
             .ok_or_else(|| local(request::RequestError::UnknownIssuer))?;
         let policy = sp_policy(&sp)?;
         let ctx = RequestContext {
-            sso_urls: vec![self.state.hosts.sso_url(&self.slug)],
+            sso_urls: vec![self.state.hosts.sso_url(self.slug)],
             now: Utc::now(),
             max_skew: REQUEST_SKEW,
             max_age: REQUEST_MAX_AGE,
@@ -378,7 +381,7 @@ impl<'a> Flow<'a> {
         guard: Option<ReplayGuard>,
     ) -> Result<Outcome, FlowError> {
         let config = self.source_config(source).await?;
-        let redirect_uri = self.state.hosts.callback_url(&self.slug, source);
+        let redirect_uri = self.state.hosts.callback_url(self.slug, source);
         let upstream = std::time::Instant::now();
         let started = self.state.oidc.start_login(&config, &redirect_uri).await;
         self.state
@@ -470,7 +473,7 @@ impl<'a> Flow<'a> {
                     )
                     .await);
             }
-            if !login_cookie.is_some_and(|c| constant_time_eq(&fingerprint(c), &pending.browser)) {
+            if !login_cookie.is_some_and(|c| constant_time_eq(fingerprint(c).as_bytes(), pending.browser.as_bytes())) {
                 return Err(self.failed(&pending, "browser_mismatch", FlowError::BadRequest(
                     "This sign-in was started in another browser. Start again from the application in this browser.".into(),
                 )).await);
@@ -582,7 +585,7 @@ impl<'a> Flow<'a> {
         let key = self.signing_key().await?;
         let id = &session.identity;
         let name_id = match request.name_id_format.as_str() {
-            crate::saml::metadata::NAMEID_PERSISTENT => session.user_id.to_string(),
+            NAMEID_PERSISTENT => session.user_id.to_string(),
             _ => id.email.clone(),
         };
         let attributes = sp
@@ -604,7 +607,7 @@ impl<'a> Flow<'a> {
             })
             .collect();
         let params = AssertionParams {
-            issuer: self.state.hosts.idp_entity_id(&self.slug),
+            issuer: self.state.hosts.idp_entity_id(self.slug),
             acs_url: request.acs_url.clone(),
             in_response_to: request.request_id.clone(),
             audience: sp.entity_id.clone(),
@@ -637,17 +640,13 @@ impl<'a> Flow<'a> {
         relay_state: Option<String>,
     ) -> Result<Outcome, FlowError> {
         let key = self.signing_key().await?;
-        let error = ErrorStatus {
-            code: status.top_level().into(),
-            sub_code: status.second_level().map(Into::into),
-            message: Some(detail.into()),
-        };
         let xml = response::signed_error_response(
-            &self.state.hosts.idp_entity_id(&self.slug),
+            &self.state.hosts.idp_entity_id(self.slug),
             acs_url,
             in_response_to,
             Utc::now(),
-            &error,
+            status,
+            detail,
             &key,
         )
         .map_err(|e| FlowError::Internal(e.into()))?;

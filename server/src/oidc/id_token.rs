@@ -31,6 +31,7 @@ use serde_json::{Map, Value};
 use super::config::{IdTokenAlg, SourceConfig};
 use super::error::OidcError;
 use super::provider::{OidcRp, Provider, key_fits};
+use crate::credentials::constant_time_eq;
 use crate::crypto::pool::ContextPool;
 
 /// The claims of a validated ID token.
@@ -372,7 +373,7 @@ pub(crate) fn check_claims(
     };
 
     match claims.get("nonce") {
-        Some(Value::String(n)) if super::login::constant_time_eq(n, expected_nonce) => {}
+        Some(Value::String(n)) if constant_time_eq(n.as_bytes(), expected_nonce.as_bytes()) => {}
         Some(_) => return Err(OidcError::NonceMismatch),
         None => return Err(OidcError::MissingClaim("nonce")),
     }

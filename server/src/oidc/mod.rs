@@ -16,7 +16,7 @@ pub use config::{DEFAULT_ALLOWED_ALGS, DEFAULT_CLOCK_SKEW, IdTokenAlg, SourceCon
 pub use email::email_domain_allowed;
 pub use error::OidcError;
 pub use id_token::{ValidatedClaims, validate_with_keys};
-pub use login::{CallbackParams, PendingAuth, VerifiedIdentity, constant_time_eq};
+pub use login::{CallbackParams, PendingAuth, VerifiedIdentity};
 pub use provider::{
     ClientAuth, ConnectionReport, ExtraProviderMetadata, OidcRp, Provider, ProviderMetadata, RpSettings,
 };

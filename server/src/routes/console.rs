@@ -9,7 +9,7 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
-use crate::pages;
+use crate::pages::console_not_built_page;
 
 /// Mounts the console's static files from `dir`, answering `index.html` for unknown paths
 /// so client routes survive a reload. Without a built console, a page says how to build it.
@@ -39,12 +39,7 @@ pub fn configure(dir: PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
 async fn not_built() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(pages::layout(
-            "Rosetta",
-            "<h1>Rosetta is running</h1><p>The admin console has not been built into this \
-installation. Build it with <code>make console</code>, or use the <code>rosetta</code> \
-command line.</p>",
-        ))
+        .body(console_not_built_page())
 }
 
 /// Whether a file name carries a content hash (`rosetta-console-<16 hex>.js`): such a file

@@ -3,23 +3,21 @@
 //! [`crate::flow`] and its [`Outcome`] into a response.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
 use crate::error::PageError;
 use crate::flow::{Flow, FlowError, MfaStep, MfaView, Outcome, PENDING_TTL, RequestMeta, SSO_SESSION_TTL};
-use crate::middleware::{CurrentTenant, RequestId};
+use crate::middleware::CurrentTenant;
 use crate::oidc::CallbackParams;
-use crate::pages::{PAGE_END, PAGE_HEAD_LEN, escape, escape_into, layout, open_page};
+use crate::pages::{self, MFA_CSP, auto_post_csp, auto_post_page, sign_in_page};
+use crate::request_id::RequestId;
 use crate::saml::request::Binding;
 use crate::state::AppState;
-use crate::tenancy;
+use crate::tenancy::{self, Tenant};
 
 /// Mounts the brokering routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,45 +37,6 @@ fn mfa_cookie_name(state: &AppState) -> &'static str {
     } else {
         "__Host-rosetta_mfa"
     }
-}
-
-/// The auto-submit script; allowed by its hash in the page's CSP, nothing else runs.
-const AUTO_SUBMIT: &str = "document.getElementById('saml-form').submit();";
-
-/// The auto-post page's CSP: nothing but inline style and the auto-submit script by its hash.
-fn auto_post_csp() -> &'static str {
-    static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| {
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT.as_bytes()));
-        format!("default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'")
-    })
-}
-
-/// The HTTP-POST binding's page (SAML Bindings 3.5.4): a form carrying the Response (and
-/// RelayState) to the SP's ACS, sent by the script or by the button. Written into one buffer:
-/// the base64 Response is most of its 10 KB.
-fn auto_post_page(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> String {
-    let relay_len = relay_state.map_or(0, |r| r.len() + 60);
-    let mut page =
-        String::with_capacity(PAGE_HEAD_LEN + 360 + acs_url.len() + saml_response.len() + relay_len + PAGE_END.len());
-    open_page(&mut page, "Signing you in");
-    page.push_str("<h1>Signing you in…</h1><form id=\"saml-form\" method=\"post\" action=\"");
-    escape_into(&mut page, acs_url);
-    page.push_str("\"><input type=\"hidden\" name=\"SAMLResponse\" value=\"");
-    escape_into(&mut page, saml_response);
-    page.push_str("\">");
-    if let Some(relay) = relay_state {
-        page.push_str("<input type=\"hidden\" name=\"RelayState\" value=\"");
-        escape_into(&mut page, relay);
-        page.push_str("\">");
-    }
-    page.push_str(
-        "<p>If nothing happens, press the button.</p><button type=\"submit\">Continue</button></form><script>",
-    );
-    page.push_str(AUTO_SUBMIT);
-    page.push_str("</script>");
-    page.push_str(PAGE_END);
-    page
 }
 
 fn cookie_names(state: &AppState) -> (&'static str, &'static str, bool) {
@@ -189,34 +148,10 @@ fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
                 .cookie(c)
                 .finish()
         }
-        Outcome::ChooseSource { request, error } => {
-            let error = error.map(|e| {
-                format!(
-                    "<p class=\"error\" id=\"email-error\" role=\"alert\">{}</p>",
-                    escape(&e)
-                )
-            });
-            let described = if error.is_some() {
-                " aria-describedby=\"email-error\""
-            } else {
-                ""
-            };
-            let body = layout(
-                "Sign in",
-                &format!(
-                    "<h1>Sign in</h1><form method=\"post\" action=\"/login\">\
-<input type=\"hidden\" name=\"r\" value=\"{}\"><label for=\"email\">Your work email</label><br>\
-<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required autofocus{described}>{}\
-<p><button type=\"submit\">Continue</button></p></form>",
-                    escape(&request),
-                    error.unwrap_or_default()
-                ),
-            );
-            HttpResponse::Ok()
-                .content_type(ContentType::html())
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body)
-        }
+        Outcome::ChooseSource { request, error } => HttpResponse::Ok()
+            .content_type(ContentType::html())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(sign_in_page(&request, error.as_deref())),
     }
 }
 
@@ -246,7 +181,7 @@ async fn sso_post(
 /// Both bindings: the Redirect binding's signature covers the raw query string as received.
 async fn authn_request(
     req: &HttpRequest,
-    tenant: &rosetta_entity::tenant::Model,
+    tenant: &Tenant,
     state: &AppState,
     binding: Binding,
     params: &HashMap<String, String>,
@@ -258,7 +193,7 @@ async fn authn_request(
     };
     let raw_query = matches!(binding, Binding::Redirect).then(|| req.query_string());
     let (_, sso_name, _) = cookie_names(state);
-    let flow = Flow::new(state, tenant, meta(req, state)).map_err(page_error)?;
+    let flow = Flow::new(state, tenant, meta(req, state));
     let outcome = flow
         .authn_request(
             binding,
@@ -280,7 +215,7 @@ async fn idp_initiated(
 ) -> Result<HttpResponse, PageError> {
     let params = query_map(req.query_string());
     let (_, sso_name, _) = cookie_names(&state);
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let flow = Flow::new(&state, &tenant, meta(&req, &state));
     let outcome = flow
         .idp_initiated(
             &path,
@@ -307,7 +242,7 @@ async fn callback(
         error_description: params.remove("error_description"),
     };
     let (login_name, _, _) = cookie_names(&state);
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let flow = Flow::new(&state, &tenant, meta(&req, &state));
     let outcome = flow
         .callback(&path, &callback, cookie_value(&req, login_name).as_deref())
         .await
@@ -346,111 +281,18 @@ async fn login_submit(
             "Start signing in from your application's login page.".into(),
         ));
     };
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let flow = Flow::new(&state, &tenant, meta(&req, &state));
     let outcome = flow.choose_source(request, email).await.map_err(page_error)?;
     Ok(render(&state, outcome))
 }
 
-const MFA_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'";
-
-fn mfa_form(action: &str, inner: &str, button: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/mfa\"><input type=\"hidden\" name=\"action\" value=\"{action}\">{inner}\
-<p><button type=\"submit\">{button}</button></p></form>"
-    )
-}
-
-fn code_field(label: &str, error: Option<&str>, digits_only: bool) -> String {
-    let (described, message) = match error {
-        Some(e) => (
-            " aria-describedby=\"code-error\" aria-invalid=\"true\"",
-            format!("<p class=\"error\" id=\"code-error\" role=\"alert\">{}</p>", escape(e)),
-        ),
-        None => ("", String::new()),
-    };
-    let pattern = if digits_only {
-        " pattern=\"[0-9]{6}\" maxlength=\"6\""
-    } else {
-        " maxlength=\"16\""
-    };
-    format!(
-        "<label for=\"code\">{label}</label><br><input id=\"code\" name=\"code\" type=\"text\" \
-inputmode=\"{}\" autocomplete=\"one-time-code\" required autofocus{pattern}{described}>{message}",
-        if digits_only { "numeric" } else { "text" }
-    )
-}
-
-/// The end user's second-factor pages: plain HTML forms, no script, labelled fields.
-fn render_mfa(tenant: &str, view: MfaView) -> HttpResponse {
-    let tenant = escape(tenant);
-    let (title, body) = match view {
-        MfaView::Enrol {
-            qr_svg,
-            secret,
-            can_skip,
-            error,
-        } => {
-            let qr = base64::engine::general_purpose::STANDARD.encode(qr_svg.as_bytes());
-            let skip = if can_skip {
-                mfa_form("skip", "", "Set up later")
-            } else {
-                String::new()
-            };
-            (
-                "Set up two-step sign-in",
-                format!(
-                    "<h1>Set up two-step sign-in</h1><p>{tenant} asks for a second step when you sign in: a 6-digit \
-code from an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, 1Password or Authy. \
-You set it up once.</p><ol><li>In the app, add an account and scan this code:<br>\
-<img src=\"data:image/svg+xml;base64,{qr}\" width=\"200\" height=\"200\" alt=\"QR code to scan with your authenticator app\"></li>\
-<li>Cannot scan it? Type this key into the app instead: <code id=\"totp-secret\">{}</code></li>\
-<li>Enter the code the app shows, to check that it works.</li></ol>{}{skip}",
-                    escape(&secret),
-                    mfa_form(
-                        "enrol",
-                        &code_field("6-digit code", error.as_deref(), true),
-                        "Turn on two-step sign-in"
-                    ),
-                ),
-            )
-        }
-        MfaView::Verify { error } => (
-            "Two-step sign-in",
-            format!(
-                "<h1>Two-step sign-in</h1><p>Open your authenticator app and enter the 6-digit code it shows for \
-{tenant}.</p>{}<p>Lost your phone? Enter one of your recovery codes instead (they look like <code>abcde-fghjk</code>); \
-each works once. No codes left? Ask your administrator to reset your two-step sign-in.</p>",
-                mfa_form("verify", &code_field("Code", error.as_deref(), false), "Continue"),
-            ),
-        ),
-        MfaView::Codes { codes } if codes.is_empty() => (
-            "Two-step sign-in is on",
-            format!(
-                "<h1>Two-step sign-in is on</h1><p>Your recovery codes were shown once and are not shown again.</p>{}",
-                mfa_form("continue", "", "Continue")
-            ),
-        ),
-        MfaView::Codes { codes } => {
-            let items: String = codes
-                .iter()
-                .map(|c| format!("<li><code>{}</code></li>", escape(c)))
-                .collect();
-            (
-                "Save your recovery codes",
-                format!(
-                    "<h1>Save your recovery codes</h1><p>Two-step sign-in is on. If you lose your phone, each of \
-these codes lets you sign in once. Keep them somewhere safe, such as a password manager: they are not shown again.</p>\
-<ul id=\"recovery-codes\">{items}</ul>{}",
-                    mfa_form("continue", "", "I have saved them: continue")
-                ),
-            )
-        }
-    };
+/// The end user's second-factor pages.
+fn render_mfa(tenant: &Tenant, view: &MfaView) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::html())
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::CONTENT_SECURITY_POLICY, MFA_CSP))
-        .body(layout(title, &body))
+        .body(pages::mfa_page(tenant.display_name(), view))
 }
 
 async fn mfa_page(
@@ -458,12 +300,12 @@ async fn mfa_page(
     CurrentTenant(tenant): CurrentTenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let flow = Flow::new(&state, &tenant, meta(&req, &state));
     let view = flow
         .mfa_page(cookie_value(&req, mfa_cookie_name(&state)).as_deref())
         .await
         .map_err(page_error)?;
-    Ok(render_mfa(&tenant.display_name, view))
+    Ok(render_mfa(&tenant, &view))
 }
 
 async fn mfa_submit(
@@ -474,8 +316,7 @@ async fn mfa_submit(
 ) -> Result<HttpResponse, PageError> {
     // A browser's cross-site post is refused; the form only ever posts to its own host.
     if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && let Ok(slug) = crate::domain::TenantSlug::parse(&tenant.slug)
-        && url::Url::parse(&state.hosts.tenant_url(&slug))
+        && url::Url::parse(&state.hosts.tenant_url(tenant.slug()))
             .map(|u| u.origin().ascii_serialization())
             .ok()
             .as_deref()
@@ -489,13 +330,13 @@ async fn mfa_submit(
     let params = form_map(&body);
     let action = params.get("action").map(String::as_str).unwrap_or_default();
     let code = params.get("code").map(String::as_str).unwrap_or_default();
-    let flow = Flow::new(&state, &tenant, meta(&req, &state)).map_err(page_error)?;
+    let flow = Flow::new(&state, &tenant, meta(&req, &state));
     let step = flow
         .mfa_submit(cookie_value(&req, mfa_cookie_name(&state)).as_deref(), action, code)
         .await
         .map_err(page_error)?;
     Ok(match step {
-        MfaStep::Show(view) => render_mfa(&tenant.display_name, view),
+        MfaStep::Show(view) => render_mfa(&tenant, &view),
         MfaStep::Done(outcome) => {
             let mut res = render(&state, outcome);
             let (_, _, secure) = cookie_names(&state);
@@ -515,44 +356,6 @@ async fn mfa_submit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_auto_post_page_is_the_layout_with_the_escaped_form() {
-        // What the page was when written through `layout` and `format!`, and must stay.
-        let expected = |acs: &str, response: &str, relay: Option<&str>| {
-            let relay = relay
-                .map(|r| format!("<input type=\"hidden\" name=\"RelayState\" value=\"{}\">", escape(r)))
-                .unwrap_or_default();
-            layout(
-                "Signing you in",
-                &format!(
-                    "<h1>Signing you in…</h1><form id=\"saml-form\" method=\"post\" action=\"{}\">\
-<input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">{relay}\
-<p>If nothing happens, press the button.</p><button type=\"submit\">Continue</button></form>\
-<script>{AUTO_SUBMIT}</script>",
-                    escape(acs),
-                    escape(response),
-                ),
-            )
-        };
-        let response = "PHNhbWxwOlJlc3BvbnNl+/=".repeat(400);
-        for (acs, relay) in [
-            ("https://acme.atlassian.net/login/saml", None),
-            (
-                "https://sp.example/acs?a=1&b=\"2\"",
-                Some("https://x/?q=<script>&r='1'"),
-            ),
-            ("https://sp.example/acs", Some("")),
-        ] {
-            let page = auto_post_page(acs, &response, relay);
-            assert_eq!(page, expected(acs, &response, relay));
-            assert!(!page.contains("<script>&") && !page.contains("b=\"2"), "{acs}");
-        }
-        // The script the CSP allows is the one on the page.
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT.as_bytes()));
-        assert!(auto_post_csp().ends_with(&format!("script-src 'sha256-{hash}'")));
-        assert!(auto_post_csp().starts_with("default-src 'none'"));
-    }
 
     #[test]
     fn brokering_cookies_are_host_only_http_only_and_same_site() {

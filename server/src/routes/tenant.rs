@@ -4,10 +4,9 @@ use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::domain::TenantSlug;
 use crate::error::PageError;
 use crate::middleware::CurrentTenant;
-use crate::pages;
+use crate::pages::tenant_home_page;
 use crate::saml::metadata::IdpMetadata;
 use crate::services::signing_keys;
 use crate::state::AppState;
@@ -20,15 +19,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The tenant's IdP metadata, listing the active and the next signing certificate.
-#[tracing::instrument(skip_all, fields(tenant = %tenant.slug))]
+#[tracing::instrument(skip_all, fields(tenant = %tenant.slug()))]
 async fn metadata(CurrentTenant(tenant): CurrentTenant, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let slug = TenantSlug::parse(&tenant.slug).map_err(|e| PageError::internal(anyhow::anyhow!(e.0)))?;
-    let keys = signing_keys::published(&state.db, tenant.id)
+    let slug = tenant.slug();
+    let keys = signing_keys::published(&state.db, tenant.id())
         .await
         .map_err(PageError::internal)?;
     let md = IdpMetadata {
-        entity_id: state.hosts.idp_entity_id(&slug),
-        sso_url: state.hosts.sso_url(&slug),
+        entity_id: state.hosts.idp_entity_id(slug),
+        sso_url: state.hosts.sso_url(slug),
         signing_certs: keys.iter().map(|k| B64.encode(&k.certificate)).collect(),
     };
     Ok(HttpResponse::Ok()
@@ -39,15 +38,7 @@ async fn metadata(CurrentTenant(tenant): CurrentTenant, state: web::Data<AppStat
 
 /// The tenant's root: says whose sign-in service this is and where to start.
 async fn home(CurrentTenant(tenant): CurrentTenant) -> HttpResponse {
-    let name = pages::escape(&tenant.display_name);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(pages::layout(
-            &tenant.display_name,
-            &format!(
-                "<h1>{name}</h1><p>This is the single sign-on service of {name}. \
-Start from your application's login page (for example your Atlassian site) and you will be \
-brought here automatically.</p>"
-            ),
-        ))
+        .body(tenant_home_page(tenant.display_name()))
 }

@@ -1,18 +1,14 @@
 //! The tenant's IdP metadata: entity ID, signing certificates (active and next, so SPs
 //! can trust a key before it signs), SSO endpoints for both bindings, NameID formats.
 
-use super::xml::{NS_DSIG, NS_METADATA, attr, text};
+use super::uri::{BINDING_POST, BINDING_REDIRECT, NS_DSIG, NS_METADATA, NS_PROTOCOL};
+// Also named here, where the admin use cases take the Atlassian preset's format from.
+pub use super::uri::{NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED};
+use super::xml::{attr, text};
 
-/// `urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect`
-pub const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
-/// `urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST`
-pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
-/// `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`
-pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-/// `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`
-pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
-/// `urn:oasis:names:tc:SAML:2.0:nameid-format:persistent`
-pub const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+/// The NameID formats Rosetta can produce: listed in its metadata, and the only ones an SP
+/// may be registered (or imported from metadata) with.
+pub const SUPPORTED_NAMEID_FORMATS: &[&str] = &[NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED];
 
 /// What the metadata document states.
 #[derive(Debug, Clone)]
@@ -31,7 +27,7 @@ impl IdpMetadata {
         let mut xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"{NS_METADATA}\" \
 entityID=\"{}\"><md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" \
-protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">",
+protocolSupportEnumeration=\"{NS_PROTOCOL}\">",
             attr(&self.entity_id)
         );
         for cert in &self.signing_certs {
@@ -41,7 +37,7 @@ protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">",
                 text(cert)
             ));
         }
-        for format in [NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED] {
+        for format in SUPPORTED_NAMEID_FORMATS {
             xml.push_str(&format!("<md:NameIDFormat>{format}</md:NameIDFormat>"));
         }
         for binding in [BINDING_REDIRECT, BINDING_POST] {

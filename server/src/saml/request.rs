@@ -12,161 +12,27 @@
 //!
 //! No HTTP types here: the route translates [`Rejection::Local`] into a local 400 page and
 //! [`Rejection::Saml`] into a SAML error Response posted to the (trusted) ACS URL.
+//!
+//! The whole intake is reached through this module: [`decode`], [`Binding`], [`Received`],
+//! the size caps, [`RequestError`] and [`SamlStatus`] are re-exported from the modules that
+//! hold them (`binding`, `request_error`, `status`), which `request_signature` shares.
 
-use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Duration, Utc};
 
+use super::binding::MAX_XML_NODES;
+pub use super::binding::{Binding, MAX_INFLATED_XML, MAX_SAML_REQUEST_PARAM, Received, decode};
+use super::dom::{child_elements, is_element, plain_text};
 use super::guard::{MAX_DEPTH, has_doctype, nesting_exceeds};
+pub use super::request_error::RequestError;
 use super::request_signature;
-
-/// Largest `SAMLRequest` parameter accepted, counted on the still base64-encoded text.
-///
-/// Checked before any decoding so an oversized parameter costs nothing. Real AuthnRequests
-/// are a few KiB; 64 KiB leaves room for signed POST requests with certificates in KeyInfo.
-pub const MAX_SAML_REQUEST_PARAM: usize = 64 * 1024;
-
-/// Largest XML accepted after inflating an HTTP-Redirect `SAMLRequest`.
-///
-/// DEFLATE expands up to ~1000:1, so a 64 KiB parameter could otherwise become ~50 MB;
-/// inflation stops as soon as this many bytes have been produced.
-pub const MAX_INFLATED_XML: usize = 128 * 1024;
+pub use super::status::SamlStatus;
+use super::uri::{BINDING_POST, NAMEID_UNSPECIFIED, NS_ASSERTION, NS_DSIG, NS_PROTOCOL};
 
 /// Largest `RelayState` accepted, in bytes.
 ///
 /// The bindings spec says 80 bytes, but real SPs (Atlassian among them) send longer opaque
 /// values; 2048 is generous for them and still bounds what we store and echo back.
 pub const MAX_RELAY_STATE: usize = 2048;
-
-/// Most XML nodes we are willing to build for one AuthnRequest (a real one has a few dozen).
-pub(crate) const MAX_XML_NODES: u32 = 10_000;
-
-/// Namespace of SAML 2.0 protocol messages (`samlp:`).
-pub const NS_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-/// Namespace of SAML 2.0 assertions (`saml:`), where `Issuer` lives.
-pub const NS_ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-/// Namespace of XML Signature (`ds:`).
-pub const NS_XMLDSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
-
-/// URI of the HTTP-POST binding, the only one we answer with.
-pub const BINDING_HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
-/// URI of the HTTP-Redirect binding.
-pub const BINDING_HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
-
-/// NameID format `unspecified`: the SP leaves the choice to us.
-pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
-/// NameID format `emailAddress`.
-pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-
-/// Why an AuthnRequest (or its RelayState or signature) was refused.
-///
-/// Messages are short and plain, fit for an end-user error page: they never contain XML,
-/// parameter values or key material.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RequestError {
-    /// The `SAMLRequest` parameter is larger than [`MAX_SAML_REQUEST_PARAM`].
-    #[error("The sign-in request is too large.")]
-    TooLarge,
-    /// The `SAMLRequest` parameter is missing or empty.
-    #[error("The sign-in request is missing.")]
-    Missing,
-    /// The `SAMLRequest` parameter is not valid base64.
-    #[error("The sign-in request is not correctly encoded.")]
-    BadBase64,
-    /// The HTTP-Redirect payload is not valid raw DEFLATE data.
-    #[error("The sign-in request could not be decompressed.")]
-    BadDeflate,
-    /// Inflating the HTTP-Redirect payload went past [`MAX_INFLATED_XML`].
-    #[error("The sign-in request expands beyond the allowed size.")]
-    InflatedTooLarge,
-    /// The decoded request is not UTF-8 text.
-    #[error("The sign-in request is not valid text.")]
-    NotUtf8,
-    /// The XML carries a document type declaration (entity expansion, XXE).
-    #[error("The sign-in request contains a document type declaration, which is not allowed.")]
-    Doctype,
-    /// The XML is not well-formed.
-    #[error("The sign-in request is not well-formed XML.")]
-    MalformedXml,
-    /// The root element is not a SAML 2.0 `samlp:AuthnRequest`.
-    #[error("The sign-in request is not a SAML 2.0 authentication request.")]
-    WrongRoot,
-    /// A required attribute (`ID`, `Version`, `IssueInstant`) is absent or empty.
-    #[error("The sign-in request lacks its {0} attribute.")]
-    MissingAttribute(&'static str),
-    /// An attribute or element has a value of the wrong shape.
-    #[error("The sign-in request has an invalid {0}.")]
-    InvalidValue(&'static str),
-    /// No `saml:Issuer`: we cannot tell which application sent the request.
-    #[error("The sign-in request does not say which application sent it.")]
-    MissingIssuer,
-    /// The Issuer is not an SP registered with this tenant.
-    #[error("The application that sent this sign-in request is not registered here.")]
-    UnknownIssuer,
-    /// Both an ACS URL and an ACS index were given; the spec makes them exclusive.
-    #[error("The sign-in request names its return address twice.")]
-    AcsAmbiguous,
-    /// The ACS URL is not exactly one registered for this SP.
-    #[error("The sign-in request asks to return to an address that is not registered for this application.")]
-    AcsNotRegistered,
-    /// The ACS index is not one registered for this SP.
-    #[error("The sign-in request asks for a return address that is not registered for this application.")]
-    UnknownAcsIndex,
-    /// The SP has no ACS at all, so there is nowhere to answer.
-    #[error("This application has no return address configured.")]
-    NoAcsConfigured,
-    /// `Destination` is present and is not one of our SSO URLs.
-    #[error("The sign-in request was addressed to another service.")]
-    DestinationMismatch,
-    /// RelayState longer than [`MAX_RELAY_STATE`].
-    #[error("The sign-in request's relay state is too long.")]
-    RelayStateTooLong,
-    /// The query string is malformed or repeats a SAML parameter.
-    #[error("The sign-in request's parameters are malformed.")]
-    MalformedQuery,
-    /// The SP must sign its requests and this one is not signed.
-    #[error("The sign-in request is not signed, but this application must sign its requests.")]
-    SignatureMissing,
-    /// The signature algorithm is not on our allow-list (e.g. RSA-SHA1).
-    #[error("The sign-in request is signed with an algorithm that is not allowed.")]
-    SignatureAlgorithmNotAllowed,
-    /// The signature does not have the one permitted shape (one enveloped signature over the root).
-    #[error("The sign-in request's signature does not cover the request as expected.")]
-    SignatureStructure,
-    /// No configured certificate verifies the signature.
-    #[error("The sign-in request's signature is not valid.")]
-    SignatureInvalid,
-    /// The SP must sign its requests but no usable signing certificate is configured.
-    #[error("No signing certificate is configured for this application.")]
-    NoSigningCertificate,
-}
-
-impl RequestError {
-    /// Whether the right HTTP answer is 413 (payload too large) rather than 400.
-    pub fn is_too_large(&self) -> bool {
-        matches!(self, Self::TooLarge | Self::InflatedTooLarge)
-    }
-}
-
-/// The SAML binding the request arrived with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binding {
-    /// `GET` with a deflated, base64, URL-encoded `SAMLRequest`.
-    Redirect,
-    /// `POST` form with a base64 `SAMLRequest` (not deflated).
-    Post,
-}
-
-impl Binding {
-    /// The binding's URI as used in metadata and `ProtocolBinding`.
-    pub fn uri(self) -> &'static str {
-        match self {
-            Self::Redirect => BINDING_HTTP_REDIRECT,
-            Self::Post => BINDING_HTTP_POST,
-        }
-    }
-}
 
 /// A well-formed AuthnRequest with the fields Rosetta acts on; not yet checked against an SP.
 ///
@@ -251,19 +117,6 @@ pub struct SpPolicy {
     pub signing_certs_der: Vec<Vec<u8>>,
 }
 
-/// How the request reached us, as far as its signature is concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Received {
-    /// HTTP-Redirect: the raw query string exactly as received (everything after `?`,
-    /// still URL-encoded), because the signature covers those octets.
-    Redirect {
-        /// The undecoded query string.
-        raw_query: String,
-    },
-    /// HTTP-POST: any signature is enveloped in the XML.
-    Post,
-}
-
 /// Deployment-side facts [`validate`] needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
@@ -299,45 +152,6 @@ pub struct ValidRequest {
     pub replay_ttl: Duration,
 }
 
-/// SAML status of an error Response (top-level and optional second-level code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamlStatus {
-    /// The request's Version is not 2.0 (top-level `VersionMismatch`).
-    VersionMismatch,
-    /// `Requester` / `UnsupportedBinding`: the SP asked for a binding other than HTTP-POST.
-    UnsupportedBinding,
-    /// `Requester` / `RequestDenied`: the request is stale or from the future.
-    RequestDenied,
-    /// `Requester` / `InvalidNameIDPolicy`: we cannot produce the requested NameID format.
-    InvalidNameIdPolicy,
-    /// `Responder` / `NoPassive`: IsPassive with no broker session (decided by the caller).
-    NoPassive,
-}
-
-impl SamlStatus {
-    /// The top-level StatusCode URI.
-    pub fn top_level(self) -> &'static str {
-        match self {
-            Self::VersionMismatch => "urn:oasis:names:tc:SAML:2.0:status:VersionMismatch",
-            Self::UnsupportedBinding | Self::RequestDenied | Self::InvalidNameIdPolicy => {
-                "urn:oasis:names:tc:SAML:2.0:status:Requester"
-            }
-            Self::NoPassive => "urn:oasis:names:tc:SAML:2.0:status:Responder",
-        }
-    }
-
-    /// The second-level StatusCode URI, if any.
-    pub fn second_level(self) -> Option<&'static str> {
-        match self {
-            Self::VersionMismatch => None,
-            Self::UnsupportedBinding => Some("urn:oasis:names:tc:SAML:2.0:status:UnsupportedBinding"),
-            Self::RequestDenied => Some("urn:oasis:names:tc:SAML:2.0:status:RequestDenied"),
-            Self::InvalidNameIdPolicy => Some("urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"),
-            Self::NoPassive => Some("urn:oasis:names:tc:SAML:2.0:status:NoPassive"),
-        }
-    }
-}
-
 /// Why [`validate`] refused a request, and whom we may tell.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
@@ -362,77 +176,6 @@ impl From<RequestError> for Rejection {
     fn from(e: RequestError) -> Self {
         Self::Local(e)
     }
-}
-
-/// The base64 engine for `SAMLRequest`: standard alphabet, padding optional because some SPs
-/// strip it.
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// Turns the received `SAMLRequest` value (already URL/form-decoded by the HTTP layer) into XML text.
-///
-/// The size is checked on the base64 text first ([`MAX_SAML_REQUEST_PARAM`]); whitespace and
-/// line breaks are ignored because real SPs wrap base64 in POST forms; HTTP-Redirect payloads
-/// are raw-DEFLATE inflated with a hard output cap ([`MAX_INFLATED_XML`]).
-pub fn decode(binding: Binding, saml_request: &str) -> Result<String, RequestError> {
-    if saml_request.len() > MAX_SAML_REQUEST_PARAM {
-        return Err(RequestError::TooLarge);
-    }
-    let compact: Vec<u8> = saml_request.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if compact.is_empty() {
-        return Err(RequestError::Missing);
-    }
-    let bytes = BASE64.decode(&compact).map_err(|_| RequestError::BadBase64)?;
-    let xml = match binding {
-        Binding::Post => bytes,
-        Binding::Redirect => inflate_capped(&bytes)?,
-    };
-    String::from_utf8(xml).map_err(|_| RequestError::NotUtf8)
-}
-
-/// Raw-DEFLATE inflate that stops after [`MAX_INFLATED_XML`] bytes, so a bomb costs at most
-/// that. Straight into the output buffer, with one decompressor per thread reused: a
-/// streaming decoder would allocate and clear a 43 KB state (with its 32 KB window) for an
-/// AuthnRequest of a few hundred bytes, which cost more than the inflating itself.
-fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, RequestError> {
-    use miniz_oxide::inflate::TINFLStatus;
-    use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    use miniz_oxide::inflate::core::{DecompressorOxide, decompress};
-    thread_local! {
-        static DECOMPRESSOR: std::cell::RefCell<Box<DecompressorOxide>> = std::cell::RefCell::new(Box::default());
-    }
-    DECOMPRESSOR.with_borrow_mut(|d| {
-        d.init();
-        // One byte past the cap tells "exactly at the cap" from "over it".
-        let limit = MAX_INFLATED_XML + 1;
-        let mut out = vec![0u8; compressed.len().saturating_mul(4).clamp(1024, limit)];
-        let (mut read, mut written) = (0, 0);
-        loop {
-            let (status, r, w) = decompress(
-                d,
-                &compressed[read..],
-                &mut out,
-                written,
-                TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
-            );
-            read += r;
-            written += w;
-            match status {
-                TINFLStatus::Done if written <= MAX_INFLATED_XML => {
-                    out.truncate(written);
-                    return Ok(out);
-                }
-                TINFLStatus::Done => return Err(RequestError::InflatedTooLarge),
-                TINFLStatus::HasMoreOutput if out.len() >= limit => return Err(RequestError::InflatedTooLarge),
-                // Earlier output stays where it is: later back-references read it.
-                TINFLStatus::HasMoreOutput => out.resize(out.len().saturating_mul(2).min(limit), 0),
-                // Truncated or corrupt streams, whatever the decoder says.
-                _ => return Err(RequestError::BadDeflate),
-            }
-        }
-    })
 }
 
 /// Parses the decoded XML into an [`AuthnRequest`].
@@ -469,7 +212,7 @@ pub fn parse(xml: &str) -> Result<AuthnRequest, RequestError> {
 
     let issuer = match child_elements(root, NS_ASSERTION, "Issuer").as_slice() {
         [] => None,
-        [one] => Some(plain_text(*one)?),
+        [one] => Some(plain_text(*one).ok_or(RequestError::InvalidValue("Issuer"))?),
         _ => return Err(RequestError::InvalidValue("Issuer")),
     };
     let acs_index = root
@@ -501,23 +244,9 @@ pub fn parse(xml: &str) -> Result<AuthnRequest, RequestError> {
         is_passive: optional_bool(root, "IsPassive")?.unwrap_or(false),
         force_authn: optional_bool(root, "ForceAuthn")?.unwrap_or(false),
         name_id_policy,
-        has_signature: !child_elements(root, NS_XMLDSIG, "Signature").is_empty(),
+        has_signature: !child_elements(root, NS_DSIG, "Signature").is_empty(),
         xml: xml.to_owned(),
     })
-}
-
-/// Whether `node` is the element `{ns}name`.
-pub(crate) fn is_element(node: roxmltree::Node<'_, '_>, ns: &str, name: &str) -> bool {
-    node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(ns)
-}
-
-/// The direct element children `{ns}name` of `node`.
-pub(crate) fn child_elements<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    ns: &str,
-    name: &str,
-) -> Vec<roxmltree::Node<'a, 'i>> {
-    node.children().filter(|c| is_element(*c, ns, name)).collect()
 }
 
 /// A non-empty attribute (unqualified name) or the matching error.
@@ -537,21 +266,6 @@ fn optional_bool(node: roxmltree::Node<'_, '_>, name: &'static str) -> Result<Op
             _ => Err(RequestError::InvalidValue(name)),
         })
         .transpose()
-}
-
-/// The text of an element that must hold only text.
-///
-/// Comments or nested elements inside are refused: with comments, parsers disagree on what
-/// "the text" is (`https://good.example<!---->.evil.example`), a known SAML pitfall.
-fn plain_text(node: roxmltree::Node<'_, '_>) -> Result<String, RequestError> {
-    let mut text = String::new();
-    for child in node.children() {
-        match child.text() {
-            Some(t) if child.is_text() => text.push_str(t),
-            _ => return Err(RequestError::InvalidValue("Issuer")),
-        }
-    }
-    Ok(text.trim().to_owned())
 }
 
 /// Checks RelayState against [`MAX_RELAY_STATE`] and returns it unchanged.
@@ -581,7 +295,7 @@ pub fn validate(req: &AuthnRequest, policy: &SpPolicy, ctx: &RequestContext) -> 
     // An SP that is not registered as signing gains nothing from a signature it happens to
     // send, so it is not verified; one that is registered as signing cannot skip it.
     if policy.want_requests_signed {
-        request_signature::verify_request_signature(req, &policy.signing_certs_der, &ctx.received)?;
+        request_signature::verify_request_signature(req.xml(), &policy.signing_certs_der, &ctx.received)?;
     }
     if let Some(destination) = &req.destination
         && !ctx.sso_urls.iter().any(|u| u == destination)
@@ -602,7 +316,7 @@ pub fn validate(req: &AuthnRequest, policy: &SpPolicy, ctx: &RequestContext) -> 
         ));
     }
     if let Some(binding) = &req.protocol_binding
-        && binding != BINDING_HTTP_POST
+        && binding != BINDING_POST
     {
         return Err(saml(
             SamlStatus::UnsupportedBinding,
@@ -692,11 +406,13 @@ fn effective_name_id_format(req: &AuthnRequest, policy: &SpPolicy) -> Option<Str
 pub(crate) mod tests {
     use std::io::Write;
 
+    use base64::Engine;
     use flate2::Compression;
     use flate2::write::DeflateEncoder;
     use proptest::prelude::*;
 
     use super::*;
+    use crate::saml::uri::{BINDING_REDIRECT, NAMEID_EMAIL};
 
     pub(crate) const FIXTURE: &str = include_str!("../../tests/fixtures/saml/atlassian-authnrequest.xml");
     pub(crate) const ATLASSIAN_ENTITY: &str = "https://auth.atlassian.com/saml/2f1c7a52-8d4e-4b7e-9a55-3c0f6a1d2e90";
@@ -773,7 +489,7 @@ pub(crate) mod tests {
         assert_eq!(req.destination.as_deref(), Some(SSO_URL));
         assert_eq!(req.acs_url.as_deref(), Some(ATLASSIAN_ACS));
         assert_eq!(req.acs_index, None);
-        assert_eq!(req.protocol_binding.as_deref(), Some(BINDING_HTTP_POST));
+        assert_eq!(req.protocol_binding.as_deref(), Some(BINDING_POST));
         assert!(!req.is_passive && !req.force_authn && !req.has_signature);
         assert_eq!(req.name_id_policy, None);
         assert_eq!(req.xml(), FIXTURE);
@@ -914,11 +630,11 @@ pub(crate) mod tests {
     #[test]
     fn non_post_protocol_binding_is_unsupported_binding() {
         for binding in [
-            BINDING_HTTP_REDIRECT,
+            BINDING_REDIRECT,
             "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact",
             "urn:x",
         ] {
-            let xml = FIXTURE.replace(BINDING_HTTP_POST, binding);
+            let xml = FIXTURE.replace(BINDING_POST, binding);
             let status = saml_status(validate_xml(&xml));
             assert_eq!(status, SamlStatus::UnsupportedBinding);
             assert_eq!(status.top_level(), "urn:oasis:names:tc:SAML:2.0:status:Requester");
@@ -928,7 +644,7 @@ pub(crate) mod tests {
             );
         }
         // Absent ProtocolBinding is fine: we answer with HTTP-POST.
-        let xml = FIXTURE.replace(&format!("ProtocolBinding=\"{BINDING_HTTP_POST}\""), "");
+        let xml = FIXTURE.replace(&format!("ProtocolBinding=\"{BINDING_POST}\""), "");
         assert!(validate_xml(&xml).is_ok());
     }
 

@@ -15,23 +15,19 @@ use openssl::x509::X509;
 use samael::crypto::{CertificateDer, CryptoProvider, XmlSec};
 use url::form_urlencoded;
 
-use super::request::{
-    AuthnRequest, Binding, MAX_SAML_REQUEST_PARAM, MAX_XML_NODES, NS_PROTOCOL, NS_XMLDSIG, Received, RequestError,
-    child_elements, decode, is_element,
+use super::binding::{Binding, MAX_SAML_REQUEST_PARAM, MAX_XML_NODES, Received, decode};
+use super::dom::{child_elements, is_element};
+use super::request_error::RequestError;
+use super::uri::{
+    ALG_ECDSA_SHA256, ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_RSA_SHA512, ALG_SHA256, ALG_SHA512, NS_DSIG,
+    NS_PROTOCOL,
 };
 
 /// RSA keys shorter than this are not trusted to sign requests.
 const MIN_RSA_BITS: u32 = 2048;
 
-/// Exclusive canonicalization (without comments), the only canonicalization we accept.
-const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-/// The enveloped-signature transform.
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 /// Digest algorithms accepted for the POST signature's Reference.
-const DIGESTS: [&str; 2] = [
-    "http://www.w3.org/2001/04/xmlenc#sha256",
-    "http://www.w3.org/2001/04/xmlenc#sha512",
-];
+const DIGESTS: [&str; 2] = [ALG_SHA256, ALG_SHA512];
 
 /// The signature algorithms we accept, with the key type and digest each implies.
 ///
@@ -46,9 +42,9 @@ enum SigAlg {
 impl SigAlg {
     fn from_uri(uri: &str) -> Option<Self> {
         match uri {
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => Some(Self::RsaSha256),
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => Some(Self::RsaSha512),
-            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => Some(Self::EcdsaSha256),
+            ALG_RSA_SHA256 => Some(Self::RsaSha256),
+            ALG_RSA_SHA512 => Some(Self::RsaSha512),
+            ALG_ECDSA_SHA256 => Some(Self::EcdsaSha256),
             _ => None,
         }
     }
@@ -199,15 +195,15 @@ fn ecdsa_to_der(key: &PKey<Public>, signature: &[u8]) -> Option<Vec<u8>> {
     sig.to_der().ok()
 }
 
-/// Verifies the enveloped XML signature of an HTTP-POST AuthnRequest.
+/// Verifies the enveloped XML signature of an HTTP-POST AuthnRequest, given as its decoded XML.
 ///
 /// The signature must have the one shape we accept before any cryptography runs: exactly one
 /// `ds:Signature` in the document, a direct child of the root; exactly one `samlp:AuthnRequest`
 /// (the root); no two elements sharing an ID; one Reference to `#` + the root's ID; only
 /// enveloped-signature and exclusive-c14n transforms; allow-listed algorithms. Then xmlsec
 /// (through samael) checks digest and signature with each configured certificate.
-pub fn verify_post_signature(req: &AuthnRequest, certs: &[Vec<u8>]) -> Result<(), RequestError> {
-    check_post_signature_shape(req.xml())?;
+pub fn verify_post_signature(xml: &str, certs: &[Vec<u8>]) -> Result<(), RequestError> {
+    check_post_signature_shape(xml)?;
     if certs.is_empty() {
         return Err(RequestError::NoSigningCertificate);
     }
@@ -216,7 +212,7 @@ pub fn verify_post_signature(req: &AuthnRequest, certs: &[Vec<u8>]) -> Result<()
         let usable = X509::from_der(der)
             .and_then(|c| c.public_key())
             .is_ok_and(|k| (k.id() == Id::RSA && k.bits() >= MIN_RSA_BITS) || k.id() == Id::EC);
-        usable && XmlSec::verify_signed_xml(req.xml(), &CertificateDer::from(der.clone()), Some("ID")).is_ok()
+        usable && XmlSec::verify_signed_xml(xml, &CertificateDer::from(der.clone()), Some("ID")).is_ok()
     });
     if verified {
         Ok(())
@@ -241,7 +237,7 @@ fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
     let elements: Vec<_> = doc.descendants().filter(|n| n.is_element()).collect();
     let signatures: Vec<_> = elements
         .iter()
-        .filter(|n| is_element(**n, NS_XMLDSIG, "Signature"))
+        .filter(|n| is_element(**n, NS_DSIG, "Signature"))
         .collect();
     let signature = match signatures.as_slice() {
         [] => return Err(RequestError::SignatureMissing),
@@ -268,20 +264,20 @@ fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
     // Only SignedInfo, SignatureValue and KeyInfo: no ds:Object to hide content in.
     for child in signature.children().filter(|c| c.is_element()) {
         let name = child.tag_name();
-        if name.namespace() != Some(NS_XMLDSIG) || !matches!(name.name(), "SignedInfo" | "SignatureValue" | "KeyInfo") {
+        if name.namespace() != Some(NS_DSIG) || !matches!(name.name(), "SignedInfo" | "SignatureValue" | "KeyInfo") {
             return Err(RequestError::SignatureStructure);
         }
     }
-    let [signed_info] = child_elements(signature, NS_XMLDSIG, "SignedInfo")[..] else {
+    let [signed_info] = child_elements(signature, NS_DSIG, "SignedInfo")[..] else {
         return Err(RequestError::SignatureStructure);
     };
-    if algorithm_of(signed_info, "CanonicalizationMethod")? != EXC_C14N {
+    if algorithm_of(signed_info, "CanonicalizationMethod")? != ALG_EXC_C14N {
         return Err(RequestError::SignatureAlgorithmNotAllowed);
     }
     if SigAlg::from_uri(algorithm_of(signed_info, "SignatureMethod")?).is_none() {
         return Err(RequestError::SignatureAlgorithmNotAllowed);
     }
-    let [reference] = child_elements(signed_info, NS_XMLDSIG, "Reference")[..] else {
+    let [reference] = child_elements(signed_info, NS_DSIG, "Reference")[..] else {
         return Err(RequestError::SignatureStructure);
     };
     if reference.attribute("URI").and_then(|u| u.strip_prefix('#')) != Some(root_id) {
@@ -290,17 +286,17 @@ fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
     if !DIGESTS.contains(&algorithm_of(reference, "DigestMethod")?) {
         return Err(RequestError::SignatureAlgorithmNotAllowed);
     }
-    let [transforms] = child_elements(reference, NS_XMLDSIG, "Transforms")[..] else {
+    let [transforms] = child_elements(reference, NS_DSIG, "Transforms")[..] else {
         return Err(RequestError::SignatureStructure);
     };
     let mut enveloped = false;
     for transform in transforms.children().filter(|c| c.is_element()) {
-        if !is_element(transform, NS_XMLDSIG, "Transform") {
+        if !is_element(transform, NS_DSIG, "Transform") {
             return Err(RequestError::SignatureStructure);
         }
         match transform.attribute("Algorithm") {
-            Some(ENVELOPED) => enveloped = true,
-            Some(EXC_C14N) => {}
+            Some(ALG_ENVELOPED) => enveloped = true,
+            Some(ALG_EXC_C14N) => {}
             _ => return Err(RequestError::SignatureAlgorithmNotAllowed),
         }
     }
@@ -312,28 +308,25 @@ fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
 
 /// The `Algorithm` of the single `ds:<name>` child of `parent`.
 fn algorithm_of<'a>(parent: roxmltree::Node<'a, '_>, name: &str) -> Result<&'a str, RequestError> {
-    match child_elements(parent, NS_XMLDSIG, name)[..] {
+    match child_elements(parent, NS_DSIG, name)[..] {
         [one] => one.attribute("Algorithm").ok_or(RequestError::SignatureStructure),
         _ => Err(RequestError::SignatureStructure),
     }
 }
 
-/// Checks the signature an SP that "signs requests" must have sent, for the binding used.
+/// Checks the signature an SP that "signs requests" must have sent, for the binding used, on
+/// the request whose decoded XML is `xml`.
 ///
 /// For HTTP-Redirect it also makes sure the signed `SAMLRequest` is the one that was parsed,
 /// so a caller mixing up parameters cannot validate one request with another's signature.
-pub fn verify_request_signature(
-    req: &AuthnRequest,
-    certs: &[Vec<u8>],
-    received: &Received,
-) -> Result<(), RequestError> {
+pub fn verify_request_signature(xml: &str, certs: &[Vec<u8>], received: &Received) -> Result<(), RequestError> {
     match received {
-        Received::Post => verify_post_signature(req, certs),
+        Received::Post => verify_post_signature(xml, certs),
         Received::Redirect { raw_query } => {
             let params = redirect_params(raw_query)?;
             verify_redirect_params(&params, certs)?;
             let signed_request = params.saml_request.as_deref().ok_or(RequestError::SignatureMissing)?;
-            if decode(Binding::Redirect, signed_request)? != req.xml() {
+            if decode(Binding::Redirect, signed_request)? != xml {
                 return Err(RequestError::SignatureStructure);
             }
             Ok(())
@@ -632,7 +625,7 @@ mod tests {
     }
 
     fn post_verify(xml: &str) -> Result<(), RequestError> {
-        verify_post_signature(&parse(xml).unwrap(), &sp_certs())
+        verify_post_signature(parse(xml).unwrap().xml(), &sp_certs())
     }
 
     #[test]
@@ -640,7 +633,7 @@ mod tests {
         let signed = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP);
         let req = parse(&signed).unwrap();
         assert!(req.has_signature);
-        assert_eq!(verify_post_signature(&req, &sp_certs()), Ok(()));
+        assert_eq!(verify_post_signature(req.xml(), &sp_certs()), Ok(()));
         assert_eq!(
             validate(&req, &signed_policy(), &context(Received::Post)).unwrap().id,
             REQUEST_ID
@@ -670,7 +663,7 @@ mod tests {
         let by_sp = xmlsec_sign(&post_template(REQUEST_ID, ""), &SP).replace("</ds:SignatureValue>", &key_info);
         assert_eq!(post_verify(&by_sp), Ok(()));
         assert_eq!(
-            verify_post_signature(&parse(&by_sp).unwrap(), &[]),
+            verify_post_signature(parse(&by_sp).unwrap().xml(), &[]),
             Err(RequestError::NoSigningCertificate)
         );
     }
@@ -782,7 +775,7 @@ mod tests {
     fn unsigned_post_request_is_refused_when_signatures_are_required() {
         let req = parse(FIXTURE).unwrap();
         assert_eq!(
-            verify_post_signature(&req, &sp_certs()),
+            verify_post_signature(req.xml(), &sp_certs()),
             Err(RequestError::SignatureMissing)
         );
         assert_eq!(

@@ -12,38 +12,12 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use super::keys::{KeyError, SigningKey};
-use super::xml::{NS_ASSERTION, NS_DSIG, NS_PROTOCOL, attr, instant, random_id, text};
-
-/// `urn:oasis:names:tc:SAML:2.0:cm:bearer`
-const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
-/// Status codes we send.
-pub mod status {
-    /// The request was fulfilled.
-    pub const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
-    /// The requester did something wrong.
-    pub const REQUESTER: &str = "urn:oasis:names:tc:SAML:2.0:status:Requester";
-    /// We failed.
-    pub const RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
-    /// The SAML version is not 2.0.
-    pub const VERSION_MISMATCH: &str = "urn:oasis:names:tc:SAML:2.0:status:VersionMismatch";
-    /// Second level: the requested binding is not supported.
-    pub const UNSUPPORTED_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:status:UnsupportedBinding";
-    /// Second level: the request is refused (e.g. stale).
-    pub const REQUEST_DENIED: &str = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied";
-    /// Second level: IsPassive and no session.
-    pub const NO_PASSIVE: &str = "urn:oasis:names:tc:SAML:2.0:status:NoPassive";
-    /// Second level: the NameID policy cannot be met.
-    pub const INVALID_NAME_ID_POLICY: &str = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
-    /// Second level: the user could not be authenticated.
-    pub const AUTHN_FAILED: &str = "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed";
-}
-
-/// `PasswordProtectedTransport`: the user authenticated at their provider over TLS.
-pub const AUTHN_CONTEXT_PPT: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
-/// URI attribute names (Atlassian's claim names are URIs).
-pub const ATTRNAME_FORMAT_URI: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
-/// Unspecified attribute name format.
-pub const ATTRNAME_FORMAT_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
+use super::status::SamlStatus;
+use super::uri::{
+    ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, AUTHN_CONTEXT_PPT, CM_BEARER, NS_ASSERTION, NS_DSIG,
+    NS_PROTOCOL, STATUS_SUCCESS,
+};
+use super::xml::{attr, instant, random_id, text};
 
 /// One attribute with its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +80,7 @@ pub fn signed_response(p: &AssertionParams, key: &SigningKey) -> Result<String, 
     );
     let mut assertion_tail = format!(
         "<saml:Subject><saml:NameID Format=\"{format}\">{name_id}</saml:NameID>\
-<saml:SubjectConfirmation Method=\"{BEARER}\"><saml:SubjectConfirmationData{in_response_to} \
+<saml:SubjectConfirmation Method=\"{CM_BEARER}\"><saml:SubjectConfirmationData{in_response_to} \
 NotOnOrAfter=\"{expires}\" Recipient=\"{acs}\"></saml:SubjectConfirmationData></saml:SubjectConfirmation></saml:Subject>\
 <saml:Conditions NotBefore=\"{not_before}\" NotOnOrAfter=\"{expires}\"><saml:AudienceRestriction>\
 <saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>\
@@ -139,7 +113,7 @@ NotOnOrAfter=\"{expires}\" Recipient=\"{acs}\"></saml:SubjectConfirmationData></
 
     let status = format!(
         "<samlp:Status><samlp:StatusCode Value=\"{}\"></samlp:StatusCode></samlp:Status>",
-        status::SUCCESS
+        STATUS_SUCCESS
     );
     response(
         &p.issuer,
@@ -152,39 +126,25 @@ NotOnOrAfter=\"{expires}\" Recipient=\"{acs}\"></saml:SubjectConfirmationData></
     )
 }
 
-/// What went wrong, for an error Response.
-#[derive(Debug, Clone)]
-pub struct ErrorStatus {
-    /// Top-level status code (e.g. [`status::REQUESTER`]).
-    pub code: String,
-    /// Optional second-level code (e.g. [`status::NO_PASSIVE`]).
-    pub sub_code: Option<String>,
-    /// Optional human-readable message.
-    pub message: Option<String>,
-}
-
-/// A signed Response carrying an error status and no Assertion.
+/// A signed Response carrying `status`, a StatusMessage and no Assertion.
 pub fn signed_error_response(
     issuer: &str,
     acs_url: &str,
     in_response_to: Option<&str>,
     now: DateTime<Utc>,
-    error: &ErrorStatus,
+    status: SamlStatus,
+    message: &str,
     key: &SigningKey,
 ) -> Result<String, KeyError> {
-    let inner = error
-        .sub_code
-        .as_deref()
-        .map(|sub| format!("<samlp:StatusCode Value=\"{}\"></samlp:StatusCode>", attr(sub)))
-        .unwrap_or_default();
-    let message = error
-        .message
-        .as_deref()
-        .map(|m| format!("<samlp:StatusMessage>{}</samlp:StatusMessage>", text(m)))
+    let inner = status
+        .second_level()
+        .map(|sub| format!("<samlp:StatusCode Value=\"{sub}\"></samlp:StatusCode>"))
         .unwrap_or_default();
     let status = format!(
-        "<samlp:Status><samlp:StatusCode Value=\"{}\">{inner}</samlp:StatusCode>{message}</samlp:Status>",
-        attr(&error.code)
+        "<samlp:Status><samlp:StatusCode Value=\"{}\">{inner}</samlp:StatusCode>\
+<samlp:StatusMessage>{}</samlp:StatusMessage></samlp:Status>",
+        status.top_level(),
+        text(message)
     );
     response(issuer, acs_url, in_response_to, now, &status, "", key)
 }
@@ -223,12 +183,12 @@ fn sign_enveloped(head: &str, tail: &str, id: &str, key: &SigningKey) -> Result<
     hasher.update(tail.as_bytes());
     let digest = B64.encode(hasher.finalize());
     let signed_info = format!(
-        "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></ds:CanonicalizationMethod>\
-<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"></ds:SignatureMethod>\
+        "<ds:CanonicalizationMethod Algorithm=\"{ALG_EXC_C14N}\"></ds:CanonicalizationMethod>\
+<ds:SignatureMethod Algorithm=\"{ALG_RSA_SHA256}\"></ds:SignatureMethod>\
 <ds:Reference URI=\"#{id}\"><ds:Transforms>\
-<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>\
-<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></ds:Transform></ds:Transforms>\
-<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"></ds:DigestMethod>\
+<ds:Transform Algorithm=\"{ALG_ENVELOPED}\"></ds:Transform>\
+<ds:Transform Algorithm=\"{ALG_EXC_C14N}\"></ds:Transform></ds:Transforms>\
+<ds:DigestMethod Algorithm=\"{ALG_SHA256}\"></ds:DigestMethod>\
 <ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"
     );
     // SignedInfo is canonicalised as its own apex, so it carries the ds declaration.
@@ -264,12 +224,12 @@ mod tests {
             attributes: vec![
                 Attribute {
                     name: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname".into(),
-                    name_format: ATTRNAME_FORMAT_URI.into(),
+                    name_format: crate::saml::uri::ATTRNAME_FORMAT_URI.into(),
                     values: vec!["Ada & <Co>".into()],
                 },
                 Attribute {
                     name: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname".into(),
-                    name_format: ATTRNAME_FORMAT_URI.into(),
+                    name_format: crate::saml::uri::ATTRNAME_FORMAT_URI.into(),
                     values: vec!["Lovelace\r\nline".into()],
                 },
             ],
@@ -427,15 +387,23 @@ mod tests {
     #[test]
     fn error_responses_are_signed_and_carry_no_assertion() {
         let key = SigningKey::generate("idp").unwrap();
-        let error = ErrorStatus {
-            code: status::REQUESTER.into(),
-            sub_code: Some(status::UNSUPPORTED_BINDING.into()),
-            message: Some("Only HTTP-POST is supported for responses".into()),
-        };
-        let xml =
-            signed_error_response("https://idp", "https://sp/acs", Some("_req"), Utc::now(), &error, &key).unwrap();
+        let xml = signed_error_response(
+            "https://idp",
+            "https://sp/acs",
+            Some("_req"),
+            Utc::now(),
+            SamlStatus::UnsupportedBinding,
+            "Only HTTP-POST is supported for responses",
+            &key,
+        )
+        .unwrap();
         assert!(!xml.contains("Assertion"));
-        assert!(xml.contains(status::UNSUPPORTED_BINDING));
+        assert!(xml.contains(&format!(
+            "<samlp:Status><samlp:StatusCode Value=\"{}\"><samlp:StatusCode Value=\"{}\"></samlp:StatusCode>\
+</samlp:StatusCode><samlp:StatusMessage>Only HTTP-POST is supported for responses</samlp:StatusMessage></samlp:Status>",
+            crate::saml::uri::STATUS_REQUESTER,
+            crate::saml::uri::STATUS_UNSUPPORTED_BINDING
+        )));
         assert!(xmlsec1_verifies(&xml, &key.cert_pem(), None));
     }
 }

@@ -6,15 +6,6 @@
 //! are written sorted by name (all ours are unqualified); empty elements are written as
 //! start/end pairs; text and attribute values are escaped exactly as C14N does.
 
-/// `urn:oasis:names:tc:SAML:2.0:protocol`
-pub const NS_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-/// `urn:oasis:names:tc:SAML:2.0:assertion`
-pub const NS_ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-/// `http://www.w3.org/2000/09/xmldsig#`
-pub const NS_DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
-/// `urn:oasis:names:tc:SAML:2.0:metadata`
-pub const NS_METADATA: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
-
 /// Escapes character data as C14N renders it.
 pub fn text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult, conflict_on_unique, to_json};
 use crate::domain::{AcsUrl, EntityId, Handle};
-use crate::saml::metadata::{NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED};
-use crate::saml::response::{ATTRNAME_FORMAT_UNSPECIFIED, ATTRNAME_FORMAT_URI};
+use crate::saml::metadata::SUPPORTED_NAMEID_FORMATS;
+use crate::saml::uri::{ATTRNAME_FORMAT_UNSPECIFIED, ATTRNAME_FORMAT_URI, NAMEID_EMAIL, NAMEID_UNSPECIFIED};
 
 /// Where Atlassian (and Microsoft-style SPs) expect user claims.
 pub const CLAIMS_NS: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
@@ -189,9 +189,6 @@ pub struct NewServiceProvider {
     /// Base64 DER certificates whose keys may sign requests.
     pub request_signing_certs: Vec<String>,
 }
-
-/// NameID formats we can produce.
-pub const SUPPORTED_NAMEID_FORMATS: &[&str] = &[NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED];
 
 /// Registers an SP. Its entity ID is unique across all tenants.
 pub async fn create(

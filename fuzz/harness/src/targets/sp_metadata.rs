@@ -10,8 +10,8 @@ use crate::verbose;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::x509::X509;
-use rosetta::services::service_providers::SUPPORTED_NAMEID_FORMATS;
-use rosetta::services::sp_metadata::{ImportedSp, parse_sp_metadata};
+use rosetta::saml::metadata::SUPPORTED_NAMEID_FORMATS;
+use rosetta::saml::sp_metadata::{SpMetadata, parse_sp_metadata};
 use url::{Host, Url};
 
 /// One fuzz input (see the module documentation).
@@ -37,7 +37,7 @@ pub fn run(data: &[u8]) {
     }
 }
 
-fn check(sp: &ImportedSp, dev: bool) {
+fn check(sp: &SpMetadata, dev: bool) {
     assert!(!sp.entity_id.to_string().is_empty());
 
     let acs = &sp.acs;
