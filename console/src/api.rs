@@ -8,11 +8,11 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use leptos::prelude::*;
 use rosetta_api::{
-    AcceptInvitationRequest, ApiError, AuditPage, AuditQuery, ChangePasswordRequest, CodeRequest,
-    ConnectionTest, CreateIdentitySourceRequest, CreateServiceProviderRequest, EmailRequest, EndUser, EndUserPage,
-    EndUserQuery, ErrorCode, IdentitySource, ImportServiceProviderRequest, Invitation, InviteRequest, Member, Message,
-    RecoveryCodes, ResetPasswordRequest, ServiceProvider, Session, SetupProgress, SignInRequest, SignUpRequest,
-    SigningKey, SwitchTenantRequest, TenantSettings, TokenRequest, TotpEnrolment, UpdateServiceProviderRequest,
+    AcceptInvitationRequest, ApiError, AuditPage, AuditQuery, ChangePasswordRequest, CodeRequest, ConnectionTest,
+    CreateIdentitySourceRequest, CreateServiceProviderRequest, EmailRequest, EndUser, EndUserPage, EndUserQuery,
+    ErrorCode, IdentitySource, ImportServiceProviderRequest, Invitation, InviteRequest, Member, Message, RecoveryCodes,
+    ResetPasswordRequest, ServiceProvider, Session, SetupProgress, SignInRequest, SignUpRequest, SigningKey,
+    SwitchTenantRequest, TenantSettings, TokenRequest, TotpEnrolment, UpdateServiceProviderRequest,
     UpdateTenantRequest,
 };
 use serde::Serialize;
@@ -355,7 +355,8 @@ impl Client {
 
     /// `POST /api/v1/end-users/{id}/block`.
     pub async fn block_user(self, id: String) -> Result<EndUser, Failure> {
-        self.post_empty(&format!("end-users/{}/block", percent_encode(&id))).await
+        self.post_empty(&format!("end-users/{}/block", percent_encode(&id)))
+            .await
     }
 
     /// `POST /api/v1/end-users/{id}/unblock`.
@@ -435,7 +436,12 @@ mod tests {
             ..AuditQuery::default()
         };
         let s = query_string(&q);
-        for part in ["action=service_provider.update", "outcome=failure", "page=2", "per_page=25"] {
+        for part in [
+            "action=service_provider.update",
+            "outcome=failure",
+            "page=2",
+            "per_page=25",
+        ] {
             assert!(s.split('&').any(|p| p == part), "{part} in {s}");
         }
         assert!(!s.contains("actor"), "{s}");

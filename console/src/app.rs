@@ -103,11 +103,15 @@ fn NavLink(href: &'static str, label: &'static str, #[prop(optional)] exact: boo
 fn Layout() -> impl IntoView {
     let auth = use_auth();
     let nav_open = RwSignal::new(false);
-    // A page chosen on a phone closes the navigation.
+    // A page chosen on a phone closes the navigation; a new page starts at its top (the
+    // page scrolls in `main`, not in the window the router scrolls).
     let location = use_location();
     Effect::new(move |_| {
         location.pathname.track();
         nav_open.set(false);
+        if let Some(main) = document().get_element_by_id("main") {
+            main.set_scroll_top(0);
+        }
     });
     let enrolment_owed = move || auth.session().is_some_and(|s| s.mfa_enrolment_required);
     view! {
@@ -235,8 +239,19 @@ fn AccountMenu() -> impl IntoView {
     let auth = use_auth();
     let api = auth.client();
     let notices = use_notices();
-    let email = move || auth.session().and_then(|s| s.account).map(|a| a.email).unwrap_or_default();
-    let initial = move || email().chars().next().map(|c| c.to_ascii_uppercase().to_string()).unwrap_or_default();
+    let email = move || {
+        auth.session()
+            .and_then(|s| s.account)
+            .map(|a| a.email)
+            .unwrap_or_default()
+    };
+    let initial = move || {
+        email()
+            .chars()
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string())
+            .unwrap_or_default()
+    };
     let role = move || if auth.is_owner() { "Owner" } else { "Admin" };
     let menu = NodeRef::<leptos::html::Details>::new();
     let close = move || {

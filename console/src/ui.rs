@@ -414,6 +414,9 @@ mod tests {
 
     #[test]
     fn times_read_as_minutes_in_utc() {
-        assert_eq!(short_time("2026-11-29T12:18:02.246525708+00:00"), "2026-11-29 12:18 UTC");
+        assert_eq!(
+            short_time("2026-11-29T12:18:02.246525708+00:00"),
+            "2026-11-29 12:18 UTC"
+        );
     }
 }

@@ -42,10 +42,7 @@ pub fn Account() -> impl IntoView {
 fn OwnTotp() -> impl IntoView {
     let auth = use_auth();
     let api = use_api();
-    let enabled = auth
-        .session()
-        .and_then(|s| s.account)
-        .is_some_and(|a| a.totp_enabled);
+    let enabled = auth.session().and_then(|s| s.account).is_some_and(|a| a.totp_enabled);
     let left = auth.session().and_then(|s| s.account).map(|a| a.recovery_codes_left);
     let enrolment: RwSignal<Option<TotpEnrolment>> = RwSignal::new(None);
     let codes: RwSignal<Option<Vec<String>>> = RwSignal::new(None);
@@ -59,7 +56,8 @@ fn OwnTotp() -> impl IntoView {
         };
         form.run(api.confirm_totp(body), move |r| codes.set(Some(r.codes)));
     };
-    move || match (enabled, enrolment.get(), codes.get()) {
+    move || {
+        match (enabled, enrolment.get(), codes.get()) {
         (_, _, Some(codes)) => view! {
             <p class="notice ok" role="status">"Two-step sign-in is on. Save these recovery codes: each signs you in once if you lose your phone. They are not shown again."</p>
             <ul id="admin-recovery-codes" class="codes">{codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
@@ -96,6 +94,7 @@ fn OwnTotp() -> impl IntoView {
         }
         .into_any(),
     }
+    }
 }
 
 #[component]
@@ -114,7 +113,8 @@ fn ChangePassword() -> impl IntoView {
         form.run(api.change_password(body), move |s| {
             current.set(String::new());
             new.set(String::new());
-            form.done.set(Some("Password changed. Your other sessions have ended.".into()));
+            form.done
+                .set(Some("Password changed. Your other sessions have ended.".into()));
             notices.say("Password changed.");
             auth.set(s);
         });

@@ -104,14 +104,24 @@ fn UserRow(u: EndUser, users: UsersResource) -> impl IntoView {
     };
     let (id_block, id_unblock, id_reset) = (u.id.clone(), u.id.clone(), u.id.clone());
     let (email_b, email_u, email_r) = (u.email.clone(), u.email.clone(), u.email.clone());
-    let block = Callback::new(move |()| act(Box::pin(api.block_user(id_block.clone())), format!("Blocked {email_b}.")));
+    let block = Callback::new(move |()| {
+        act(
+            Box::pin(api.block_user(id_block.clone())),
+            format!("Blocked {email_b}."),
+        )
+    });
     let reset = Callback::new(move |()| {
         act(
             Box::pin(api.reset_user_mfa(id_reset.clone())),
             format!("Two-step sign-in reset for {email_r}."),
         )
     });
-    let unblock = move |_| act(Box::pin(api.unblock_user(id_unblock.clone())), format!("Unblocked {email_u}."));
+    let unblock = move |_| {
+        act(
+            Box::pin(api.unblock_user(id_unblock.clone())),
+            format!("Unblocked {email_u}."),
+        )
+    };
     view! {
         <tr>
             <td>

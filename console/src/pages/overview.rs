@@ -91,7 +91,11 @@ fn steps(p: &SetupProgress) -> [Step; 4] {
                 "Your company's OpenID Connect provider: Google Workspace, Entra ID, Okta…".into()
             },
             href: "/sources",
-            action: if p.identity_source { "Test the connection" } else { "Add an identity provider" },
+            action: if p.identity_source {
+                "Test the connection"
+            } else {
+                "Add an identity provider"
+            },
         },
         Step {
             key: "login",
@@ -194,7 +198,10 @@ fn source_of(e: &AuditEntry) -> Option<String> {
 }
 
 #[component]
-fn Applications(list: Vec<ServiceProvider>, logins: LocalResource<Result<AuditPage, crate::api::Failure>>) -> impl IntoView {
+fn Applications(
+    list: Vec<ServiceProvider>,
+    logins: LocalResource<Result<AuditPage, crate::api::Failure>>,
+) -> impl IntoView {
     if list.is_empty() {
         return view! {
             <Empty title="No application yet">
@@ -224,7 +231,10 @@ fn Applications(list: Vec<ServiceProvider>, logins: LocalResource<Result<AuditPa
 }
 
 #[component]
-fn Providers(list: Vec<IdentitySource>, logins: LocalResource<Result<AuditPage, crate::api::Failure>>) -> impl IntoView {
+fn Providers(
+    list: Vec<IdentitySource>,
+    logins: LocalResource<Result<AuditPage, crate::api::Failure>>,
+) -> impl IntoView {
     if list.is_empty() {
         return view! {
             <Empty title="No identity provider yet">

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 use rosetta_api::{
-    AcceptInvitationRequest, CodeRequest, EmailRequest, ErrorCode, ResetPasswordRequest, SignInRequest,
-    SignUpRequest, TokenRequest,
+    AcceptInvitationRequest, CodeRequest, EmailRequest, ErrorCode, ResetPasswordRequest, SignInRequest, SignUpRequest,
+    TokenRequest,
 };
 
 use crate::api;
@@ -17,10 +17,7 @@ use crate::ui::{Field, FormState, FormStatus};
 
 /// A query parameter of the address (the emailed tokens).
 fn query_param(name: &'static str) -> Option<String> {
-    use_query_map()
-        .get_untracked()
-        .get(name)
-        .filter(|v| !v.is_empty())
+    use_query_map().get_untracked().get(name).filter(|v| !v.is_empty())
 }
 
 /// A finished step: what happened and where to go.
@@ -219,12 +216,15 @@ pub fn SignIn() -> impl IntoView {
         };
         form.run(api::sign_in(body), move |s| auth.set(s));
     };
-    let unverified = move || form.failure.with(|f| f.as_ref().and_then(|f| f.code())) == Some(ErrorCode::EmailNotVerified);
+    let unverified =
+        move || form.failure.with(|f| f.as_ref().and_then(|f| f.code())) == Some(ErrorCode::EmailNotVerified);
     let send_again = move |_| {
         let body = EmailRequest {
             email: email.get_untracked().trim().to_owned(),
         };
-        resend.run(api::resend_verification(body), move |m| resend.done.set(Some(m.message)));
+        resend.run(api::resend_verification(body), move |m| {
+            resend.done.set(Some(m.message))
+        });
     };
     view! {
         <h1>"Sign in"</h1>

@@ -1,6 +1,7 @@
 //! Two-step sign-in: the end users' policy (and whether the provider's own second factor
 //! counts), and whether admins must use it.
 
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use rosetta_api::{MfaPolicy, TenantSettings, UpdateTenantRequest};
 
@@ -54,12 +55,15 @@ fn Policies(settings: TenantSettings) -> impl IntoView {
     let notices = use_notices();
     let owner = auth.is_owner();
     let policy = RwSignal::new(settings.end_user_mfa);
+    // The choice on screen; `policy` is what the server holds.
+    let chosen = RwSignal::new(settings.end_user_mfa);
     let trust = RwSignal::new(settings.end_user_mfa_trust_upstream);
     let admins = RwSignal::new(settings.admin_mfa_required);
     let form = FormState::new();
     let save = move |body: UpdateTenantRequest| {
         form.run(api.update_tenant(body), move |s: TenantSettings| {
             policy.set(s.end_user_mfa);
+            chosen.set(s.end_user_mfa);
             trust.set(s.end_user_mfa_trust_upstream);
             admins.set(s.admin_mfa_required);
             form.done.set(Some("Saved.".into()));
@@ -69,21 +73,32 @@ fn Policies(settings: TenantSettings) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="end-users-mfa">
             <h2 id="end-users-mfa">"For people signing in to your applications"</h2>
-            <fieldset class="choices" disabled=move || form.busy.get()>
-                <legend>"Ask for a code from an authenticator app after the company login"</legend>
-                {CHOICES.iter().map(|(value, id, label, help)| {
-                    let value = *value;
-                    let help_id = format!("{id}-help");
-                    view! {
-                        <div class="choice" class:selected=move || policy.get() == value>
-                            <input type="radio" id=*id name="end-user-mfa" aria-describedby=help_id.clone()
-                                prop:checked=move || policy.get() == value
-                                on:change=move |_| save(UpdateTenantRequest { end_user_mfa: Some(value), ..nothing_changed() })/>
-                            <label for=*id><strong>{*label}</strong><span id=help_id class="choice-help">{*help}</span></label>
-                        </div>
-                    }
-                }).collect_view()}
-            </fieldset>
+            <form on:submit=move |ev: SubmitEvent| {
+                ev.prevent_default();
+                save(UpdateTenantRequest { end_user_mfa: Some(chosen.get_untracked()), ..nothing_changed() });
+            }>
+                <fieldset class="choices" disabled=move || form.busy.get()>
+                    <legend>"Ask for a code from an authenticator app after the company login"</legend>
+                    {CHOICES.iter().map(|(value, id, label, help)| {
+                        let value = *value;
+                        let help_id = format!("{id}-help");
+                        view! {
+                            <div class="choice" class:selected=move || chosen.get() == value>
+                                <input type="radio" id=*id name="end-user-mfa" aria-describedby=help_id.clone()
+                                    prop:checked=move || chosen.get() == value
+                                    on:change=move |_| chosen.set(value)/>
+                                <label for=*id><strong>{*label}</strong><span id=help_id class="choice-help">{*help}</span></label>
+                            </div>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <div class="form-actions">
+                    <button type="submit" id="save-mfa-policy" class="button primary" disabled=move || form.busy.get()>"Save the policy"</button>
+                    <span class="muted small">{move || {
+                        if chosen.get() == policy.get() { "In force now." } else { "Not saved yet." }
+                    }}</span>
+                </div>
+            </form>
             <div class="choice checkbox">
                 <input type="checkbox" id="mfa-trust-upstream" aria-describedby="mfa-trust-upstream-help"
                     prop:checked=move || trust.get() disabled=move || form.busy.get()

@@ -153,7 +153,10 @@ fn AddSource(sources: SourcesResource) -> impl IntoView {
             use_userinfo: false,
         };
         form.run(api.create_identity_source(body), move |s| {
-            notices.say(format!("Added {}. Register its redirect URI at the provider, then test it.", s.name));
+            notices.say(format!(
+                "Added {}. Register its redirect URI at the provider, then test it.",
+                s.name
+            ));
             for field in [name, issuer, client_id, secret, domains] {
                 field.set(String::new());
             }
