@@ -341,10 +341,10 @@ pub fn Pager(total: u64, page: u64, per_page: u64, set_page: Callback<u64>) -> i
     view! {
         <nav class="pager" aria-label="Pages">
             <span class="pager-range">{format!("{first}–{last} of {total}")}</span>
-            <button type="button" class="button secondary small pager-prev" disabled=page <= 1
+            <button type="button" class="button secondary small pager-prev" disabled={page <= 1}
                 on:click=move |_| set_page.run(page - 1)>"← Previous"</button>
             <span class="pager-page">{format!("Page {page} of {pages}")}</span>
-            <button type="button" class="button secondary small pager-next" disabled=page >= pages
+            <button type="button" class="button secondary small pager-next" disabled={page >= pages}
                 on:click=move |_| set_page.run(page + 1)>"Next →"</button>
         </nav>
     }

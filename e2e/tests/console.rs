@@ -489,8 +489,22 @@ async fn sign_in(b: &Browser) {
     b.click("button[type=submit]").await.unwrap();
 }
 
-/// Saves a screenshot under `console/screenshots/` (the README shows them).
+/// Dismisses the passing notices.
+async fn dismiss_notices(b: &Browser) {
+    while b.source().await.unwrap().contains("class=\"toast\"") {
+        b.click(".toast button").await.unwrap();
+    }
+}
+
+/// Saves a screenshot under `console/screenshots/` (the README shows them), without the
+/// passing notices.
 async fn keep_screenshot(b: &Browser, name: &str) {
+    dismiss_notices(b).await;
+    keep_as_is(b, name).await;
+}
+
+/// Saves a screenshot under `console/screenshots/` as the page is.
+async fn keep_as_is(b: &Browser, name: &str) {
     let shot = b.screenshot(name).await.unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -551,6 +565,8 @@ async fn set_up_progress_to_a_first_login(stack: Stack, screenshots: bool) {
     b.click("form button[type=submit]").await.unwrap();
     b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
     if screenshots {
+        b.goto(&format!("{console}/atlassian")).await.unwrap();
+        b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
         keep_screenshot(&b, "atlassian").await;
     }
     b.click(".sidenav a[href='/']").await.unwrap();
@@ -648,17 +664,15 @@ async fn set_up_progress_to_a_first_login(stack: Stack, screenshots: bool) {
         b.wait_for_text("Promote (sign with it from now on)", LIMIT)
             .await
             .unwrap();
+        dismiss_notices(&b).await;
         b.click("button.promote").await.unwrap();
         b.wait_for_text("Sign with the next key?", LIMIT).await.unwrap();
-        keep_screenshot(&b, "confirm-promote").await;
+        keep_as_is(&b, "confirm-promote").await;
         b.click("dialog[open] button.cancel").await.unwrap();
         b.resize(390, 844).await.unwrap();
         b.goto(&format!("{console}/")).await.unwrap();
         b.wait_for_text("Set-up complete", LIMIT).await.unwrap();
         keep_screenshot(&b, "phone-overview").await;
-        b.click("button.nav-toggle").await.unwrap();
-        b.wait_for_text("aria-expanded=\"true\"", LIMIT).await.unwrap();
-        keep_screenshot(&b, "phone-navigation").await;
     }
 }
 

@@ -112,7 +112,7 @@ fn EventTable(p: AuditPage, page: RwSignal<u64>, filtered: bool) -> impl IntoVie
                             <tr class:failure=e.outcome == AuditOutcome::Failure>
                                 <td class="nowrap">{short_time(&e.occurred_at)}</td>
                                 <td>{e.actor}</td>
-                                <td><code>{e.action}</code></td>
+                                <td class="action"><code>{e.action}</code></td>
                                 <td><OutcomeBadge outcome=e.outcome/></td>
                                 <td class="object">{e.target.unwrap_or_default()}</td>
                                 <td>{detail.map(|d| view! {

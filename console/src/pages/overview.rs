@@ -4,12 +4,11 @@
 use leptos::prelude::*;
 use rosetta_api::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, IdentitySource, ServiceProvider, SetupProgress};
 
-use crate::session::{use_api, use_auth};
+use crate::session::use_api;
 use crate::ui::{Empty, Loaded, PageHeader, short_time};
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let auth = use_auth();
     let api = use_api();
     let progress = LocalResource::new(move || api.setup_progress());
     let sps = LocalResource::new(move || api.service_providers());
@@ -21,10 +20,8 @@ pub fn Overview() -> impl IntoView {
             ..AuditQuery::default()
         })
     });
-    let name = move || auth.tenant().map(|t| t.display_name).unwrap_or_default();
     view! {
         <PageHeader title="Overview"/>
-        <p class="page-context">{name}</p>
         <Loaded resource=progress what="the set-up progress" let:p>
             <SetupCard progress=p/>
         </Loaded>
