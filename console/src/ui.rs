@@ -253,6 +253,7 @@ where
     R: Fn() + Send + Sync + 'static,
 {
     let failure = move || errors.with(first_failure);
+    let auth = use_context::<crate::session::Auth>();
     view! {
         <div class="load-error" role="alert">
             <h2>{format!("Could not load {what}")}</h2>
@@ -262,7 +263,8 @@ where
                         <p>"Set up two-step sign-in for your account first: " <a href="/account">"Your account"</a></p>
                     }.into_any(),
                     Some(ErrorCode::Unauthenticated) => view! {
-                        <p>"Your session has ended. " <a href="/">"Sign in again"</a></p>
+                        <p>"Your session has ended. "
+                            <button type="button" class="link" on:click=move |_| if let Some(a) = auth { a.clear() }>"Sign in again"</button></p>
                     }.into_any(),
                     Some(ErrorCode::OwnerRequired | ErrorCode::Forbidden) => view! {
                         <p>"Ask an owner of this organisation."</p>
