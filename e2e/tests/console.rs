@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rosetta_e2e::{Browser, Rosetta, SmtpServer};
+use rosetta_e2e::{Browser, PostgresServer, Rosetta, SmtpServer, Stack, TestDatabase};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -104,8 +104,14 @@ async fn sign_up_verify_and_sign_in_in_the_console() {
         .await
         .unwrap();
     b.click("button[type=submit]").await.unwrap();
-    let page = b.wait_for_text("Paste into Atlassian", LIMIT).await.unwrap();
+    // The overview: the set-up progress card at its first step, which leads to the wizard
+    // and what to paste into Atlassian.
+    let page = b.wait_for_text("setup-progress", LIMIT).await.unwrap();
     b.screenshot("console-4-overview").await.unwrap();
+    assert_eq!(step_state(&page, "atlassian"), "current", "{page}");
+    b.click("#setup-step-atlassian a").await.unwrap();
+    let page = b.wait_for_text("BEGIN CERTIFICATE", LIMIT).await.unwrap();
+    assert!(page.contains("Paste into Atlassian"), "{page}");
     let port = rosetta.port();
     assert!(
         page.contains(&format!("http://acme.localhost:{port}/saml/metadata")),
@@ -115,10 +121,10 @@ async fn sign_up_verify_and_sign_in_in_the_console() {
         page.contains(&format!("http://acme.localhost:{port}/saml/sso")),
         "{page}"
     );
-    assert!(page.contains("BEGIN CERTIFICATE"), "{page}");
 
-    // Sign-out ends the session: a reload shows the sign-in form again.
-    b.click("button.link").await.unwrap();
+    // Sign-out (in the account menu) ends the session: a reload shows the sign-in form again.
+    b.click("details.account-menu summary").await.unwrap();
+    b.click("#sign-out").await.unwrap();
     b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
     b.goto(&format!("{console}/")).await.unwrap();
     b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
@@ -182,6 +188,7 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
     let sp = SamlSp::start(&config).unwrap();
 
     // Step 2: its values, pasted back; a bad ACS URL is refused next to its field first.
+    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
     b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
         .await
         .unwrap();
@@ -258,6 +265,7 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
     b.goto(&format!("{console}/security")).await.unwrap();
     b.wait_for_text("For people signing in", LIMIT).await.unwrap();
     b.click("#mfa-required").await.unwrap();
+    b.click("#save-mfa-policy").await.unwrap();
     b.wait_for_text("Saved.", LIMIT).await.unwrap();
 
     // An end user signs in from the SP, through the provider, sets up the second factor,
@@ -300,9 +308,9 @@ async fn the_wizard_alone_sets_up_a_working_sso() {
         "per-application health: {page}"
     );
     b.goto(&format!("{console}/audit")).await.unwrap();
-    let page = b.wait_for_text("login.mfa", LIMIT).await.unwrap();
+    let page = b.wait_for_text("<code>login.mfa</code>", LIMIT).await.unwrap();
     assert!(
-        page.contains("identity_source.test") && page.contains("service_provider.update"),
+        page.contains("<code>identity_source.test</code>") && page.contains("<code>service_provider.update</code>"),
         "{page}"
     );
 }
@@ -366,7 +374,13 @@ async fn the_management_pages_work() {
         .await
         .unwrap();
     b.screenshot("manage-1-keys").await.unwrap();
+    // Promoting asks first; cancelling changes nothing, confirming promotes.
     b.click("button.promote").await.unwrap();
+    b.wait_for_text("Sign with the next key?", LIMIT).await.unwrap();
+    b.click("dialog[open] button.cancel").await.unwrap();
+    assert!(!b.source().await.unwrap().contains("retired"));
+    b.click("button.promote").await.unwrap();
+    b.click("dialog[open] button.confirm").await.unwrap();
     b.wait_for_text("retired", LIMIT).await.unwrap();
 
     b.goto(&format!("{console}/people")).await.unwrap();
@@ -377,7 +391,10 @@ async fn the_management_pages_work() {
     b.goto(&format!("{console}/security")).await.unwrap();
     b.wait_for_text("For people signing in", LIMIT).await.unwrap();
     b.click("#mfa-required").await.unwrap();
+    b.click("#save-mfa-policy").await.unwrap();
     b.wait_for_text("Saved.", LIMIT).await.unwrap();
+    b.goto(&format!("{console}/account")).await.unwrap();
+    b.wait_for_text("start-totp", LIMIT).await.unwrap();
     b.click("#start-totp").await.unwrap();
     let page = b.wait_for_text("admin-totp-secret", LIMIT).await.unwrap();
     b.screenshot("manage-2-security").await.unwrap();
@@ -391,12 +408,30 @@ async fn the_management_pages_work() {
     b.wait_for_text("Invitation sent to grace@acme.example", LIMIT)
         .await
         .unwrap();
+    // Revoking it asks first.
+    b.wait_for_text(">Revoke<", LIMIT).await.unwrap();
+    b.click("button.revoke").await.unwrap();
+    b.click("dialog[open] button.confirm").await.unwrap();
+    b.wait_for_text("Invitation to grace@acme.example revoked", LIMIT)
+        .await
+        .unwrap();
 
     b.goto(&format!("{console}/audit")).await.unwrap();
-    let page = b.wait_for_text("signing_key.promote", LIMIT).await.unwrap();
+    let page = b
+        .wait_for_text("<code>signing_key.promote</code>", LIMIT)
+        .await
+        .unwrap();
     b.screenshot("manage-3-audit").await.unwrap();
-    for action in ["signing_key.create", "tenant.update", "invitation.create"] {
-        assert!(page.contains(action), "{action} in the audit log: {page}");
+    for action in [
+        "signing_key.create",
+        "tenant.update",
+        "invitation.create",
+        "invitation.revoke",
+    ] {
+        assert!(
+            page.contains(&format!("<code>{action}</code>")),
+            "{action} in the audit log: {page}"
+        );
     }
     assert!(page.contains("/api/v1/audit.csv"), "the CSV export link");
 
@@ -415,4 +450,305 @@ async fn the_management_pages_work() {
     b.goto(&format!("{console}/invitations/accept?token=x")).await.unwrap();
     b.wait_for_text("Accept the invitation", LIMIT).await.unwrap();
     b.screenshot("manage-6-invitation").await.unwrap();
+}
+
+/// The state (`done`, `current`, `todo`) of a step of the set-up progress card on `page`.
+fn step_state(page: &str, key: &str) -> String {
+    let start = page
+        .find(&format!("id=\"setup-step-{key}\""))
+        .unwrap_or_else(|| panic!("no step {key} in {page}"));
+    let tag = &page[start..start + page[start..].find('>').unwrap()];
+    let at = tag.find("data-state=\"").expect("a data-state") + "data-state=\"".len();
+    tag[at..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// Waits (bounded) until the overview's progress card shows step `key` as `state`; returns
+/// the page.
+async fn wait_for_step(b: &Browser, key: &str, state: &str) -> String {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let page = b.source().await.unwrap();
+        if page.contains(&format!("id=\"setup-step-{key}\"")) && step_state(&page, key) == state {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "step {key} never became {state}: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Signs `ada@acme.example` in on the page the browser shows.
+async fn sign_in(b: &Browser) {
+    b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
+    b.type_into("#field-email", "ada@acme.example").await.unwrap();
+    b.type_into("#field-password", "plum harbour violet engine")
+        .await
+        .unwrap();
+    b.click("button[type=submit]").await.unwrap();
+}
+
+/// Dismisses the passing notices.
+async fn dismiss_notices(b: &Browser) {
+    while b.source().await.unwrap().contains("class=\"toast\"") {
+        b.click(".toast button").await.unwrap();
+    }
+}
+
+/// Saves a screenshot under `console/screenshots/` (the README shows them), without the
+/// passing notices.
+async fn keep_screenshot(b: &Browser, name: &str) {
+    dismiss_notices(b).await;
+    keep_as_is(b, name).await;
+}
+
+/// Saves a screenshot under `console/screenshots/` as the page is.
+async fn keep_as_is(b: &Browser, name: &str) {
+    let shot = b.screenshot(name).await.unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(shot, dir.join(format!("{name}.png"))).unwrap();
+}
+
+/// A new tenant walks the set-up progress card to its end: sign up, verify, sign in, see
+/// step 1; register the Atlassian-shaped SP (a real SAML SP validator) through the wizard;
+/// add the identity provider (a real OpenID provider) and test it; a real brokered login
+/// through both peers ticks "first login"; deciding the two-step policy completes the card.
+/// With `screenshots`, the main pages are kept under `console/screenshots/`.
+async fn set_up_progress_to_a_first_login(stack: Stack, screenshots: bool) {
+    use rosetta_e2e::{OidcAccount, OidcClient, OidcProvider, OidcProviderConfig, SamlSp, SamlSpConfig};
+
+    let mut env = stack.env();
+    env.push(("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string()));
+    let rosetta = Rosetta::start(&env).await;
+    let port = rosetta.port();
+    let console = rosetta.console_url();
+    let b = Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    sign_up_through_the_outbox(&b, &rosetta).await;
+    b.goto(&format!("{console}/")).await.unwrap();
+    if screenshots {
+        b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
+        keep_screenshot(&b, "sign-in").await;
+    }
+    sign_in(&b).await;
+
+    // Step 1 of the card is current, nothing is done.
+    let page = wait_for_step(&b, "atlassian", "current").await;
+    assert!(page.contains("data-done=\"0\""), "{page}");
+    for key in ["source", "login", "mfa"] {
+        assert_eq!(step_state(&page, key), "todo", "{key}");
+    }
+    if screenshots {
+        b.wait_for_text("No logins yet", LIMIT).await.unwrap();
+        keep_screenshot(&b, "overview-new").await;
+    }
+
+    // Step 1: the wizard, reached from the card; the "Atlassian" is a real SAML SP
+    // validator configured with Rosetta's values.
+    b.click("#setup-step-atlassian a").await.unwrap();
+    let page = b.wait_for_text("BEGIN CERTIFICATE", LIMIT).await.unwrap();
+    let mut config = SamlSpConfig::new(
+        "https://acme.atlassian.example/saml",
+        &text_of(&page, "idp-sso-url"),
+        text_of(&page, "idp-certificate").trim(),
+    );
+    config.idp_issuer = Some(text_of(&page, "idp-entity-id"));
+    let sp = SamlSp::start(&config).unwrap();
+    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
+    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
+        .await
+        .unwrap();
+    b.type_into("#field-acs_urls", sp.acs_url()).await.unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+    if screenshots {
+        b.goto(&format!("{console}/atlassian")).await.unwrap();
+        b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+        keep_screenshot(&b, "atlassian").await;
+    }
+    b.click(".sidenav a[href='/']").await.unwrap();
+    wait_for_step(&b, "atlassian", "done").await;
+    let page = wait_for_step(&b, "source", "current").await;
+    assert!(page.contains("data-done=\"1\""), "{page}");
+
+    // Step 2: the identity provider, added and tested.
+    let op = OidcProvider::start(&OidcProviderConfig {
+        clients: vec![OidcClient::new(
+            "rosetta",
+            "op-client-secret",
+            &format!("http://acme.localhost:{port}/oidc/callback/corp"),
+        )],
+        accounts: vec![OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "Lovelace")],
+        ..OidcProviderConfig::default()
+    })
+    .expect("the test OP starts (e2e/peers/install.sh)");
+    b.click("#setup-step-source a").await.unwrap();
+    b.wait_for_text("Add an identity provider", LIMIT).await.unwrap();
+    for (field, value) in [
+        ("#field-name", "corp"),
+        ("#field-issuer", op.issuer()),
+        ("#field-client_id", "rosetta"),
+        ("#field-client_secret", "op-client-secret"),
+        ("#field-domains", "acme.example"),
+    ] {
+        b.type_into(field, value).await.unwrap();
+    }
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("Redirect URI to register", LIMIT).await.unwrap();
+    b.click(".sidenav a[href='/']").await.unwrap();
+    let page = wait_for_step(&b, "source", "current").await;
+    assert!(page.contains("Test the connection"), "added, not tested yet: {page}");
+    b.click("#setup-step-source a").await.unwrap();
+    b.wait_for_text("test-connection", LIMIT).await.unwrap();
+    b.click("button.test-connection").await.unwrap();
+    b.wait_for_text("usable signing key", LIMIT).await.unwrap();
+    if screenshots {
+        keep_screenshot(&b, "identity-providers").await;
+    }
+    b.click(".sidenav a[href='/']").await.unwrap();
+    wait_for_step(&b, "source", "done").await;
+    wait_for_step(&b, "login", "current").await;
+    if screenshots {
+        keep_screenshot(&b, "overview").await;
+    }
+
+    // Step 3: a real brokered login, from the SP through the provider back to the SP.
+    b.click("#setup-step-login a").await.unwrap();
+    b.wait_for_text("test-login", LIMIT).await.unwrap();
+    b.goto(&sp.login_url("https://acme.atlassian.example/jira"))
+        .await
+        .unwrap();
+    b.wait_for_url(op.issuer(), LIMIT).await.unwrap();
+    b.type_into("input[name=login]", "ada-sub").await.unwrap();
+    b.click("button, input[type=submit]").await.unwrap();
+    b.wait_for_url(sp.acs_url(), LIMIT).await.unwrap();
+    let verdict = b.source().await.unwrap();
+    assert!(
+        verdict.contains("\"ok\":true") && verdict.contains("ada@acme.example"),
+        "{verdict}"
+    );
+    b.goto(&format!("{console}/")).await.unwrap();
+    wait_for_step(&b, "login", "done").await;
+    let page = wait_for_step(&b, "mfa", "current").await;
+    assert!(page.contains("data-done=\"3\""), "{page}");
+
+    // Step 4: a decision on two-step sign-in, even "never", completes the card.
+    b.click("#setup-step-mfa a").await.unwrap();
+    b.wait_for_text("For people signing in", LIMIT).await.unwrap();
+    b.click("#mfa-off").await.unwrap();
+    b.click("#save-mfa-policy").await.unwrap();
+    b.wait_for_text("Saved.", LIMIT).await.unwrap();
+    b.click(".sidenav a[href='/']").await.unwrap();
+    wait_for_step(&b, "mfa", "done").await;
+    let page = b.wait_for_text("Set-up complete", LIMIT).await.unwrap();
+    assert!(page.contains("data-done=\"4\""), "{page}");
+    assert!(!page.contains("aria-current=\"step\""), "no step left: {page}");
+
+    if screenshots {
+        b.wait_for_text("latest-logins", LIMIT).await.unwrap();
+        keep_screenshot(&b, "overview-complete").await;
+        b.click(".sidenav a[href='/people']").await.unwrap();
+        b.wait_for_text("ada@acme.example", LIMIT).await.unwrap();
+        keep_screenshot(&b, "end-users").await;
+        b.click(".sidenav a[href='/audit']").await.unwrap();
+        b.wait_for_text("<code>identity_source.test</code>", LIMIT)
+            .await
+            .unwrap();
+        keep_screenshot(&b, "audit-log").await;
+        b.click(".sidenav a[href='/keys']").await.unwrap();
+        b.wait_for_text("fingerprint", LIMIT).await.unwrap();
+        b.click("#publish-key").await.unwrap();
+        b.wait_for_text("Promote (sign with it from now on)", LIMIT)
+            .await
+            .unwrap();
+        dismiss_notices(&b).await;
+        b.click("button.promote").await.unwrap();
+        b.wait_for_text("Sign with the next key?", LIMIT).await.unwrap();
+        keep_as_is(&b, "confirm-promote").await;
+        b.click("dialog[open] button.cancel").await.unwrap();
+        b.resize(390, 844).await.unwrap();
+        b.goto(&format!("{console}/")).await.unwrap();
+        b.wait_for_text("Set-up complete", LIMIT).await.unwrap();
+        keep_screenshot(&b, "phone-overview").await;
+    }
+}
+
+#[tokio::test]
+async fn the_progress_card_leads_a_new_tenant_to_a_first_login() {
+    set_up_progress_to_a_first_login(Stack::embedded(), false).await;
+}
+
+#[tokio::test]
+async fn the_progress_card_leads_a_new_tenant_to_a_first_login_on_postgres_and_redis() {
+    let Some(stack) = Stack::external().await else {
+        return;
+    };
+    set_up_progress_to_a_first_login(stack, false).await;
+}
+
+/// Takes the screenshots the README shows (`console/screenshots/`): run with `--ignored`.
+#[tokio::test]
+#[ignore = "writes console/screenshots/; run when the console's look changes"]
+async fn screenshots_of_the_main_pages() {
+    set_up_progress_to_a_first_login(Stack::embedded(), true).await;
+}
+
+/// A load that fails says so, with a Retry that loads again, never an empty list: the end
+/// users while the database (a private PostgreSQL cluster) is stopped; once it is back,
+/// Retry shows them. The session lives in the in-process store, so it survives the outage.
+#[tokio::test]
+async fn a_failed_load_shows_an_error_and_retry_recovers() {
+    if !rosetta_e2e::postgres_variant() {
+        return;
+    }
+    let mut pg = PostgresServer::start().expect("a private PostgreSQL cluster starts (initdb, pg_ctl)");
+    let env = vec![
+        (
+            "ROSETTA_DATABASE_URL".to_owned(),
+            TestDatabase::at(&pg.url()).url().to_owned(),
+        ),
+        ("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string()),
+    ];
+    let rosetta = Rosetta::start(&env).await;
+    let console = rosetta.console_url();
+    let b = Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    sign_up_through_the_outbox(&b, &rosetta).await;
+    b.goto(&format!("{console}/")).await.unwrap();
+    sign_in(&b).await;
+    wait_for_step(&b, "atlassian", "current").await;
+
+    pg.stop().expect("pg_ctl stop");
+    b.click(".sidenav a[href='/people']").await.unwrap();
+    let page = b.wait_for_text("Could not load the end users", LIMIT).await.unwrap();
+    b.screenshot("console-load-error").await.unwrap();
+    assert!(page.contains("cannot reach its database"), "{page}");
+    assert!(page.contains("Retry"), "{page}");
+    assert!(
+        !page.contains("Nobody has signed in"),
+        "a failure is not an empty list: {page}"
+    );
+
+    pg.restart().expect("pg_ctl start");
+    let http = rosetta_e2e::http_client(&[], rosetta.port());
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !http
+        .get(format!("{console}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(std::time::Instant::now() < deadline, "Rosetta never became ready again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.click("button.retry").await.unwrap();
+    let page = b
+        .wait_for_text("Nobody has signed in through Rosetta yet", LIMIT)
+        .await
+        .unwrap();
+    assert!(!page.contains("Could not load the end users"), "{page}");
 }

@@ -1,0 +1,14 @@
+//! One module per page of the console (the side navigation's order), and the visitor's
+//! pages in `public`.
+
+pub mod account;
+pub mod applications;
+pub mod atlassian;
+pub mod audit;
+pub mod end_users;
+pub mod keys;
+pub mod members;
+pub mod overview;
+pub mod public;
+pub mod security;
+pub mod sources;

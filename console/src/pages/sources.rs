@@ -1,0 +1,184 @@
+//! Identity providers: the tenant's OpenID Connect providers, the redirect URI to register
+//! at each, "test connection", adding and deleting one. Client secrets are write-only.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use rosetta_api::{ConnectionStepKind, ConnectionTest, CreateIdentitySourceRequest, IdentitySource};
+
+use crate::api::Failure;
+use crate::session::use_api;
+use crate::ui::{Confirm, Copyable, Empty, Field, FormState, FormStatus, Loaded, PageHeader, use_notices};
+
+type SourcesResource = LocalResource<Result<Vec<IdentitySource>, Failure>>;
+
+#[component]
+pub fn Sources() -> impl IntoView {
+    let api = use_api();
+    let sources: SourcesResource = LocalResource::new(move || api.identity_sources());
+    view! {
+        <PageHeader title="Identity providers"
+            lead="Your company's OpenID Connect provider (Google Workspace, Entra ID, Okta, Auth0, Keycloak…). People sign in there; Rosetta passes them on to Atlassian."/>
+        <Loaded resource=sources what="the identity providers" let:list>
+            <SourceList list=list sources=sources/>
+        </Loaded>
+        <AddSource sources=sources/>
+    }
+}
+
+#[component]
+fn SourceList(list: Vec<IdentitySource>, sources: SourcesResource) -> impl IntoView {
+    if list.is_empty() {
+        return view! {
+            <Empty title="No identity provider yet">
+                <p>"Nobody can sign in until there is one. Register Rosetta as an application (a confidential OpenID Connect client) at your provider, then add it below with its issuer URL, client ID and secret."</p>
+            </Empty>
+        }
+        .into_any();
+    }
+    view! {
+        <ul class="cards sources">
+            {list.into_iter().map(|s| view! { <SourceCard source=s sources=sources/> }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+fn step_name(step: ConnectionStepKind) -> &'static str {
+    match step {
+        ConnectionStepKind::Discovery => "Discovery document",
+        ConnectionStepKind::Issuer => "Issuer",
+        ConnectionStepKind::Jwks => "Signing keys",
+    }
+}
+
+/// One provider with its redirect URI, a "test connection" button and delete.
+#[component]
+fn SourceCard(source: IdentitySource, sources: SourcesResource) -> impl IntoView {
+    let api = use_api();
+    let notices = use_notices();
+    let result: RwSignal<Option<Result<ConnectionTest, Failure>>> = RwSignal::new(None);
+    let busy = RwSignal::new(false);
+    let id = source.id.clone();
+    let test = move |_| {
+        let id = id.clone();
+        busy.set(true);
+        spawn_local(async move {
+            result.set(Some(api.test_identity_source(id).await));
+            busy.set(false);
+        });
+    };
+    let (id, name) = (source.id.clone(), source.name.clone());
+    let delete = Callback::new(move |()| {
+        let (id, name) = (id.clone(), name.clone());
+        spawn_local(async move {
+            match api.delete_identity_source(id).await {
+                Ok(()) => {
+                    notices.say(format!("Deleted {name}."));
+                    sources.refetch();
+                }
+                Err(f) => result.set(Some(Err(f))),
+            }
+        });
+    });
+    view! {
+        <li class="card">
+            <div class="card-head">
+                <div>
+                    <h2 class="card-title">{source.name.clone()}</h2>
+                    <p class="sub"><code>{source.issuer.clone()}</code></p>
+                </div>
+                <div class="card-actions">
+                    <button type="button" class="button secondary test-connection" on:click=test disabled=move || busy.get()>
+                        {move || if busy.get() { "Testing…" } else { "Test connection" }}
+                    </button>
+                    <Confirm label="Delete".into() title=format!("Delete {}?", source.name)
+                        body=format!("People whose email is in {} can no longer sign in through it. The client secret is deleted with it.",
+                            if source.domains.is_empty() { "its domains".to_owned() } else { source.domains.join(", ") })
+                        confirm="Delete the identity provider" on_confirm=delete/>
+                </div>
+            </div>
+            <dl class="values">
+                <div class="copyable"><dt>"Client ID"</dt><dd><code>{source.client_id.clone()}</code></dd></div>
+                <div class="copyable"><dt>"Email domains"</dt><dd>{if source.domains.is_empty() { "any".to_owned() } else { source.domains.join(", ") }}</dd></div>
+                <Copyable label="Redirect URI to register at the provider" id=format!("redirect-uri-{}", source.name) value=source.redirect_uri.clone()/>
+            </dl>
+            {move || result.get().map(|r| match r {
+                Ok(t) => view! {
+                    <div class="test-result" class:ok=t.ok aria-live="polite">
+                        <p class="test-summary">{if t.ok { "Connection works." } else { "The connection test failed." }}</p>
+                        <ol class="checks">
+                            {t.steps.into_iter().map(|s| view! {
+                                <li class=if s.ok { "check ok" } else { "check error" }>
+                                    <span class="check-mark" aria-hidden="true">{if s.ok { "✓" } else { "✗" }}</span>
+                                    <span><strong>{step_name(s.step)}</strong> ": " {s.message}</span>
+                                    <span class="visually-hidden">{if s.ok { " (passed)" } else { " (failed)" }}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    </div>
+                }.into_any(),
+                Err(f) => view! { <p class="notice error" role="alert">{f.message()}</p> }.into_any(),
+            })}
+        </li>
+    }
+}
+
+#[component]
+fn AddSource(sources: SourcesResource) -> impl IntoView {
+    let api = use_api();
+    let notices = use_notices();
+    let form = FormState::new();
+    let (name, issuer, client_id, secret, domains) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = CreateIdentitySourceRequest {
+            name: name.get_untracked().trim().to_owned(),
+            issuer: issuer.get_untracked().trim().to_owned(),
+            client_id: client_id.get_untracked().trim().to_owned(),
+            client_secret: secret.get_untracked(),
+            scopes: vec!["email".into(), "profile".into()],
+            domains: domains
+                .get_untracked()
+                .split([',', ' '])
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            use_userinfo: false,
+        };
+        form.run(api.create_identity_source(body), move |s| {
+            notices.say(format!(
+                "Added {}. Register its redirect URI at the provider, then test it.",
+                s.name
+            ));
+            for field in [name, issuer, client_id, secret, domains] {
+                field.set(String::new());
+            }
+            sources.refetch();
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="add-source-title">
+            <h2 id="add-source-title">"Add an identity provider"</h2>
+            <form on:submit=submit novalidate class="narrow">
+                <Field label="Short name" name="name" value=name error=form.field("name")
+                    hint="Letters, digits and -; it appears in the redirect URI."/>
+                <Field label="Issuer URL" name="issuer" kind="url" value=issuer error=form.field("issuer")
+                    placeholder="https://accounts.google.com"/>
+                <Field label="Client ID" name="client_id" value=client_id error=form.field("client_id")/>
+                <Field label="Client secret" name="client_secret" kind="password" autocomplete="new-password" value=secret error=form.field("client_secret")
+                    hint="Stored encrypted and never shown again."/>
+                <Field label="Email domains" name="domains" value=domains error=form.field("domains")
+                    hint="Comma-separated; people with these addresses sign in here." placeholder="example.com"/>
+                <FormStatus form=form/>
+                <button type="submit" class="button primary" disabled=move || form.busy.get()>"Add"</button>
+            </form>
+        </section>
+    }
+}
