@@ -21,7 +21,9 @@ mkdir -p "$out"
 wasm="$target_dir/wasm32-unknown-unknown/$profile/rosetta-console.wasm"
 hash=$(cat "$wasm" console/console.css | sha256sum | cut -c1-16)
 name="rosetta-console-$hash"
-wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name "$name" "$wasm"
+# No name or producers section: they are debugging aids, and half of the file.
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-dir "$out" --out-name "$name" "$wasm"
 if command -v wasm-opt >/dev/null 2>&1; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     -o "$out/${name}_bg.wasm" "$out/${name}_bg.wasm"
