@@ -116,6 +116,11 @@ def saml_seeds():
         "xml-comment-in-issuer": FIXTURE.replace("auth.atlassian.com/saml/", "auth.atlassian.com<!---->/saml/"),
         "xml-doctype": '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + FIXTURE,
         "xml-deep": FIXTURE.replace("</samlp:AuthnRequest>", "<a>" * 70 + "</a>" * 70 + "</samlp:AuthnRequest>"),
+        # Hardening II, 2: an ID far beyond an xs:ID's length, and an element with more
+        # attributes (or namespace declarations) than the parser is allowed to see.
+        "xml-long-id": FIXTURE.replace('ID="', 'ID="_' + "a" * 4096, 1),
+        "xml-many-attributes": with_attr(FIXTURE, " ".join(f'a{i}="x"' for i in range(200))),
+        "xml-many-namespaces": with_attr(FIXTURE, " ".join(f'xmlns:n{i}="urn:n{i}"' for i in range(200))),
     }
     signed = xmlsec_sign(post_template())
     wrapped = xmlsec_sign(post_template()).replace(
@@ -239,6 +244,13 @@ def id_token_seeds():
 def metadata_seeds():
     for f in sorted((SERVER_FIXTURES / "metadata").glob("*.xml")):
         write("sp_metadata", f.stem, f.read_bytes())
+    many = " ".join(f'a{i}="x"' for i in range(200))
+    write("sp_metadata", "many-attributes", f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" {many} entityID="https://sp.example/saml">
+  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp.example/acs" index="1"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>
+""")
     cert = "".join((KEYS / "sp-rsa.cert.pem").read_text().strip().splitlines()[1:-1])
     write("sp_metadata", "signed-requests-two-acs", f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://sp.example/saml">
   <md:SPSSODescriptor AuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">

@@ -335,10 +335,32 @@ pub struct IdentitySource {
     pub scopes: String,
     /// Allowed (and routed) email domains.
     pub domains: Vec<String>,
+    /// Whether each domain is proved to be the tenant's, and the DNS record that proves it.
+    /// An unverified domain works for logins inside this tenant and never blocks another.
+    #[serde(default)]
+    pub domain_verification: Vec<DomainVerification>,
     /// Whether userinfo is called.
     pub use_userinfo: bool,
     /// Callback URL to register at the provider.
     pub redirect_uri: String,
+}
+
+/// Ownership of one email domain of a source: proved by a DNS TXT record named `txt_name`
+/// holding `txt_value`, then `POST /api/v1/identity-sources/{id}/domains/{domain}/verify`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainVerification {
+    /// The email domain.
+    pub domain: String,
+    /// Whether the tenant proved it owns the domain.
+    pub verified: bool,
+    /// When it did (RFC 3339), if it did.
+    #[serde(default)]
+    pub verified_at: Option<String>,
+    /// The TXT record's name, e.g. `_rosetta-challenge.acme.com`.
+    pub txt_name: String,
+    /// The value the TXT record must hold.
+    pub txt_value: String,
 }
 
 /// End-user MFA for one service provider.

@@ -322,6 +322,17 @@ impl Client {
             .await
     }
 
+    /// `POST /api/v1/identity-sources/{id}/domains/{domain}/verify`: prove a domain by its
+    /// DNS TXT record.
+    pub async fn verify_source_domain(self, id: String, domain: String) -> Result<IdentitySource, Failure> {
+        self.post_empty(&format!(
+            "identity-sources/{}/domains/{}/verify",
+            percent_encode(&id),
+            percent_encode(&domain)
+        ))
+        .await
+    }
+
     // Signing keys.
 
     /// `GET /api/v1/signing-keys`.

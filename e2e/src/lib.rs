@@ -13,18 +13,21 @@
 
 pub mod bench;
 mod browser;
+mod dns_server;
 pub mod fast_peers;
 mod otlp;
 mod peers;
 mod postgres_server;
 mod process;
 mod redis_server;
+mod scim_server;
 mod smtp_server;
 pub mod world;
 
 use std::path::Path;
 
 pub use browser::{Browser, artifacts_dir};
+pub use dns_server::DnsServer;
 pub use otlp::OtlpCollector;
 pub use peers::{
     InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,
@@ -33,6 +36,7 @@ pub use peers::{
 pub use postgres_server::PostgresServer;
 pub use process::{Rosetta, cli, rosetta_bin};
 pub use redis_server::RedisServer;
+pub use scim_server::ScimServer;
 use sea_orm::{ConnectionTrait, Database};
 pub use smtp_server::SmtpServer;
 use tempfile::TempDir;

@@ -1129,3 +1129,60 @@ async fn optional_mfa_can_be_skipped_for_the_session() {
         "{page}"
     );
 }
+
+/// Hardening II, 6: an enrolment's seed belongs to the parked login that shows it. Someone
+/// holding the user's provider credentials reaches the enrolment page first; the real user's
+/// login then shows a seed of its own, and a code of the first seed confirms nothing there.
+#[tokio::test]
+async fn an_unconfirmed_enrolment_seed_stays_with_its_login() {
+    let w = world(Stack::embedded()).await;
+    require_end_user_mfa(&w).await;
+    let mfa = format!("http://acme.localhost:{}/mfa", w.rosetta.port());
+    let origin = format!("http://acme.localhost:{}", w.rosetta.port());
+    async fn enrolment_page(w: &World, mfa: &str) -> (reqwest::Client, String) {
+        let ua = browser(w.rosetta.port());
+        let res = ua.get(w.jira.login_url("x")).send().await.unwrap();
+        let res = ua.get(location(&res)).send().await.unwrap();
+        let callback = w.op.scripted_login(&ua, &location(&res), "ada-sub").await.unwrap();
+        let res = ua.get(callback.as_str()).send().await.unwrap();
+        assert_eq!(location(&res), "/mfa");
+        let page = ua.get(mfa).send().await.unwrap().text().await.unwrap();
+        (ua, text_of(&page, "totp-secret"))
+    }
+    let (attacker, planted) = enrolment_page(&w, &mfa).await;
+    // The attacker's page shows the same seed on reload (it is this login's).
+    let again = attacker.get(&mfa).send().await.unwrap().text().await.unwrap();
+    assert_eq!(text_of(&again, "totp-secret"), planted);
+    let (user, own) = enrolment_page(&w, &mfa).await;
+    assert_ne!(own, planted, "the real user's login never sees the planted seed");
+    let res = user
+        .post(&mfa)
+        .header("origin", &origin)
+        .form(&[("action", "enrol"), ("code", &totp_code(&planted, now_unix()))])
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("not right") && !page.contains("recovery"), "{page}");
+    let res = user
+        .post(&mfa)
+        .header("origin", &origin)
+        .form(&[("action", "enrol"), ("code", &totp_code(&own, now_unix()))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text().await.unwrap().contains("recovery"),
+        "enrolled with the own seed"
+    );
+    // The attacker's seed is worthless now: the account has its factor.
+    let res = attacker
+        .post(&mfa)
+        .header("origin", &origin)
+        .form(&[("action", "enrol"), ("code", &totp_code(&planted, now_unix()))])
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.text().await.unwrap().contains("recovery codes"));
+}

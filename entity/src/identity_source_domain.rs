@@ -1,4 +1,5 @@
-//! An email domain routed to an identity source; unique across tenants.
+//! An email domain routed to an identity source, within one tenant. Several tenants may
+//! route the same domain; at most one holds it verified (proved by a DNS TXT record).
 
 use sea_orm::entity::prelude::*;
 
@@ -6,13 +7,19 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "identity_source_domain")]
 pub struct Model {
+    /// Owning tenant.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant_id: Uuid,
     /// Lowercase domain, e.g. `acme.example`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub domain: String,
-    /// Owning tenant.
-    pub tenant_id: Uuid,
     /// The source users of this domain log in with.
     pub source_id: Uuid,
+    /// When the tenant proved it owns the domain; `None` while unproved.
+    pub verified_at: Option<DateTimeUtc>,
+    /// What the domain's `_rosetta-challenge` TXT record must hold (not a secret: it only
+    /// names this tenant's claim).
+    pub verify_token: String,
 }
 
 /// Relations.

@@ -15,8 +15,8 @@ pub struct Model {
     pub name: String,
     /// `atlassian` or `generic`.
     pub preset: String,
-    /// The SP's entity ID, unique across all tenants.
-    #[sea_orm(unique)]
+    /// The SP's entity ID, unique within the tenant (two tenants may register the same SP:
+    /// each tenant's host tells them apart).
     pub entity_id: String,
     /// JSON list of `{index, url, default}`.
     pub acs_urls: String,

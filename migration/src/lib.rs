@@ -11,6 +11,7 @@ mod m20261129_000005_create_end_user;
 mod m20261129_000006_create_audit_event;
 mod m20261129_000007_create_admin;
 mod m20261129_000008_end_user_mfa;
+mod m20261203_000009_tenant_scoped_claims;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_create_audit_event::Migration),
             Box::new(m20261129_000007_create_admin::Migration),
             Box::new(m20261129_000008_end_user_mfa::Migration),
+            Box::new(m20261203_000009_tenant_scoped_claims::Migration),
         ]
     }
 }

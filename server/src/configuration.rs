@@ -37,6 +37,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "previous_master_keys",
     "trusted_proxies",
     "outbound_allowed_ranges",
+    "dns_nameservers",
+    "login_starts_per_address",
+    "login_starts_per_tenant",
     "log_format",
     "console_dir",
     "clustered",
@@ -90,6 +93,10 @@ pub struct ServerSettings {
     /// keys, token, userinfo, metadata URLs) may reach besides public addresses, for
     /// on-premises providers; empty by default (`outbound`).
     pub outbound_allowed_ranges: Vec<IpNet>,
+    /// `dns_nameservers`: nameservers (`ip:port`) that look up the TXT records proving a
+    /// tenant owns an email domain; empty: the system's (`/etc/resolv.conf`), and in dev
+    /// mode no lookup at all (a domain is proved on request).
+    pub dns_nameservers: Vec<std::net::SocketAddr>,
     /// `console_dir`: the built console (`index.html` and assets).
     pub console_dir: PathBuf,
     /// `clustered`: several replicas may run; the in-process store and SQLite are refused.
@@ -101,6 +108,12 @@ pub struct ServerSettings {
     pub config_cache_ttl_secs: u64,
     /// `upstream_timeout_secs`: longest wait for one call to an identity provider.
     pub upstream_timeout_secs: u64,
+    /// `login_starts_per_address`: SSO requests (SP- or IdP-initiated) one client address may
+    /// make per minute on one replica; more answer 429.
+    pub login_starts_per_address: u64,
+    /// `login_starts_per_tenant`: SSO requests one tenant may receive per minute on one
+    /// replica; more answer 429.
+    pub login_starts_per_tenant: u64,
 }
 
 /// The database.
@@ -164,11 +177,14 @@ impl From<Raw> for Settings {
                 workers: r.workers,
                 trusted_proxies: r.trusted_proxies,
                 outbound_allowed_ranges: r.outbound_allowed_ranges,
+                dns_nameservers: r.dns_nameservers,
                 console_dir: r.console_dir,
                 clustered: r.clustered,
                 data_dir: r.data_dir,
                 config_cache_ttl_secs: r.config_cache_ttl_secs,
                 upstream_timeout_secs: r.upstream_timeout_secs,
+                login_starts_per_address: r.login_starts_per_address,
+                login_starts_per_tenant: r.login_starts_per_tenant,
             },
             database: DatabaseSettings {
                 url: r.database_url,
@@ -255,6 +271,13 @@ struct Raw {
     /// Private ranges outbound requests for tenants may reach (addresses or CIDR ranges).
     #[serde(deserialize_with = "list_of_nets")]
     outbound_allowed_ranges: Vec<IpNet>,
+    /// Nameservers for domain-ownership lookups (`ip:port` or `ip`, comma-separated).
+    #[serde(deserialize_with = "list_of_nameservers")]
+    dns_nameservers: Vec<std::net::SocketAddr>,
+    /// SSO requests per client address and minute, per replica.
+    login_starts_per_address: u64,
+    /// SSO requests per tenant and minute, per replica.
+    login_starts_per_tenant: u64,
     /// `text` or `json`.
     log_format: LogFormat,
     /// Directory of the built console (`index.html` and assets).
@@ -288,6 +311,9 @@ impl Default for Raw {
             previous_master_keys: Vec::new(),
             trusted_proxies: Vec::new(),
             outbound_allowed_ranges: Vec::new(),
+            dns_nameservers: Vec::new(),
+            login_starts_per_address: 600,
+            login_starts_per_tenant: 6000,
             log_format: LogFormat::Text,
             console_dir: PathBuf::from("console/dist"),
             clustered: false,
@@ -422,6 +448,12 @@ impl Settings {
                 "metrics_listen",
                 format!("`{addr}` is not a host:port that resolves"),
             ));
+        }
+        if self.server.login_starts_per_address == 0 {
+            return Err(ConfigError::new("login_starts_per_address", "must be at least 1"));
+        }
+        if self.server.login_starts_per_tenant == 0 {
+            return Err(ConfigError::new("login_starts_per_tenant", "must be at least 1"));
         }
         if self.store.max_entries == 0 {
             return Err(ConfigError::new("store_max_entries", "must be at least 1"));
@@ -559,6 +591,20 @@ fn list_of_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error>
         .collect()
 }
 
+fn list_of_nameservers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<std::net::SocketAddr>, D::Error> {
+    string_list(d)?
+        .iter()
+        .map(|s| {
+            s.parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    s.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a nameserver address (`ip` or `ip:port`)")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -666,6 +712,8 @@ mod tests {
                 "listen" => "listen = \"127.0.0.1:0\"\n".into(),
                 "store_max_bytes" => format!("{name} = 2000000\n"),
                 "database_max_connections"
+                | "login_starts_per_address"
+                | "login_starts_per_tenant"
                 | "store_max_entries"
                 | "config_cache_ttl_secs"
                 | "upstream_timeout_secs"
@@ -674,7 +722,9 @@ mod tests {
                 }
                 "clustered" => "clustered = false\n".into(),
                 "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
-                "trusted_proxies" | "previous_master_keys" | "outbound_allowed_ranges" => format!("{name} = []\n"),
+                "trusted_proxies" | "previous_master_keys" | "outbound_allowed_ranges" | "dns_nameservers" => {
+                    format!("{name} = []\n")
+                }
                 "log_format" => "log_format = \"json\"\n".into(),
                 "mail_from" => "mail_from = \"a@example.com\"\n".into(),
                 _ => format!("{name} = \"x\"\n"),

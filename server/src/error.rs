@@ -19,6 +19,12 @@ pub enum PageError {
     /// Any other refusal with its status and a message for the user.
     #[error("{1}")]
     Status(StatusCode, String),
+    /// Too many requests just now: 429 with `Retry-After`.
+    #[error("too many requests")]
+    TooMany {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// A dependency (database, store, upstream) did not answer.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -39,6 +45,10 @@ impl PageError {
 your application's login page."
                 .into(),
             Self::BadRequest(reason) | Self::Status(_, reason) => reason.clone(),
+            Self::TooMany { retry_after } => format!(
+                "There have been too many sign-in attempts from your network or for this organisation just now. \
+                 Please try again in {retry_after} seconds."
+            ),
             Self::Unavailable(_) => "A service Rosetta depends on did not answer. Please try again in a moment.".into(),
             Self::Internal(_) => "An unexpected error stopped this request. Please try again; if it keeps \
 happening, tell your administrator."
@@ -53,6 +63,7 @@ impl ResponseError for PageError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Status(status, _) => *status,
+            Self::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,8 +77,11 @@ impl ResponseError for PageError {
             }
             _ => tracing::info!(reason = %self, "request refused"),
         }
-        HttpResponse::build(self.status_code())
-            .content_type(ContentType::html())
+        let mut res = HttpResponse::build(self.status_code());
+        if let Self::TooMany { retry_after } = self {
+            res.insert_header(("retry-after", retry_after.to_string()));
+        }
+        res.content_type(ContentType::html())
             .insert_header(("cache-control", "no-store"))
             .body(pages::error_page(self.status_code(), &self.message(), &request_id))
     }

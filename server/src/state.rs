@@ -25,6 +25,10 @@ pub struct AppState {
     pub oidc: OidcRp,
     /// Requests made for tenants (SP metadata URLs...), within the outbound policy.
     pub outbound: crate::outbound::Outbound,
+    /// SSO requests per client address and minute (this replica's count).
+    pub starts_per_address: crate::services::rate_limit::LocalLimiter,
+    /// SSO requests per tenant and minute (this replica's count).
+    pub starts_per_tenant: crate::services::rate_limit::LocalLimiter,
     /// Parsed signing keys by key row ID, so signing never re-reads key material.
     keys: Mutex<HashMap<Uuid, Arc<SigningKey>>>,
     /// The configuration in force.
@@ -79,6 +83,14 @@ impl AppState {
         ));
         let audit = crate::services::audit::AuditWriter::spawn(db.clone());
         Ok(Self {
+            starts_per_address: crate::services::rate_limit::LocalLimiter::new(
+                settings.server.login_starts_per_address,
+                100_000,
+            ),
+            starts_per_tenant: crate::services::rate_limit::LocalLimiter::new(
+                settings.server.login_starts_per_tenant,
+                100_000,
+            ),
             outbound,
             audit,
             metrics,

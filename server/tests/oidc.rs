@@ -137,6 +137,7 @@ async fn happy_path_returns_the_identity() {
             name: Some("Alice Liddell".into()),
             amr: vec!["pwd".into(), "otp".into()],
             acr: Some("urn:example:mfa".into()),
+            auth_time: None,
         }
     );
     // The stand-in checked the PKCE verifier against the challenge and Basic client auth.

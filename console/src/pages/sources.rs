@@ -4,7 +4,9 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use rosetta_api::{ConnectionStepKind, ConnectionTest, CreateIdentitySourceRequest, IdentitySource};
+use rosetta_api::{
+    ConnectionStepKind, ConnectionTest, CreateIdentitySourceRequest, DomainVerification, IdentitySource,
+};
 
 use crate::api::Failure;
 use crate::session::use_api;
@@ -103,6 +105,7 @@ fn SourceCard(source: IdentitySource, sources: SourcesResource) -> impl IntoView
                 <div class="copyable"><dt>"Email domains"</dt><dd>{if source.domains.is_empty() { "any".to_owned() } else { source.domains.join(", ") }}</dd></div>
                 <Copyable label="Redirect URI to register at the provider" id=format!("redirect-uri-{}", source.name) value=source.redirect_uri.clone()/>
             </dl>
+            <DomainOwnership source_id=source.id.clone() domains=source.domain_verification.clone() sources=sources/>
             {move || result.get().map(|r| match r {
                 Ok(t) => view! {
                     <div class="test-result" class:ok=t.ok aria-live="polite">
@@ -121,6 +124,61 @@ fn SourceCard(source: IdentitySource, sources: SourcesResource) -> impl IntoView
                 Err(f) => view! { <p class="notice error" role="alert">{f.message()}</p> }.into_any(),
             })}
         </li>
+    }
+}
+
+/// Each domain verified or not; an unverified one shows the DNS TXT record that proves it
+/// and a Verify button. Unverified domains work for sign-ins here all the same.
+#[component]
+fn DomainOwnership(source_id: String, domains: Vec<DomainVerification>, sources: SourcesResource) -> impl IntoView {
+    let api = use_api();
+    let notices = use_notices();
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let busy = RwSignal::new(false);
+    view! {
+        <div class="domain-ownership">
+            <h3 class="card-subtitle">"Domain ownership"</h3>
+            <p class="sub">"Unverified domains work for sign-ins here. Verifying proves a domain is yours, so no other organisation on Rosetta can verify it."</p>
+            <ul class="domains">
+                {domains.into_iter().map(|d| {
+                    let (id, domain) = (source_id.clone(), d.domain.clone());
+                    let verify = move |_| {
+                        let (id, domain) = (id.clone(), domain.clone());
+                        busy.set(true);
+                        error.set(None);
+                        spawn_local(async move {
+                            match api.verify_source_domain(id, domain.clone()).await {
+                                Ok(_) => {
+                                    notices.say(format!("{domain} is verified."));
+                                    sources.refetch();
+                                }
+                                Err(f) => error.set(Some(f.message())),
+                            }
+                            busy.set(false);
+                        });
+                    };
+                    if d.verified {
+                        view! {
+                            <li class="domain verified"><strong>{d.domain}</strong>" "<span class="badge good">"Verified"</span></li>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <li class="domain unverified">
+                                <strong>{d.domain.clone()}</strong>" "<span class="badge">"Unverified"</span>
+                                <dl class="values">
+                                    <Copyable label="TXT record name" id=format!("txt-name-{}", d.domain) value=d.txt_name/>
+                                    <Copyable label="TXT record value" id=format!("txt-value-{}", d.domain) value=d.txt_value/>
+                                </dl>
+                                <button type="button" class="button secondary verify-domain" on:click=verify disabled=move || busy.get()>
+                                    "Verify"
+                                </button>
+                            </li>
+                        }.into_any()
+                    }
+                }).collect_view()}
+            </ul>
+            {move || error.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
+        </div>
     }
 }
 

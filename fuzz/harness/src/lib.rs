@@ -154,6 +154,10 @@ pub fn signed_redirect_query(saml_request: &str, relay_state: &str) -> String {
 pub fn check_parsed(req: &AuthnRequest, xml: &str) {
     assert_eq!(req.xml(), xml, "the request keeps the XML it was parsed from");
     assert!(!req.id.trim().is_empty(), "ID is required");
+    assert!(
+        req.id.len() <= rosetta::saml::request::MAX_ID_BYTES,
+        "an ID longer than an xs:ID may be was accepted"
+    );
     assert!(!req.version.trim().is_empty(), "Version is required");
 }
 

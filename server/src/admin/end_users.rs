@@ -5,6 +5,7 @@ use rosetta_api::{EndUser, EndUserPage, EndUserQuery, UserStatus};
 use serde_json::json;
 
 use super::{AdminError, AdminResult, Scope, object_id, paging};
+use crate::flow;
 use crate::services::end_users;
 use crate::state::AppState;
 
@@ -67,10 +68,14 @@ pub async fn get(state: &AppState, scope: &Scope, id: &str) -> AdminResult<EndUs
     ))
 }
 
-/// Blocks (`Blocked`) or unblocks (`Active`) a user.
+/// Blocks (`Blocked`: their broker sessions end at once, on every replica, and their next
+/// login is refused) or unblocks (`Active`) a user.
 pub async fn set_status(state: &AppState, scope: &Scope, id: &str, status: UserStatus) -> AdminResult<EndUser> {
     let blocked = status == UserStatus::Blocked;
     let (before, after) = end_users::set_status(&state.db, scope.tenant_id(), object_id(id)?, blocked).await?;
+    if blocked {
+        flow::end_sessions(state.store.as_ref(), scope.slug(), after.id).await?;
+    }
     let action = if blocked { "end_user.block" } else { "end_user.unblock" };
     scope
         .changed(
@@ -83,11 +88,24 @@ pub async fn set_status(state: &AppState, scope: &Scope, id: &str, status: UserS
     Ok(wire(&after))
 }
 
-/// Forgets a user's second factor; they enrol again at their next login.
+/// Forgets a user's second factor and ends their broker sessions; they enrol again at their
+/// next login.
 pub async fn reset_mfa(state: &AppState, scope: &Scope, id: &str) -> AdminResult<EndUser> {
     let u = end_users::reset_mfa(&state.db, scope.tenant_id(), object_id(id)?).await?;
+    flow::end_sessions(state.store.as_ref(), scope.slug(), u.id).await?;
     scope
         .changed(state, "end_user.reset_mfa", Some(u.email.clone()), json!({}))
+        .await?;
+    Ok(wire(&u))
+}
+
+/// Ends a user's broker sessions at once, on every replica: each application they use asks
+/// the provider again at its next sign-in (the user stays active).
+pub async fn end_sessions(state: &AppState, scope: &Scope, id: &str) -> AdminResult<EndUser> {
+    let u = end_users::get(&state.db, scope.tenant_id(), object_id(id)?).await?;
+    flow::end_sessions(state.store.as_ref(), scope.slug(), u.id).await?;
+    scope
+        .changed(state, "end_user.end_sessions", Some(u.email.clone()), json!({}))
         .await?;
     Ok(wire(&u))
 }

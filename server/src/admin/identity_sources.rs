@@ -13,7 +13,9 @@ use super::service_providers::Which;
 use super::{AdminError, AdminResult, Fields, Scope, checked, object_id};
 use crate::domain::{EmailDomain, Handle};
 use crate::oidc::OidcError;
+use crate::services::domain_proof::DomainProver;
 use crate::services::identity_sources::{self, NewIdentitySource, SourceUpdate};
+use crate::services::rate_limit::{self, DOMAIN_VERIFY_TENANT, SOURCE_TEST_TENANT};
 use crate::state::AppState;
 
 fn wire(state: &AppState, scope: &Scope, s: &identity_sources::IdentitySource) -> IdentitySource {
@@ -176,6 +178,40 @@ pub async fn delete(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminR
     Ok(wire)
 }
 
+/// Proves the tenant owns one of the source's email domains by its DNS TXT record (see
+/// `services::domain_proof`); 30 checks per tenant per 10 minutes. A domain another tenant
+/// holds verified is a conflict whose message does not name that tenant.
+pub async fn verify_domain(
+    state: &AppState,
+    scope: &Scope,
+    which: Which<'_>,
+    domain: &str,
+) -> AdminResult<IdentitySource> {
+    let id = find(state, scope, which).await?.id;
+    let domain = EmailDomain::parse(domain).map_err(|e| AdminError::field("domain", e.0))?;
+    rate_limit::hit(
+        state.store.as_ref(),
+        DOMAIN_VERIFY_TENANT,
+        &scope.tenant_id().to_string(),
+    )
+    .await?;
+    let prover = DomainProver::new(state.settings.server.dns_nameservers.clone(), state.hosts.dev_mode());
+    let (source, proved_now) =
+        identity_sources::verify_domain(&state.db, &prover, scope.tenant_id(), id, &domain).await?;
+    let wire = wire(state, scope, &source);
+    if proved_now {
+        scope
+            .changed(
+                state,
+                "identity_source.domain_verified",
+                Some(wire.name.clone()),
+                json!({"domain": domain.as_str(), "dns_lookup": !prover.skips()}),
+            )
+            .await?;
+    }
+    Ok(wire)
+}
+
 /// The step of a connection test that an error stopped.
 fn failed_step(e: &OidcError) -> ConnectionStepKind {
     match e {
@@ -196,8 +232,12 @@ fn with_slash(issuer: &str) -> String {
 }
 
 /// Tests a source with the settings its logins use: discovery, issuer match, signing keys,
-/// with a precise message per step.
+/// with a precise message per step (30 tests per tenant per 10 minutes: each makes Rosetta
+/// fetch what the tenant named). Requests go through `outbound`: an address that is not
+/// public is refused before any connection, and says so, without telling how it would
+/// have answered.
 pub async fn test(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<ConnectionTest> {
+    rate_limit::hit(state.store.as_ref(), SOURCE_TEST_TENANT, &scope.tenant_id().to_string()).await?;
     let name = find(state, scope, which).await?.name;
     let (source, secret) = identity_sources::find_with_secret(&state.db, &state.keyring, scope.tenant_id(), &name)
         .await?

@@ -168,6 +168,16 @@ pub enum SourceAction {
         /// Its name.
         name: String,
     },
+    /// Prove the tenant owns one of a source's email domains: looks up the DNS TXT record
+    /// that `source list` shows (the operator's own check, still audited).
+    VerifyDomain {
+        /// Tenant slug.
+        tenant: String,
+        /// The source's name.
+        name: String,
+        /// The domain.
+        domain: String,
+    },
 }
 
 fn slug(value: &str) -> Result<TenantSlug, Failure> {
@@ -330,7 +340,20 @@ Register the redirect URI at the provider for client `{}`.",
                     return format!("no identity sources yet: `rosetta source add {slug} --name corp ...`");
                 }
                 all.iter()
-                    .map(|s| format!("{:<16} {} ({})", s.name, s.issuer, s.domains.join(", ")))
+                    .map(|s| {
+                        let mut line = format!("{:<16} {}", s.name, s.issuer);
+                        for d in &s.domain_verification {
+                            line.push_str(&if d.verified {
+                                format!("\n  {:<30} verified", d.domain)
+                            } else {
+                                format!(
+                                    "\n  {:<30} unverified: TXT {} \"{}\"",
+                                    d.domain, d.txt_name, d.txt_value
+                                )
+                            });
+                        }
+                        line
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -345,6 +368,13 @@ Register the redirect URI at the provider for client `{}`.",
             emit(json, &serde_json::json!({"removed": name}), || {
                 format!("removed identity source `{name}`")
             })
+        }
+        SourceAction::VerifyDomain { tenant, name, domain } => {
+            let slug = slug(&tenant)?;
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let wire = identity_sources::verify_domain(&state, &scope, Which::Name(&name), &domain).await?;
+            emit(json, &wire, || format!("`{domain}` is verified for tenant {slug}"))
         }
     }
 }

@@ -6,9 +6,9 @@ use chrono::Utc;
 use super::records::{MfaPending, SpRequest, SsoSession};
 use super::{Flow, FlowError, Outcome, PENDING_TTL, fingerprint, random_token};
 use crate::services::end_user_mfa::{self, Policy};
-use crate::services::end_users;
 use crate::services::rate_limit::{self, Limit, LimitError};
 use crate::services::service_providers::ServiceProvider;
+use crate::services::{end_users, second_factor};
 
 /// Codes per user: 5 per 5 minutes.
 const CODE_PER_USER: Limit = Limit {
@@ -123,6 +123,7 @@ impl Flow<'_> {
             session,
             can_skip: end_user_mfa::effective_policy(self.tenant, sp) == Policy::Optional,
             enrolled: false,
+            enrolment: None,
         };
         let cookie = random_token();
         let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
@@ -146,14 +147,32 @@ impl Flow<'_> {
         Ok((key_id, pending))
     }
 
-    async fn enrol_view(&self, pending: &MfaPending, error: Option<String>) -> Result<MfaView, FlowError> {
-        let e = end_user_mfa::begin(
-            &self.state.db,
+    /// The enrolment page: this parked login's own seed, made (and kept in the login) the
+    /// first time it is shown.
+    async fn enrol_view(
+        &self,
+        key_id: &str,
+        pending: &mut MfaPending,
+        error: Option<String>,
+    ) -> Result<MfaView, FlowError> {
+        let (tenant, user) = (self.tenant.id, pending.session.user_id);
+        let sealed = match &pending.enrolment {
+            Some(sealed) => sealed.clone(),
+            None => {
+                let sealed = second_factor::new_pending(&self.state.keyring, tenant, user)?;
+                pending.enrolment = Some(sealed.clone());
+                self.save_pending(key_id, pending).await?;
+                sealed
+            }
+        };
+        let e = second_factor::pending_enrolment(
             &self.state.keyring,
-            self.tenant,
-            pending.session.user_id,
-        )
-        .await?;
+            tenant,
+            user,
+            &sealed,
+            &self.tenant.display_name,
+            &pending.session.identity.email,
+        )?;
         Ok(MfaView::Enrol {
             qr_svg: e.qr_svg.clone(),
             secret: e.secret_base32.clone(),
@@ -162,9 +181,18 @@ impl Flow<'_> {
         })
     }
 
+    async fn save_pending(&self, key_id: &str, pending: &MfaPending) -> Result<(), FlowError> {
+        let body = serde_json::to_vec(pending).map_err(anyhow::Error::from)?;
+        self.state
+            .store
+            .set(&self.key("mfa", key_id), &body, PENDING_TTL)
+            .await?;
+        Ok(())
+    }
+
     /// The page for the login waiting under this cookie.
     pub async fn mfa_page(&self, cookie: Option<&str>) -> Result<MfaView, FlowError> {
-        let (_, pending) = self.mfa_pending(cookie).await?;
+        let (key_id, mut pending) = self.mfa_pending(cookie).await?;
         let user = end_users::get(&self.state.db, self.tenant.id, pending.session.user_id).await?;
         if user.totp_enabled_at.is_some() && !pending.enrolled {
             return Ok(MfaView::Verify { error: None });
@@ -173,7 +201,7 @@ impl Flow<'_> {
             // The codes were shown with the confirmation; they are never shown twice.
             return Ok(MfaView::Codes { codes: Vec::new() });
         }
-        self.enrol_view(&pending, None).await
+        self.enrol_view(&key_id, &mut pending, None).await
     }
 
     async fn limit(&self, user: &str) -> Result<Option<String>, FlowError> {
@@ -218,18 +246,30 @@ or one of your recovery codes."
             }
             "enrol" => {
                 if let Some(message) = self.limit(&user_id.to_string()).await? {
-                    return Ok(MfaStep::Show(self.enrol_view(&pending, Some(message)).await?));
+                    return Ok(MfaStep::Show(
+                        self.enrol_view(&key_id, &mut pending, Some(message)).await?,
+                    ));
                 }
-                match end_user_mfa::confirm(&self.state.db, &self.state.keyring, self.tenant.id, user_id, code).await? {
+                let Some(sealed) = pending.enrolment.clone() else {
+                    // A form for a seed this login never showed.
+                    return Ok(MfaStep::Show(self.enrol_view(&key_id, &mut pending, None).await?));
+                };
+                let confirmed = second_factor::confirm_pending(
+                    &self.state.db,
+                    &self.state.keyring,
+                    self.tenant.id,
+                    user_id,
+                    &sealed,
+                    code,
+                )
+                .await?;
+                match confirmed {
                     Some(codes) => {
                         self.mfa_audit("success", &email, "enrol");
                         rate_limit::reset(self.state.store.as_ref(), CODE_PER_USER, &user_id.to_string()).await?;
                         pending.enrolled = true;
-                        let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
-                        self.state
-                            .store
-                            .set(&self.key("mfa", &key_id), &body, PENDING_TTL)
-                            .await?;
+                        pending.enrolment = None;
+                        self.save_pending(&key_id, &pending).await?;
                         Ok(MfaStep::Show(MfaView::Codes { codes }))
                     }
                     None => {
@@ -237,7 +277,9 @@ or one of your recovery codes."
                         let error = "That code is not right. Check that your phone's clock is correct and enter the \
 code your app shows now."
                             .to_owned();
-                        Ok(MfaStep::Show(self.enrol_view(&pending, Some(error)).await?))
+                        Ok(MfaStep::Show(
+                            self.enrol_view(&key_id, &mut pending, Some(error)).await?,
+                        ))
                     }
                 }
             }
@@ -266,6 +308,11 @@ code your app shows now."
             .ok_or_else(expired)?;
         let pending: MfaPending = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
         let mut session = pending.session;
+        if self.ended_since(&session).await? {
+            return Err(FlowError::Forbidden(
+                "Your access to this organisation's applications was ended. Ask your administrator.".into(),
+            ));
+        }
         if skipped {
             session.mfa_skipped = true;
         } else {

@@ -40,6 +40,29 @@ use crate::state::AppState;
 use crate::store::{StoreError, StoreKey};
 use crate::tenancy::Tenant;
 
+/// Store kind of the mark "this user's sessions were ended at" (Unix milliseconds).
+const ENDED_KIND: &str = "sessions_ended";
+
+/// Ends every broker session of `user_id` at `tenant`, on every replica (they share the
+/// store): a session opened before now is refused at its next use (see `live_session`), and
+/// a login waiting at the second factor is refused at its end. The mark outlives every
+/// session it ends ([`SSO_SESSION_TTL`]). Called when an admin blocks the user, resets their
+/// second factor or ends their sessions, and when the provider says they are gone.
+pub async fn end_sessions(
+    store: &dyn crate::store::SessionStore,
+    tenant: &TenantSlug,
+    user_id: uuid::Uuid,
+) -> Result<(), StoreError> {
+    let now = Utc::now().timestamp_millis().to_string();
+    store
+        .set(
+            &StoreKey::tenant(tenant, ENDED_KIND, &user_id.to_string()),
+            now.as_bytes(),
+            SSO_SESSION_TTL,
+        )
+        .await
+}
+
 /// How long a login may take from the SP's request to the provider's callback.
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
 /// How long a broker session lets further SPs in without the provider.
@@ -104,6 +127,12 @@ pub enum FlowError {
     /// The identity provider is briefly unavailable; the message says which part.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many sign-ins from this address or for this organisation just now.
+    #[error("too many sign-ins; try again in {retry_after} s")]
+    TooMany {
+        /// Seconds until the window ends.
+        retry_after: u64,
+    },
     /// Rosetta's own store or database did not answer: the user sees a generic "try again
     /// in a moment" page, the cause goes to the log only.
     #[error("a dependency did not answer: {0:#}")]
@@ -168,6 +197,17 @@ impl<'a> Flow<'a> {
         StoreKey::tenant(self.slug, kind, id)
     }
 
+    /// Counts one SSO request against the per-address and per-tenant limits (this
+    /// replica's, in memory: no store round trip on the login's path).
+    fn count_start(&self) -> Result<(), FlowError> {
+        let address = self.meta.ip.as_deref().unwrap_or("unknown");
+        self.state
+            .starts_per_address
+            .hit(address)
+            .and_then(|()| self.state.starts_per_tenant.hit(self.slug.as_str()))
+            .map_err(|retry_after| FlowError::TooMany { retry_after })
+    }
+
     /// An SP-initiated AuthnRequest, as received on either binding.
     #[tracing::instrument(skip_all, fields(tenant = %self.slug))]
     pub async fn authn_request(
@@ -178,6 +218,7 @@ impl<'a> Flow<'a> {
         raw_query: Option<&str>,
         sso_cookie: Option<&str>,
     ) -> Result<Outcome, FlowError> {
+        self.count_start()?;
         let local = |e: request::RequestError| {
             if e.is_too_large() {
                 FlowError::TooLarge(e.to_string())
@@ -224,7 +265,8 @@ impl<'a> Flow<'a> {
         // It is claimed together with the state the request starts (one store round trip
         // when it sends the browser to a provider), and before any answer goes out.
         let guard = ReplayGuard {
-            key: self.key("reqid", &format!("{}:{}", fingerprint(&sp.entity_id), valid.id)),
+            // Hashed: the key's size does not depend on what the SP sent.
+            key: self.key("reqid", &fingerprint(&format!("{}\n{}", sp.entity_id, valid.id))),
             ttl: valid.replay_ttl.to_std().unwrap_or(Duration::from_secs(900)),
         };
         let request = SpRequest {
@@ -274,6 +316,7 @@ impl<'a> Flow<'a> {
         relay_state: Option<&str>,
         sso_cookie: Option<&str>,
     ) -> Result<Outcome, FlowError> {
+        self.count_start()?;
         let relay_state = request::check_relay_state(relay_state).map_err(|e| FlowError::BadRequest(e.to_string()))?;
         let sp = self
             .state
@@ -490,23 +533,44 @@ impl<'a> Flow<'a> {
                 Ok(identity) => identity,
                 Err(e) => return Err(self.failed(&pending, e.code(), oidc_error(e)).await),
             };
+            // ForceAuthn sent `max_age=0`: the provider must say the person signed in anew
+            // for this login (`auth_time` no older than the request, with the skew allowed);
+            // a provider that ignored the prompt would turn a step-up into a session reuse.
+            if pending.sp.force_authn && !fresh_authentication(identity.auth_time, pending.started_ms) {
+                return Err(self
+                    .failed(
+                        &pending,
+                        "stale_authentication",
+                        FlowError::BadRequest(
+                            "The application asked for a new sign-in, and the identity provider did not confirm \
+                             one. Sign in again."
+                                .into(),
+                        ),
+                    )
+                    .await);
+            }
             let who = LoginIdentity {
                 issuer: &identity.issuer,
                 subject: &identity.subject,
                 email: &identity.email,
                 name: identity.name.as_deref(),
             };
+            // Taken before the user's status is read: a block that lands after the read
+            // carries a later time, and ends the session this login opens.
+            let opened_ms = Utc::now().timestamp_millis();
             let user = match end_users::record_login(&self.state.db, self.tenant.id, &who).await {
                 Ok(user) => user,
                 Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
             };
+            let authn_instant = authn_instant(identity.auth_time);
             let session = SsoSession {
                 user_id: user.id,
                 identity,
                 source: source.to_owned(),
-                authn_instant: Utc::now(),
+                authn_instant,
                 mfa_at: None,
                 mfa_skipped: false,
+                opened_ms,
             };
             let sp = self
                 .sp_by_entity_id(&pending.sp.sp_entity_id)
@@ -564,14 +628,41 @@ impl<'a> Flow<'a> {
         self.respond(sp, request, &session, Some(sso_cookie)).await
     }
 
+    /// The broker session of this cookie, if it is live and its user's sessions were not
+    /// ended since it opened (blocked, second factor reset, departed): then it is deleted and
+    /// the login goes to the provider, where a blocked user is refused.
     async fn live_session(&self, sso_cookie: Option<&str>) -> Result<Option<SsoSession>, FlowError> {
         let Some(cookie) = sso_cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
             return Ok(None);
         };
-        match self.state.store.get(&self.key("sso", &fingerprint(cookie))).await? {
-            Some(body) => Ok(serde_json::from_slice(&body).ok()),
-            None => Ok(None),
+        let key = self.key("sso", &fingerprint(cookie));
+        let Some(session) = self
+            .state
+            .store
+            .get(&key)
+            .await?
+            .and_then(|body| serde_json::from_slice::<SsoSession>(&body).ok())
+        else {
+            return Ok(None);
+        };
+        if self.ended_since(&session).await? {
+            self.state.store.delete(&key).await?;
+            return Ok(None);
         }
+        Ok(Some(session))
+    }
+
+    /// Whether the session's user had their sessions ended at or after it opened.
+    async fn ended_since(&self, session: &SsoSession) -> Result<bool, FlowError> {
+        let key = self.key(ENDED_KIND, &session.user_id.to_string());
+        Ok(match self.state.store.get(&key).await? {
+            Some(at) => std::str::from_utf8(&at)
+                .ok()
+                .and_then(|t| t.parse::<i64>().ok())
+                // An unreadable mark ends every session: failing closed.
+                .is_none_or(|ended| ended >= session.opened_ms),
+            None => false,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(sp = %sp.name))]
@@ -699,6 +790,21 @@ impl<'a> Flow<'a> {
 struct ReplayGuard {
     key: StoreKey,
     ttl: Duration,
+}
+
+/// Whether `auth_time` (Unix seconds) proves a sign-in at the provider after the login left
+/// for it (`started_ms`, Unix milliseconds), allowing [`REQUEST_SKEW`] between the clocks.
+fn fresh_authentication(auth_time: Option<i64>, started_ms: i64) -> bool {
+    auth_time.is_some_and(|t| t >= started_ms / 1000 - REQUEST_SKEW.num_seconds())
+}
+
+/// The assertion's `AuthnInstant`: when the person signed in at the provider, when it says
+/// (never in the future), else now.
+fn authn_instant(auth_time: Option<i64>) -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    auth_time
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map_or(now, |t| t.min(now))
 }
 
 fn replayed() -> FlowError {

@@ -70,6 +70,11 @@ pub struct SsoSession {
     /// session.
     #[serde(default)]
     pub mfa_skipped: bool,
+    /// Unix milliseconds when the user's status was checked for this session (just before
+    /// the login recorded the user): ending the user's sessions at or after this time ends
+    /// this one ([`super::end_sessions`]).
+    #[serde(default)]
+    pub opened_ms: i64,
 }
 
 /// A login waiting for the user's second factor, stored under the SHA-256 of its cookie.
@@ -84,6 +89,10 @@ pub struct MfaPending {
     /// Enrolment was just confirmed and the recovery codes shown: continue to the SP.
     #[serde(default)]
     pub enrolled: bool,
+    /// The seed this parked login shows for enrolment, sealed (`second_factor::new_pending`):
+    /// it lives and dies with this login, never on the user's row until confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<Vec<u8>>,
 }
 
 #[cfg(test)]

@@ -129,6 +129,10 @@ pub struct VerifiedIdentity {
     pub amr: Vec<String>,
     /// Authentication context class (`acr`), when sent.
     pub acr: Option<String>,
+    /// When the person authenticated at the provider (`auth_time`, Unix seconds), when the
+    /// ID token says; never taken from userinfo.
+    #[serde(default)]
+    pub auth_time: Option<i64>,
 }
 
 impl OidcRp {
@@ -361,6 +365,13 @@ pub(crate) fn identity_from_claims(
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
     };
+    // A JSON number of seconds; a fraction is cut (RFC 7519 NumericDate allows one).
+    let auth_time = claims.get("auth_time").and_then(|t| match t {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+        _ => None,
+    });
     Ok(VerifiedIdentity {
         issuer: config.issuer.clone(),
         subject,
@@ -370,6 +381,7 @@ pub(crate) fn identity_from_claims(
         name: text("name"),
         amr,
         acr: text("acr"),
+        auth_time,
     })
 }
 

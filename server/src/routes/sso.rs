@@ -105,6 +105,7 @@ fn page_error(e: FlowError) -> PageError {
         FlowError::Forbidden(m) => PageError::Status(StatusCode::FORBIDDEN, m),
         FlowError::NotFound(m) => PageError::Status(StatusCode::NOT_FOUND, m),
         FlowError::Unavailable(m) => PageError::Status(StatusCode::SERVICE_UNAVAILABLE, m),
+        FlowError::TooMany { retry_after } => PageError::TooMany { retry_after },
         FlowError::Dependency(e) => PageError::Unavailable(e),
         FlowError::Internal(e) => PageError::Internal(e),
     }

@@ -22,7 +22,9 @@ use chrono::{DateTime, Duration, Utc};
 use super::binding::MAX_XML_NODES;
 pub use super::binding::{Binding, MAX_INFLATED_XML, MAX_SAML_REQUEST_PARAM, Received, decode};
 use super::dom::{child_elements, is_element, plain_text};
-use super::guard::{MAX_DEPTH, has_doctype, nesting_exceeds};
+use super::guard::{
+    MAX_ATTRIBUTES_PER_ELEMENT, MAX_DEPTH, MAX_NAMESPACE_DECLARATIONS, attributes_exceed, has_doctype, nesting_exceeds,
+};
 pub use super::request_error::RequestError;
 use super::request_signature;
 pub use super::status::SamlStatus;
@@ -178,6 +180,9 @@ impl From<RequestError> for Rejection {
     }
 }
 
+/// Longest AuthnRequest `ID` accepted, in bytes (generated IDs are 33 to 50).
+pub const MAX_ID_BYTES: usize = 256;
+
 /// Parses the decoded XML into an [`AuthnRequest`].
 ///
 /// Any `<!DOCTYPE` is refused before parsing (roxmltree also refuses non-empty DTDs; both
@@ -190,6 +195,9 @@ pub fn parse(xml: &str) -> Result<AuthnRequest, RequestError> {
     }
     if nesting_exceeds(xml.as_bytes(), MAX_DEPTH) {
         return Err(RequestError::MalformedXml);
+    }
+    if attributes_exceed(xml.as_bytes(), MAX_ATTRIBUTES_PER_ELEMENT, MAX_NAMESPACE_DECLARATIONS) {
+        return Err(RequestError::TooManyAttributes);
     }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
@@ -205,6 +213,11 @@ pub fn parse(xml: &str) -> Result<AuthnRequest, RequestError> {
     }
 
     let id = required_attr(root, "ID")?;
+    // An `xs:ID` is a short name; it is stored (replay cache, pending login) and echoed as
+    // InResponseTo, so it is bounded before anything keeps it.
+    if id.len() > MAX_ID_BYTES || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(RequestError::InvalidValue("ID"));
+    }
     let version = required_attr(root, "Version")?;
     let issue_instant = DateTime::parse_from_rfc3339(&required_attr(root, "IssueInstant")?)
         .map_err(|_| RequestError::InvalidValue("IssueInstant"))?

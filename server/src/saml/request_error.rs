@@ -30,6 +30,10 @@ pub enum RequestError {
     /// The XML is not well-formed.
     #[error("The sign-in request is not well-formed XML.")]
     MalformedXml,
+    /// An element with more attributes, or a document with more namespace declarations,
+    /// than any real request has.
+    #[error("The sign-in request carries more attributes than a sign-in request has.")]
+    TooManyAttributes,
     /// The root element is not a SAML 2.0 `samlp:AuthnRequest`.
     #[error("The sign-in request is not a SAML 2.0 authentication request.")]
     WrongRoot,

@@ -226,6 +226,13 @@ fn check_post_signature_shape(xml: &str) -> Result<(), RequestError> {
     if super::guard::nesting_exceeds(xml.as_bytes(), super::guard::MAX_DEPTH) {
         return Err(RequestError::MalformedXml);
     }
+    if super::guard::attributes_exceed(
+        xml.as_bytes(),
+        super::guard::MAX_ATTRIBUTES_PER_ELEMENT,
+        super::guard::MAX_NAMESPACE_DECLARATIONS,
+    ) {
+        return Err(RequestError::TooManyAttributes);
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_XML_NODES,

@@ -16,7 +16,9 @@ use openssl::x509::X509;
 use roxmltree::Node;
 
 use super::dom::is_element;
-use super::guard::{has_doctype, nesting_exceeds};
+use super::guard::{
+    MAX_ATTRIBUTES_PER_ELEMENT, MAX_NAMESPACE_DECLARATIONS, attributes_exceed, has_doctype, nesting_exceeds,
+};
 use super::metadata::SUPPORTED_NAMEID_FORMATS;
 use super::uri::{BINDING_POST, NS_DSIG, NS_METADATA, NS_PROTOCOL};
 use crate::domain::{AcsUrl, EntityId};
@@ -89,6 +91,12 @@ pub fn parse_sp_metadata(xml: &str, dev: bool) -> Result<SpMetadata, MetadataErr
     if nesting_exceeds(xml.as_bytes(), MAX_METADATA_DEPTH) {
         return Err(invalid(format!(
             "the metadata nests XML elements more than {MAX_METADATA_DEPTH} levels deep"
+        )));
+    }
+    if attributes_exceed(xml.as_bytes(), MAX_ATTRIBUTES_PER_ELEMENT, MAX_NAMESPACE_DECLARATIONS) {
+        return Err(invalid(format!(
+            "an element of the metadata carries more than {MAX_ATTRIBUTES_PER_ELEMENT} attributes, or the \
+             document declares more than {MAX_NAMESPACE_DECLARATIONS} namespaces"
         )));
     }
     let options = roxmltree::ParsingOptions {

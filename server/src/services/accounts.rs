@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::second_factor::{self, Holder, Pending};
+use super::second_factor::{self, Holder};
 use super::{ServiceError, ServiceResult, conflict_on_unique, tenants};
 use crate::credentials::{self, password, totp};
 use crate::crypto::Keyring;
@@ -462,7 +462,7 @@ pub async fn begin_totp(
     keyring: &Keyring,
     account_id: Uuid,
 ) -> ServiceResult<totp::Enrolment> {
-    second_factor::begin(db, keyring, Holder::Admin(account_id), "Rosetta", Pending::Replace).await
+    second_factor::begin(db, keyring, Holder::Admin(account_id), "Rosetta").await
 }
 
 /// Confirms enrolment with a first code; returns ten single-use recovery codes (shown

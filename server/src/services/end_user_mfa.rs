@@ -6,9 +6,8 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::ServiceResult;
-use super::second_factor::{self, Holder, Pending};
+use super::second_factor::{self, Holder};
 use super::service_providers::{ServiceProvider, SpMfaPolicy};
-use crate::credentials::totp;
 use crate::crypto::Keyring;
 use crate::oidc::VerifiedIdentity;
 
@@ -52,33 +51,6 @@ pub fn upstream_satisfies(tenant: &tenant::Model, identity: &VerifiedIdentity) -
             .is_some_and(|list| list.split_whitespace().any(|a| a == acr))
     });
     amr || acr
-}
-
-/// The seed to show for enrolment: the pending one if enrolment was started (a reload
-/// shows the same QR code), else a new one. Refused once TOTP is on.
-pub async fn begin(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    tenant: &tenant::Model,
-    user_id: Uuid,
-) -> ServiceResult<totp::Enrolment> {
-    let holder = Holder::EndUser {
-        tenant_id: tenant.id,
-        user_id,
-    };
-    second_factor::begin(db, keyring, holder, &tenant.display_name, Pending::Reuse).await
-}
-
-/// Confirms enrolment with a first code; returns ten recovery codes (shown once, stored
-/// hashed). `Ok(None)` for a wrong code.
-pub async fn confirm(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    tenant_id: Uuid,
-    user_id: Uuid,
-    code: &str,
-) -> ServiceResult<Option<Vec<String>>> {
-    second_factor::confirm(db, keyring, Holder::EndUser { tenant_id, user_id }, code).await
 }
 
 /// Checks a 6-digit code or a recovery code (used up) of an enrolled user.
@@ -140,6 +112,7 @@ mod tests {
             name: None,
             amr: amr.iter().map(|s| (*s).to_owned()).collect(),
             acr: acr.map(str::to_owned),
+            auth_time: None,
         }
     }
 

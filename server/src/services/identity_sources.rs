@@ -53,8 +53,36 @@ pub struct IdentitySource {
     pub scopes: String,
     /// Allowed email domains.
     pub domains: Vec<String>,
+    /// Each domain's proof of ownership, in the order of `domains`.
+    pub claims: Vec<DomainClaim>,
     /// Whether userinfo is called.
     pub use_userinfo: bool,
+}
+
+/// One email domain of a source and whether the tenant proved it owns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DomainClaim {
+    /// The domain.
+    pub domain: String,
+    /// When ownership was proved; `None` while unproved.
+    pub verified_at: Option<chrono::DateTime<Utc>>,
+    /// What the `_rosetta-challenge` TXT record must hold.
+    pub token: String,
+}
+
+impl DomainClaim {
+    /// The wire view: the TXT record to publish.
+    pub fn to_wire(&self) -> rosetta_api::DomainVerification {
+        rosetta_api::DomainVerification {
+            domain: self.domain.clone(),
+            verified: self.verified_at.is_some(),
+            verified_at: self
+                .verified_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            txt_name: super::domain_proof::record_name(&self.domain),
+            txt_value: super::domain_proof::record_value(&self.token),
+        }
+    }
 }
 
 /// Checks an issuer URL: https, or http on loopback in dev mode; no credentials, query or
@@ -125,27 +153,52 @@ fn unseal_secret(keyring: &Keyring, row: &identity_source::Model) -> ServiceResu
     Ok(SecretString::from(String::from_utf8_lossy(&plain).into_owned()))
 }
 
-/// Claims `domains` for the source; a domain of another source or tenant is a conflict.
-async fn insert_domains<C: sea_orm::ConnectionTrait>(
+/// Routes `domains` to the source, within its tenant: the source's other domains are
+/// released, the ones it keeps keep their proof of ownership, new ones start unproved with a
+/// fresh token. A domain of another source of the same tenant is a conflict; other tenants
+/// never are (each routes a domain inside itself; only verification is exclusive).
+async fn set_domains<C: sea_orm::ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     source_id: Uuid,
     domains: &[EmailDomain],
 ) -> ServiceResult<()> {
-    for domain in domains {
+    let wanted: Vec<String> = domains.iter().map(ToString::to_string).collect();
+    let held: Vec<String> = identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::TenantId.eq(tenant_id))
+        .filter(identity_source_domain::Column::SourceId.eq(source_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    let released: Vec<&String> = held.iter().filter(|d| !wanted.contains(d)).collect();
+    if !released.is_empty() {
+        identity_source_domain::Entity::delete_many()
+            .filter(identity_source_domain::Column::TenantId.eq(tenant_id))
+            .filter(identity_source_domain::Column::SourceId.eq(source_id))
+            .filter(identity_source_domain::Column::Domain.is_in(released))
+            .exec(db)
+            .await?;
+    }
+    for domain in wanted.iter().filter(|d| !held.contains(d)) {
         identity_source_domain::ActiveModel {
-            domain: Set(domain.to_string()),
             tenant_id: Set(tenant_id),
+            domain: Set(domain.clone()),
             source_id: Set(source_id),
+            verified_at: Set(None),
+            verify_token: Set(crate::credentials::hex(&rand::random::<[u8; 16]>())),
         }
         .insert(db)
         .await
-        .map_err(conflict_on_unique(format!("the domain `{domain}` is already claimed")))?;
+        .map_err(conflict_on_unique(format!(
+            "the domain `{domain}` is already routed to another identity source of this tenant"
+        )))?;
     }
     Ok(())
 }
 
-/// Registers a source; its domains cannot belong to another source or tenant.
+/// Registers a source; its domains cannot belong to another source of the tenant.
 pub async fn create(
     db: &DatabaseConnection,
     keyring: &Keyring,
@@ -180,9 +233,10 @@ pub async fn create(
         .insert(&txn)
         .await
         .map_err(conflict_on_unique(format!("a source named `{}` exists", new.name)))?;
-    insert_domains(&txn, tenant_id, id, &new.domains).await?;
+    set_domains(&txn, tenant_id, id, &new.domains).await?;
     txn.commit().await?;
-    Ok(view(source, new.domains.iter().map(ToString::to_string).collect()))
+    let claims = claims_of(db, tenant_id, id).await?;
+    Ok(view(source, claims))
 }
 
 impl IdentitySource {
@@ -205,20 +259,32 @@ impl IdentitySource {
             client_id: self.client_id.clone(),
             scopes: self.scopes.clone(),
             domains: self.domains.clone(),
+            domain_verification: self.claims.iter().map(DomainClaim::to_wire).collect(),
             use_userinfo: self.use_userinfo,
             redirect_uri,
         }
     }
 }
 
-fn view(m: identity_source::Model, domains: Vec<String>) -> IdentitySource {
+/// A source with its domain rows (sorted by domain).
+fn view(m: identity_source::Model, mut rows: Vec<identity_source_domain::Model>) -> IdentitySource {
+    rows.sort_by(|a, b| a.domain.cmp(&b.domain));
+    let claims: Vec<DomainClaim> = rows
+        .into_iter()
+        .map(|d| DomainClaim {
+            domain: d.domain,
+            verified_at: d.verified_at,
+            token: d.verify_token,
+        })
+        .collect();
     IdentitySource {
         id: m.id,
         name: m.name,
         issuer: m.issuer,
         client_id: m.client_id,
         scopes: m.scopes,
-        domains,
+        domains: claims.iter().map(|c| c.domain.clone()).collect(),
+        claims,
         use_userinfo: m.use_userinfo,
     }
 }
@@ -238,11 +304,7 @@ pub async fn list(db: &DatabaseConnection, tenant_id: Uuid) -> ServiceResult<Vec
     Ok(sources
         .into_iter()
         .map(|s| {
-            let mine = domains
-                .iter()
-                .filter(|d| d.source_id == s.id)
-                .map(|d| d.domain.clone())
-                .collect();
+            let mine = domains.iter().filter(|d| d.source_id == s.id).cloned().collect();
             view(s, mine)
         })
         .collect())
@@ -264,13 +326,7 @@ pub async fn find_with_secret(
         return Ok(None);
     };
     let secret = unseal_secret(keyring, &row)?;
-    let domains = identity_source_domain::Entity::find()
-        .filter(identity_source_domain::Column::SourceId.eq(row.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.domain)
-        .collect();
+    let domains = claims_of(db, tenant_id, row.id).await?;
     Ok(Some((view(row, domains), secret)))
 }
 
@@ -300,22 +356,22 @@ async fn row(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResul
         .ok_or_else(|| ServiceError::NotFound("no such identity source".into()))
 }
 
-async fn domains_of(db: &DatabaseConnection, source_id: Uuid) -> ServiceResult<Vec<String>> {
-    let mut domains: Vec<String> = identity_source_domain::Entity::find()
+async fn claims_of(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    source_id: Uuid,
+) -> ServiceResult<Vec<identity_source_domain::Model>> {
+    Ok(identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::TenantId.eq(tenant_id))
         .filter(identity_source_domain::Column::SourceId.eq(source_id))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.domain)
-        .collect();
-    domains.sort();
-    Ok(domains)
+        .await?)
 }
 
 /// The tenant's source with this ID (never its secret).
 pub async fn get(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<IdentitySource> {
     let r = row(db, tenant_id, id).await?;
-    let domains = domains_of(db, r.id).await?;
+    let domains = claims_of(db, tenant_id, r.id).await?;
     Ok(view(r, domains))
 }
 
@@ -345,7 +401,7 @@ pub async fn update(
     change: SourceUpdate,
 ) -> ServiceResult<(IdentitySource, IdentitySource)> {
     let current = row(db, tenant_id, id).await?;
-    let before = view(current.clone(), domains_of(db, id).await?);
+    let before = view(current.clone(), claims_of(db, tenant_id, id).await?);
     let mut active: identity_source::ActiveModel = current.into();
     if let Some(issuer) = change.issuer {
         active.issuer = Set(issuer);
@@ -379,14 +435,10 @@ pub async fn update(
                 message: "a source needs at least one email domain".into(),
             });
         }
-        identity_source_domain::Entity::delete_many()
-            .filter(identity_source_domain::Column::SourceId.eq(id))
-            .exec(&txn)
-            .await?;
-        insert_domains(&txn, tenant_id, id, domains).await?;
+        set_domains(&txn, tenant_id, id, domains).await?;
     }
     txn.commit().await?;
-    let after = view(updated, domains_of(db, id).await?);
+    let after = view(updated, claims_of(db, tenant_id, id).await?);
     Ok((before, after))
 }
 
@@ -416,12 +468,80 @@ pub async fn list_with_secrets(
     rows.into_iter()
         .map(|row| {
             let secret = unseal_secret(keyring, &row)?;
-            let mine = domains
-                .iter()
-                .filter(|d| d.source_id == row.id)
-                .map(|d| d.domain.clone())
-                .collect();
+            let mine = domains.iter().filter(|d| d.source_id == row.id).cloned().collect();
             Ok((view(row, mine), secret))
         })
         .collect()
+}
+
+/// Proves the tenant owns `domain`, one of the source's: its `_rosetta-challenge` TXT record
+/// must hold the tenant's token for it. Already proved: nothing to do. Proved by another
+/// tenant: a conflict that does not say which (the claim stays usable inside this tenant).
+/// Returns the source and whether this call proved the domain.
+pub async fn verify_domain(
+    db: &DatabaseConnection,
+    prover: &super::domain_proof::DomainProver,
+    tenant_id: Uuid,
+    source_id: Uuid,
+    domain: &EmailDomain,
+) -> ServiceResult<(IdentitySource, bool)> {
+    use super::domain_proof::{Proof, record_name, record_value};
+    let source = row(db, tenant_id, source_id).await?;
+    let claim = identity_source_domain::Entity::find_by_id((tenant_id, domain.to_string()))
+        .filter(identity_source_domain::Column::SourceId.eq(source_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("the source `{}` has no domain `{domain}`", source.name)))?;
+    if claim.verified_at.is_some() {
+        let claims = claims_of(db, tenant_id, source_id).await?;
+        return Ok((view(source, claims), false));
+    }
+    let taken = || {
+        ServiceError::Conflict(format!(
+            "`{domain}` is already verified by another organisation on Rosetta; it still works for \
+             logins here, unverified. If the domain is yours, contact support"
+        ))
+    };
+    let verified_elsewhere = identity_source_domain::Entity::find()
+        .filter(identity_source_domain::Column::Domain.eq(domain.to_string()))
+        .filter(identity_source_domain::Column::VerifiedAt.is_not_null())
+        .one(db)
+        .await?;
+    if verified_elsewhere.is_some() {
+        return Err(taken());
+    }
+    let (name, value) = (record_name(domain.as_str()), record_value(&claim.verify_token));
+    let unproved = |message: String| ServiceError::Invalid {
+        field: "domain",
+        message,
+    };
+    match prover.check(domain.as_str(), &claim.verify_token).await {
+        Proof::Proved => {}
+        Proof::NoRecord => {
+            return Err(unproved(format!(
+                "no TXT record at `{name}`: publish one holding `{value}`, then verify again \
+                 (a new record can take some minutes to reach resolvers)"
+            )));
+        }
+        Proof::OtherValues(n) => {
+            return Err(unproved(format!(
+                "{n} TXT record(s) at `{name}`, none holding `{value}`: publish that value exactly, \
+                 then verify again"
+            )));
+        }
+        Proof::LookupFailed(why) => {
+            return Err(unproved(format!(
+                "the DNS lookup of `{name}` failed ({why}); check the domain's nameservers answer, \
+                 then verify again"
+            )));
+        }
+    }
+    let mut active: identity_source_domain::ActiveModel = claim.into();
+    active.verified_at = Set(Some(Utc::now()));
+    active.update(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => taken(),
+        _ => ServiceError::Database(e),
+    })?;
+    let claims = claims_of(db, tenant_id, source_id).await?;
+    Ok((view(source, claims), true))
 }

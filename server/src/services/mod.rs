@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin_sessions;
 pub mod audit;
+pub mod domain_proof;
 pub mod end_user_mfa;
 pub mod end_users;
 pub mod identity_sources;

@@ -60,6 +60,22 @@ pub const INVITE_TENANT: Limit = Limit {
     window: Duration::from_secs(3600),
 };
 
+/// "Test connection" runs per tenant (each one makes Rosetta fetch what the tenant named):
+/// 30 per 10 minutes.
+pub const SOURCE_TEST_TENANT: Limit = Limit {
+    kind: "rl_source_test",
+    max: 30,
+    window: Duration::from_secs(600),
+};
+
+/// Domain-ownership checks per tenant (each one makes Rosetta query DNS for a name the
+/// tenant chose): 30 per 10 minutes.
+pub const DOMAIN_VERIFY_TENANT: Limit = Limit {
+    kind: "rl_domain_verify",
+    max: 30,
+    window: Duration::from_secs(600),
+};
+
 /// Why an attempt was not allowed.
 #[derive(Debug, thiserror::Error)]
 pub enum LimitError {
@@ -102,6 +118,63 @@ pub async fn reset(store: &dyn SessionStore, limit: Limit, subject: &str) -> Res
         .await
 }
 
+/// Fixed one-minute windows counted in this process only: for limits on the login's hot
+/// path, where a store round trip per request would cost more than the limit saves. With
+/// several replicas each counts its own share, so the deployment-wide limit is the setting
+/// times the replicas. Memory is bounded: at most `max_subjects` counters a window; subjects
+/// beyond that share one counter (so a flood from many addresses is still limited).
+pub struct LocalLimiter {
+    per_minute: u64,
+    max_subjects: usize,
+    state: std::sync::Mutex<(u64, std::collections::HashMap<String, u64>)>,
+}
+
+impl LocalLimiter {
+    /// At most `per_minute` hits per subject and minute.
+    pub fn new(per_minute: u64, max_subjects: usize) -> Self {
+        Self {
+            per_minute,
+            max_subjects,
+            state: std::sync::Mutex::new((0, std::collections::HashMap::new())),
+        }
+    }
+
+    /// Counts one hit of `subject` now; `Err(retry_after_secs)` when over the limit.
+    pub fn hit(&self, subject: &str) -> Result<(), u64> {
+        self.hit_at(subject, chrono::Utc::now().timestamp().max(0).unsigned_abs())
+    }
+
+    fn hit_at(&self, subject: &str, now: u64) -> Result<(), u64> {
+        let window = now / 60;
+        // A poisoned lock holds plain counters: safe to keep using.
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.0 != window {
+            state.0 = window;
+            state.1.clear();
+        }
+        let key = if state.1.len() >= self.max_subjects && !state.1.contains_key(subject) {
+            "\u{0}overflow"
+        } else {
+            subject
+        };
+        let count = match state.1.get_mut(key) {
+            Some(c) => {
+                *c += 1;
+                *c
+            }
+            None => {
+                state.1.insert(key.to_owned(), 1);
+                1
+            }
+        };
+        if count > self.per_minute {
+            Err(60 - now % 60)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +185,32 @@ mod tests {
         max: 3,
         window: Duration::from_secs(60),
     };
+
+    #[test]
+    fn local_limits_count_per_subject_per_minute_with_bounded_memory() {
+        let limiter = LocalLimiter::new(3, 2);
+        let t = 6_000_000;
+        for _ in 0..3 {
+            limiter.hit_at("a", t).unwrap();
+        }
+        assert_eq!(
+            limiter.hit_at("a", t + 10),
+            Err(50),
+            "the fourth in the window waits for its end"
+        );
+        limiter.hit_at("b", t).unwrap();
+        // A third subject in the window shares the overflow counter with any further ones.
+        for _ in 0..3 {
+            limiter.hit_at("c", t).unwrap();
+        }
+        assert!(
+            limiter.hit_at("d", t).is_err(),
+            "subjects beyond the bound share one limit"
+        );
+        // A new window starts from zero.
+        limiter.hit_at("a", t + 60).unwrap();
+        limiter.hit_at("d", t + 60).unwrap();
+    }
 
     #[tokio::test]
     async fn the_attempt_after_the_limit_is_refused_until_the_window_ends() {

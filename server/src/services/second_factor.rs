@@ -38,15 +38,6 @@ pub enum Holder {
     },
 }
 
-/// What enrolment does with a seed already stored but not yet confirmed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pending {
-    /// Show it again (a reloaded page shows the same QR code).
-    Reuse,
-    /// Replace it with a new one.
-    Replace,
-}
-
 /// The factor's state on the holder's row.
 struct Factor {
     id: Uuid,
@@ -209,14 +200,15 @@ fn now() -> Value {
     Utc::now().into()
 }
 
-/// Starts enrolment: the seed to show (kept sealed until a code confirms it), as an
-/// `otpauth://` URL, base32 text and QR code naming `issuer`. Refused once the factor is on.
+/// Starts an admin's enrolment: a new seed, kept sealed on the account until a code
+/// confirms it, shown as an `otpauth://` URL, base32 text and QR code naming `issuer`.
+/// Refused once the factor is on. (An end user's seed waits in their parked login instead:
+/// [`new_pending`], [`confirm_pending`].)
 pub async fn begin(
     db: &DatabaseConnection,
     keyring: &Keyring,
     holder: Holder,
     issuer: &str,
-    pending: Pending,
 ) -> ServiceResult<totp::Enrolment> {
     let factor = load(db, holder).await?;
     if factor.enabled {
@@ -224,11 +216,6 @@ pub async fn begin(
             Holder::Admin(_) => "TOTP is already on for this account; turn it off first to enrol a new device".into(),
             Holder::EndUser { .. } => "this user already has an authenticator".into(),
         }));
-    }
-    if pending == Pending::Reuse
-        && let Some(secret) = factor.open(holder, keyring)?
-    {
-        return totp::enrolment(&secret, issuer, &factor.label).map_err(|e| ServiceError::Internal(e.to_string()));
     }
     let secret = Zeroizing::new(totp::generate_secret());
     let (tenant, kind, record) = factor.context(holder);
@@ -254,6 +241,105 @@ pub async fn begin(
     )
     .await?;
     totp::enrolment(&secret, issuer, &factor.label).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Associated-data kind of a seed waiting in a parked login for its first code.
+pub(crate) const PENDING_KIND: &str = "end_user.totp_enrolment";
+
+fn pending_context<'a>(tenant: &'a str, user: &'a str) -> SecretContext<'a> {
+    SecretContext {
+        tenant,
+        kind: PENDING_KIND,
+        record: user,
+    }
+}
+
+/// A new seed for an end user's enrolment, sealed (tenant and user as associated data) to
+/// wait in the parked login that shows it: never on the user's row, so a login that
+/// reaches this step (someone holding phished provider credentials, say) cannot plant a
+/// seed that the real user's later login would show and confirm.
+pub fn new_pending(keyring: &Keyring, tenant_id: Uuid, user_id: Uuid) -> ServiceResult<Vec<u8>> {
+    let secret = Zeroizing::new(totp::generate_secret());
+    let (t, u) = (tenant_id.to_string(), user_id.to_string());
+    keyring
+        .seal(pending_context(&t, &u), &secret)
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+fn open_pending(keyring: &Keyring, tenant_id: Uuid, user_id: Uuid, sealed: &[u8]) -> ServiceResult<Zeroizing<Vec<u8>>> {
+    let (t, u) = (tenant_id.to_string(), user_id.to_string());
+    keyring
+        .open(pending_context(&t, &u), sealed)
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// What an authenticator app needs of a pending seed.
+pub fn pending_enrolment(
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    sealed: &[u8],
+    issuer: &str,
+    account: &str,
+) -> ServiceResult<totp::Enrolment> {
+    let secret = open_pending(keyring, tenant_id, user_id, sealed)?;
+    totp::enrolment(&secret, issuer, account).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Confirms an end user's enrolment with the pending seed and a first code: the seed is
+/// sealed onto the user's row with the factor on, the code's step recorded, and ten recovery
+/// codes returned (shown once, stored hashed) — all in one conditional write, which a
+/// concurrent enrolment of the same user cannot also win. `Ok(None)` for a wrong code.
+pub async fn confirm_pending(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    sealed_pending: &[u8],
+    code: &str,
+) -> ServiceResult<Option<Vec<String>>> {
+    let holder = Holder::EndUser { tenant_id, user_id };
+    let factor = load(db, holder).await?;
+    if factor.enabled {
+        return Err(ServiceError::Conflict("this user already has an authenticator".into()));
+    }
+    let secret = open_pending(keyring, tenant_id, user_id, sealed_pending)?;
+    let unix = Utc::now().timestamp().max(0).unsigned_abs();
+    let Some(step) = totp::verify(&secret, code, unix, None) else {
+        return Ok(None);
+    };
+    let (tenant, kind, record) = factor.context(holder);
+    let sealed = keyring
+        .seal(
+            SecretContext {
+                tenant: &tenant,
+                kind,
+                record: &record,
+            },
+            &secret,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let codes = credentials::recovery_codes();
+    let won = write(
+        db,
+        holder,
+        vec![
+            (Col::Secret, Some(sealed).into()),
+            (Col::LastStep, step.into()),
+            (Col::EnabledAt, Some(Utc::now()).into()),
+            (
+                Col::RecoveryCodes,
+                Some(credentials::recovery_hashes_json(&codes)).into(),
+            ),
+            (Col::UpdatedAt, now()),
+        ],
+        Some((Col::EnabledAt, None, false)),
+    )
+    .await?;
+    if !won {
+        return Err(ServiceError::Conflict("this user already has an authenticator".into()));
+    }
+    Ok(Some(codes))
 }
 
 /// Accepts `code` for the seed and records its step atomically: a step is never accepted

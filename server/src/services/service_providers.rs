@@ -190,7 +190,8 @@ pub struct NewServiceProvider {
     pub request_signing_certs: Vec<String>,
 }
 
-/// Registers an SP. Its entity ID is unique across all tenants.
+/// Registers an SP. Its name and entity ID are unique within the tenant; another tenant may
+/// register the same entity ID (each tenant's host and signing key tell the two apart).
 pub async fn create(
     db: &DatabaseConnection,
     tenant_id: Uuid,
@@ -254,7 +255,7 @@ pub async fn create(
         updated_at: Set(now),
     };
     let message = format!(
-        "a service provider named `{}` or with entity ID `{}` is already registered",
+        "this tenant already has a service provider named `{}` or with entity ID `{}`",
         new.name, new.entity_id
     );
     row.insert(db).await.map_err(conflict_on_unique(message))?.try_into()

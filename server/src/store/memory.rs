@@ -278,6 +278,11 @@ impl SessionStore for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
     }
+
+    fn usage(&self) -> Option<(usize, usize)> {
+        let inner = self.lock();
+        Some((inner.map.len(), inner.bytes))
+    }
 }
 
 #[cfg(test)]

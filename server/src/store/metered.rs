@@ -108,4 +108,8 @@ impl SessionStore for MeteredStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+
+    fn usage(&self) -> Option<(usize, usize)> {
+        self.inner.usage()
+    }
 }

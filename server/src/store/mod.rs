@@ -110,6 +110,11 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn count_kind(&self, kind: &'static str) -> StoreResult<u64>;
     /// `redis` or `memory`.
     fn backend(&self) -> &'static str;
+    /// The in-process store's entries and bytes (as its budget counts them); `None` for a
+    /// store whose memory is another process's.
+    fn usage(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// The store shared by handlers.

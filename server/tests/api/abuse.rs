@@ -65,3 +65,95 @@ async fn idle_connections_do_not_starve_others() {
     );
     drop(idle);
 }
+
+/// The in-process store's (entries, bytes).
+fn store_usage(c: &crate::rp_conformance::Case) -> (usize, usize) {
+    c.app
+        .state
+        .store
+        .usage()
+        .expect("the in-process store reports its usage")
+}
+
+/// Hardening II, 2: 1,000 requests of about 600 bytes on the wire, each carrying a 60 KB
+/// `ID` (it compresses to almost nothing), once grew the process by about 120 MB, all
+/// answered 302. The ID is bounded now (an `xs:ID` is short): each is refused before
+/// anything is kept, and the store holds not one byte more.
+#[tokio::test]
+async fn oversized_request_ids_are_refused_before_anything_is_kept() {
+    // Above the per-address limit on starts, which would otherwise answer 429 from the
+    // 601st request on (that limit has its own test below).
+    let c = crate::rp_conformance::case_with(|s| s.server.login_starts_per_address = 10_000).await;
+    let before = store_usage(&c);
+    let long_id = format!("_{}", "a".repeat(60 * 1024));
+    for _ in 0..1000 {
+        let res = c.sso_with_id(&long_id, "").await;
+        assert_eq!(res.status(), 400);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("invalid ID"), "{page}");
+    }
+    assert_eq!(store_usage(&c), before, "nothing of the refused requests is kept");
+    // An ID at the cap still works.
+    let res = c.sso_with_id(&format!("_{}", "a".repeat(255)), "").await;
+    assert_eq!(res.status(), 302);
+}
+
+/// Hardening II, 2: a root with 10,000 attributes took 143 ms to refuse or accept (the
+/// parser's duplicate check is quadratic). They are counted before parsing now, in linear
+/// time (criterion `authn_request_with_10000_attributes` has the cost).
+#[tokio::test]
+async fn thousands_of_attributes_are_refused_before_parsing() {
+    let c = crate::rp_conformance::case().await;
+    let attributes: String = (0..10_000).map(|i| format!(" a{i}=\"x\"")).collect();
+    let res = c.sso_with_id("_many", &attributes).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("more attributes"));
+    let declarations: String = (0..500).map(|i| format!(" xmlns:p{i}=\"urn:x:{i}\"")).collect();
+    let res = c.sso_with_id("_namespaces", &declarations).await;
+    assert_eq!(res.status(), 400);
+}
+
+/// Hardening II, 2: a stream of valid AuthnRequests from one address parked a pending login
+/// each, without limit. Past `login_starts_per_address` a minute the answer is 429 with a
+/// clear page and `Retry-After`, and nothing more is kept.
+#[tokio::test]
+async fn a_flood_of_starts_from_one_address_is_limited() {
+    let c = crate::rp_conformance::case_with(|s| s.server.login_starts_per_address = 40).await;
+    let mut statuses = Vec::new();
+    let mut kept = (0, 0);
+    for n in 0..100 {
+        let res = c.sso().await;
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry));
+            assert!(res.text().await.unwrap().contains("too many sign-in attempts"));
+        }
+        if n == 39 {
+            kept = store_usage(&c);
+        }
+    }
+    let started = statuses.iter().filter(|s| **s == 302).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    // The limit counts fixed minutes: a run across a minute's end starts a second window.
+    assert!((40..=80).contains(&started) && started + limited == 100, "{statuses:?}");
+    assert!(limited >= 20, "{statuses:?}");
+    let (entries, bytes) = store_usage(&c);
+    assert!(
+        bytes <= kept.1 * 2 + 4096 && entries <= kept.0 * 2,
+        "the refused requests keep nothing: {kept:?} after 40, ({entries}, {bytes}) after 100"
+    );
+}
+
+/// The same limit per tenant, whatever the addresses.
+#[tokio::test]
+async fn a_flood_of_starts_for_one_tenant_is_limited() {
+    let c = crate::rp_conformance::case_with(|s| s.server.login_starts_per_tenant = 30).await;
+    let mut limited = 0;
+    for _ in 0..70 {
+        if c.sso().await.status() == 429 {
+            limited += 1;
+        }
+    }
+    assert!((10..=40).contains(&limited), "{limited}");
+}

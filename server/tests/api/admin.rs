@@ -1055,7 +1055,10 @@ async fn every_route_isolates_tenants() {
                 let id = ids
                     .get(kind)
                     .unwrap_or_else(|| panic!("no object of kind {kind} for {path}: add one"));
-                let concrete = path.replace("{id}", id).replace("{account_id}", id);
+                let concrete = path
+                    .replace("{id}", id)
+                    .replace("{account_id}", id)
+                    .replace("{domain}", "b-only.example");
                 let body = match (m.as_str(), kind) {
                     ("PATCH", "members") => Some(json!({"role": "admin"})),
                     ("GET", _) => None,

@@ -4,7 +4,7 @@
 use rosetta::domain::{AcsUrl, EmailDomain, EntityId, Handle};
 use rosetta::services::identity_sources::{self, NewIdentitySource};
 use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
-use rosetta::services::{ServiceError, signing_keys};
+use rosetta::services::{ServiceError, second_factor, signing_keys};
 use rosetta_entity::identity_source;
 use sea_orm::EntityTrait;
 use secrecy::{ExposeSecret, SecretString};
@@ -40,7 +40,7 @@ fn corp(domains: &[&str]) -> NewIdentitySource {
 }
 
 both_stacks!(
-    service_providers_are_scoped_and_unclaimable,
+    service_providers_are_scoped_and_per_tenant,
     |stack: rosetta_e2e::Stack| async move {
         let app = spawn_app(stack).await;
         let db = &app.state.db;
@@ -58,7 +58,9 @@ both_stacks!(
         );
         assert_eq!(sp.attributes.len(), 4);
 
-        // Another tenant can neither see nor claim it.
+        // Another tenant cannot see it, nor remove it; registering the same entity ID
+        // (Hardening II, 5: it is visible in any AuthnRequest) neither fails nor touches
+        // Acme's: each tenant has its own.
         assert!(
             service_providers::find_by_entity_id(db, globex.id, ATLASSIAN_ENTITY)
                 .await
@@ -66,12 +68,34 @@ both_stacks!(
                 .is_none()
         );
         assert!(service_providers::list(db, globex.id).await.unwrap().is_empty());
-        let claim = service_providers::create(db, globex.id, jira(ATLASSIAN_ENTITY)).await;
-        assert!(matches!(claim, Err(ServiceError::Conflict(_))), "{claim:?}");
         assert!(matches!(
             service_providers::remove(db, globex.id, "jira").await,
             Err(ServiceError::NotFound(_))
         ));
+        let theirs = service_providers::create(db, globex.id, jira(ATLASSIAN_ENTITY))
+            .await
+            .expect("a second tenant registers the same entity ID");
+        assert_ne!(theirs.id, sp.id);
+        let found = service_providers::find_by_entity_id(db, acme.id, ATLASSIAN_ENTITY)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, sp.id, "each tenant finds its own");
+        // Within one tenant the entity ID stays unique, and the message names no one else.
+        let twice = service_providers::create(
+            db,
+            globex.id,
+            NewServiceProvider {
+                name: Handle::parse("jira-2").unwrap(),
+                ..jira(ATLASSIAN_ENTITY)
+            },
+        )
+        .await;
+        match twice {
+            Err(ServiceError::Conflict(m)) => assert!(m.contains("this tenant") && !m.contains("acme"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        service_providers::remove(db, globex.id, "jira").await.unwrap();
 
         // Names are unique within a tenant.
         let again = service_providers::create(db, acme.id, jira("https://auth.atlassian.com/saml/other")).await;
@@ -94,7 +118,7 @@ both_stacks!(
 );
 
 both_stacks!(
-    source_secrets_are_sealed_and_domains_unclaimable,
+    source_secrets_are_sealed_and_domains_never_block_another_tenant,
     |stack: rosetta_e2e::Stack| async move {
         let app = spawn_app(stack).await;
         let (db, keyring) = (&app.state.db, &app.state.keyring);
@@ -130,22 +154,66 @@ both_stacks!(
                 .is_none()
         );
 
-        // A domain belongs to one tenant; the same source name is fine elsewhere.
-        let claim = identity_sources::create(db, keyring, globex.id, corp(&["ACME.example"])).await;
-        assert!(matches!(claim, Err(ServiceError::Conflict(_))), "{claim:?}");
-        assert!(
-            identity_sources::list(db, globex.id).await.unwrap().is_empty(),
+        // Hardening II, 5: a domain claimed (unverified) by one tenant never blocks another;
+        // each routes it inside itself, with its own token to prove it.
+        let theirs = identity_sources::create(db, keyring, globex.id, corp(&["ACME.example"]))
+            .await
+            .expect("another tenant routes the same domain");
+        assert_eq!(theirs.domains, ["acme.example"]);
+        assert!(source.claims[0].verified_at.is_none() && theirs.claims[0].verified_at.is_none());
+        assert_ne!(source.claims[0].token, theirs.claims[0].token, "a token per tenant");
+        identity_sources::remove(db, globex.id, "corp").await.unwrap();
+
+        // Within one tenant a domain goes to one source; the message names no other tenant.
+        let mine_twice = identity_sources::create(
+            db,
+            keyring,
+            acme.id,
+            NewIdentitySource {
+                name: Handle::parse("second").unwrap(),
+                ..corp(&["acme.example"])
+            },
+        )
+        .await;
+        match mine_twice {
+            Err(ServiceError::Conflict(m)) => assert!(m.contains("this tenant"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            identity_sources::list(db, acme.id).await.unwrap().len(),
+            1,
             "a failed create leaves nothing"
         );
-        identity_sources::create(db, keyring, globex.id, corp(&["globex.example"]))
-            .await
-            .unwrap();
+
+        // Editing the list keeps what stays (with its token), adds and releases the rest.
+        let (_, after) = identity_sources::update(
+            db,
+            keyring,
+            acme.id,
+            source.id,
+            identity_sources::SourceUpdate {
+                domains: Some(
+                    ["acme.example", "acme.test"]
+                        .iter()
+                        .map(|d| EmailDomain::parse(d).unwrap())
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(after.domains, ["acme.example", "acme.test"]);
+        assert_eq!(
+            after.claims[0].token, source.claims[0].token,
+            "a kept domain keeps its token"
+        );
 
         identity_sources::remove(db, acme.id, "corp").await.unwrap();
         identity_sources::create(
             db,
             keyring,
-            globex.id,
+            acme.id,
             NewIdentitySource {
                 name: Handle::parse("second").unwrap(),
                 ..corp(&["acme.example"])
@@ -480,9 +548,25 @@ both_stacks!(
         )
         .await
         .unwrap();
-        rosetta::services::end_user_mfa::begin(db, &app.state.keyring, &acme, user.id)
-            .await
-            .unwrap();
+        // The end user's enrolment: a pending seed, confirmed with its first code.
+        let pending = second_factor::new_pending(&app.state.keyring, acme.id, user.id).unwrap();
+        let shown = second_factor::pending_enrolment(
+            &app.state.keyring,
+            acme.id,
+            user.id,
+            &pending,
+            "Acme",
+            "u1@acme.example",
+        )
+        .unwrap();
+        let seed = totp_rs::Secret::Encoded(shown.secret_base32).to_bytes().unwrap();
+        let code = rosetta::credentials::totp::code_at(&seed, chrono::Utc::now().timestamp().unsigned_abs()).unwrap();
+        assert!(
+            second_factor::confirm_pending(db, &app.state.keyring, acme.id, user.id, &pending, &code)
+                .await
+                .unwrap()
+                .is_some()
+        );
         let old_key = std::fs::read_to_string(app.state.settings.master_key_path()).unwrap();
 
         // Rotation: a new primary key, the old one kept for opening.

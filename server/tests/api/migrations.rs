@@ -114,3 +114,115 @@ async fn every_pooled_connection_serves_the_migrated_schema_on_postgres() {
         every_pooled_connection_serves_the_migrated_schema(rosetta_e2e::Stack { database, redis: None }).await;
     }
 }
+
+/// Hardening II, 5 on a database that has data: SPs and domains made before the change keep
+/// working, each domain unverified with a fresh token; afterwards a second tenant may claim
+/// the same entity ID and domain; down and up again keep the rows.
+async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
+    use rosetta::domain::{AcsUrl, EntityId, Handle};
+    use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
+    use rosetta_entity::{identity_source, identity_source_domain};
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+
+    let conn = db::connect(&SecretString::from(stack.database.url().to_owned()), 2)
+        .await
+        .unwrap();
+    db::migrate_up(&conn).await.unwrap();
+    db::migrate_down(&conn, Some(1)).await.unwrap();
+
+    let keyring = Keyring::new(MasterKey::generate().unwrap().0, vec![]);
+    let hosts = HostRouter::new(&"http://localhost:8080".parse().unwrap());
+    let tenant = |slug: &'static str| {
+        let (conn, keyring, hosts) = (&conn, &keyring, &hosts);
+        async move {
+            tenants::create(
+                conn,
+                keyring,
+                hosts,
+                &TenantSlug::parse(slug).unwrap(),
+                &DisplayName::parse(slug).unwrap(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let acme = tenant("acme").await;
+    let globex = tenant("globex").await;
+    let sp = |name: &str| NewServiceProvider {
+        name: Handle::parse(name).unwrap(),
+        preset: Preset::Atlassian,
+        entity_id: EntityId::parse(crate::helpers::SP).unwrap(),
+        acs: NewAcs::in_order(vec![AcsUrl::parse(crate::helpers::ACS, false).unwrap()]),
+        name_id_format: None,
+        want_requests_signed: false,
+        request_signing_certs: vec![],
+    };
+    service_providers::create(&conn, acme.id, sp("jira")).await.unwrap();
+    assert!(
+        service_providers::create(&conn, globex.id, sp("jira")).await.is_err(),
+        "before: unique across tenants"
+    );
+    let now = chrono::Utc::now();
+    let source_id = uuid::Uuid::new_v4();
+    identity_source::ActiveModel {
+        id: Set(source_id),
+        tenant_id: Set(acme.id),
+        name: Set("corp".into()),
+        issuer: Set("https://accounts.example.com".into()),
+        client_id: Set("rosetta".into()),
+        client_secret: Set(vec![1, 2, 3]),
+        scopes: Set("openid".into()),
+        use_userinfo: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&conn)
+    .await
+    .unwrap();
+    // The old shape of the domain table (no proof columns), written as the old code did.
+    let insert = Query::insert()
+        .into_table(Alias::new("identity_source_domain"))
+        .columns([Alias::new("domain"), Alias::new("tenant_id"), Alias::new("source_id")])
+        .values_panic(["acme.example".into(), acme.id.into(), source_id.into()])
+        .to_owned();
+    conn.execute(&insert).await.unwrap();
+
+    db::migrate_up(&conn).await.unwrap();
+    let rows = identity_source_domain::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].tenant_id, rows[0].domain.as_str()), (acme.id, "acme.example"));
+    assert!(rows[0].verified_at.is_none(), "an old claim starts unverified");
+    assert!(rows[0].verify_token.len() >= 32, "{:?}", rows[0].verify_token);
+    assert!(
+        service_providers::find_by_entity_id(&conn, acme.id, crate::helpers::SP)
+            .await
+            .unwrap()
+            .is_some(),
+        "the SP survived"
+    );
+    service_providers::create(&conn, globex.id, sp("jira"))
+        .await
+        .expect("after: unique per tenant");
+
+    // Down refuses while two tenants share the entity ID (the old unique constraint
+    // cannot hold), and works again once they do not.
+    assert!(db::migrate_down(&conn, Some(1)).await.is_err());
+    service_providers::remove(&conn, globex.id, "jira").await.unwrap();
+    db::migrate_down(&conn, Some(1)).await.unwrap();
+    db::migrate_up(&conn).await.unwrap();
+    let rows = identity_source_domain::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), 1, "the claim survives down and up");
+}
+
+#[tokio::test]
+async fn claims_become_per_tenant_on_sqlite() {
+    claims_become_per_tenant(rosetta_e2e::Stack::embedded()).await;
+}
+
+#[tokio::test]
+async fn claims_become_per_tenant_on_postgres() {
+    if let Some(database) = rosetta_e2e::TestDatabase::postgres().await {
+        claims_become_per_tenant(rosetta_e2e::Stack { database, redis: None }).await;
+    }
+}

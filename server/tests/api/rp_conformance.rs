@@ -31,13 +31,15 @@ use provider::{CLIENT_ID, CLIENT_SECRET, CODE, OpState, RsaKey, jwt};
 use crate::helpers::{ACS, SP, TestApp, add_atlassian_sp, spawn_app_with};
 
 /// Rosetta with tenant `acme`, the Atlassian SP and source `corp` at the stand-in provider.
-struct Case {
-    app: TestApp,
+pub(crate) struct Case {
+    pub(crate) app: TestApp,
     op: Arc<OpState>,
     key: RsaKey,
-    tenant_id: uuid::Uuid,
+    pub(crate) tenant_id: uuid::Uuid,
     source_id: uuid::Uuid,
     browser: std::sync::Mutex<reqwest::Client>,
+    /// The SP's AuthnRequests carry `ForceAuthn="true"`.
+    pub(crate) force_authn: std::sync::atomic::AtomicBool,
 }
 
 /// A user agent with its own cookie jar that finds `acme.localhost` on loopback.
@@ -57,11 +59,11 @@ struct Authorize {
     challenge: String,
 }
 
-async fn case() -> Case {
+pub(crate) async fn case() -> Case {
     case_with(|_| {}).await
 }
 
-async fn case_with(tweak: impl FnOnce(&mut rosetta::configuration::Settings)) -> Case {
+pub(crate) async fn case_with(tweak: impl FnOnce(&mut rosetta::configuration::Settings)) -> Case {
     let key = RsaKey::generate("k1");
     let op = provider::spawn(vec![key.jwk()]);
     let app = spawn_app_with(rosetta_e2e::Stack::embedded(), tweak).await;
@@ -91,25 +93,41 @@ async fn case_with(tweak: impl FnOnce(&mut rosetta::configuration::Settings)) ->
         op,
         key,
         browser,
+        force_authn: std::sync::atomic::AtomicBool::new(false),
     }
 }
 
 impl Case {
+    /// The stand-in provider's issuer.
+    pub(crate) fn issuer(&self) -> &str {
+        &self.op.issuer
+    }
+
     fn tenant_url(&self, path: &str) -> String {
         format!("http://acme.localhost:{}{path}", self.app.port)
     }
 
     /// The SP's AuthnRequest over HTTP-Redirect, as Atlassian sends it.
-    async fn sso(&self) -> reqwest::Response {
+    pub(crate) async fn sso(&self) -> reqwest::Response {
+        self.sso_with_id(&format!("_{}", uuid::Uuid::new_v4().simple()), "")
+            .await
+    }
+
+    /// An AuthnRequest with this `ID` and extra root attributes (` name="value"`...).
+    pub(crate) async fn sso_with_id(&self, id: &str, extra_attributes: &str) -> reqwest::Response {
         let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-        let id = format!("_{}", uuid::Uuid::new_v4().simple());
         let xml = format!(
             "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
 AssertionConsumerServiceURL=\"{acs}\" Destination=\"{dest}\" ID=\"{id}\" IssueInstant=\"{now}\" \
-ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0\">\
+ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0\"{force}{extra_attributes}>\
 <saml:Issuer xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">{SP}</saml:Issuer></samlp:AuthnRequest>",
             acs = ACS.replace('&', "&amp;"),
             dest = self.tenant_url("/saml/sso"),
+            force = if self.force_authn.load(std::sync::atomic::Ordering::Relaxed) {
+                " ForceAuthn=\"true\""
+            } else {
+                ""
+            },
         );
         let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(xml.as_bytes()).unwrap();
@@ -198,7 +216,7 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
     }
 
     /// A whole login whose claims are edited, then signed with the published key.
-    async fn login_edited(&self, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> (u16, String) {
+    pub(crate) async fn login_edited(&self, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> (u16, String) {
         self.login(|mut claims| {
             edit(claims.as_object_mut().unwrap());
             self.key.sign(&claims)
@@ -207,7 +225,7 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
     }
 
     /// The reason recorded with the most recent failed login.
-    async fn last_failure_reason(&self) -> String {
+    pub(crate) async fn last_failure_reason(&self) -> String {
         self.app.state.audit.flush().await;
         let events = audit::recent(&self.app.state.db, self.tenant_id, 20).await.unwrap();
         let event = events
@@ -238,7 +256,7 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
     }
 
     /// Sanity: the same set-up with a well-behaved provider issues an assertion.
-    async fn assert_accepted(&self, (status, page): (u16, String)) {
+    pub(crate) async fn assert_accepted(&self, (status, page): (u16, String)) {
         assert_eq!(status, 200, "{page}");
         assert!(page.contains("name=\"SAMLResponse\""), "{page}");
     }
@@ -582,4 +600,81 @@ async fn unverified_email_or_a_foreign_domain_gets_a_clear_page() {
         "oidc_email_domain_not_allowed",
     )
     .await;
+}
+
+/// Hardening II, 4: with ForceAuthn Rosetta sends `max_age=0`, and then requires the ID
+/// token's `auth_time` to prove a sign-in no older than the request (a provider that ignores
+/// the prompt must not turn a step-up into a session reuse); `auth_time`, whenever sent, is
+/// the assertion's `AuthnInstant`.
+#[tokio::test]
+async fn force_authn_requires_a_fresh_auth_time() {
+    let c = case().await;
+    c.force_authn.store(true, std::sync::atomic::Ordering::Relaxed);
+    let res = c.sso().await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("max_age=0") && location.contains("prompt=login"),
+        "{location}"
+    );
+
+    c.refused_when(
+        |claims| {
+            claims.remove("auth_time");
+        },
+        "did not confirm",
+        "stale_authentication",
+    )
+    .await;
+    let an_hour_ago = Utc::now().timestamp() - 3600;
+    c.refused_when(
+        |claims| {
+            claims.insert("auth_time".into(), json!(an_hour_ago));
+        },
+        "did not confirm",
+        "stale_authentication",
+    )
+    .await;
+
+    let just_now = Utc::now().timestamp() - 1;
+    let (status, page) = c
+        .login_edited(|claims| {
+            claims.insert("auth_time".into(), json!(just_now));
+        })
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let instant = chrono::DateTime::from_timestamp(just_now, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    assert!(
+        authn_instant_of(&page).starts_with(&instant),
+        "AuthnInstant is auth_time: {page}"
+    );
+}
+
+/// `auth_time` is the `AuthnInstant` without ForceAuthn too; without it, the callback's time.
+#[tokio::test]
+async fn auth_time_is_the_authn_instant() {
+    let c = case().await;
+    let earlier = Utc::now().timestamp() - 600;
+    let (status, page) = c
+        .login_edited(|claims| {
+            claims.insert("auth_time".into(), json!(earlier));
+        })
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let instant = chrono::DateTime::from_timestamp(earlier, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    assert!(authn_instant_of(&page).starts_with(&instant), "{page}");
+}
+
+/// The `AuthnInstant` of the Response in an auto-post page.
+fn authn_instant_of(page: &str) -> String {
+    let start = page.find("name=\"SAMLResponse\" value=\"").unwrap() + "name=\"SAMLResponse\" value=\"".len();
+    let b64 = &page[start..start + page[start..].find('"').unwrap()];
+    let xml = String::from_utf8(B64.decode(b64).unwrap()).unwrap();
+    let at = xml.find("AuthnInstant=\"").unwrap() + "AuthnInstant=\"".len();
+    xml[at..at + xml[at..].find('"').unwrap()].to_owned()
 }

@@ -65,3 +65,17 @@ pub async fn reset_user_mfa(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(end_users::reset_mfa(&state, &admin.0, &id).await?))
 }
+
+/// Ends a user's broker sessions at once: every application asks the provider again.
+#[utoipa::path(tag = "end-users", params(("id" = String, Path, description = "User ID")), responses(
+    (status = 200, description = "Sessions ended", body = EndUser),
+    (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+))]
+#[post("/api/v1/end-users/{id}/end-sessions")]
+pub async fn end_user_sessions(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(end_users::end_sessions(&state, &admin.0, &id).await?))
+}

@@ -81,3 +81,24 @@ pub async fn delete_source(state: web::Data<AppState>, admin: Admin, id: web::Pa
 pub async fn test_source(state: web::Data<AppState>, admin: Admin, id: web::Path<String>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(identity_sources::test(&state, &admin.0, Which::Id(&id)).await?))
 }
+
+/// Proves the tenant owns one of the source's email domains: the DNS TXT record named in
+/// `domain_verification` must hold the value shown there.
+#[utoipa::path(tag = "identity-sources", params(
+        ("id" = String, Path, description = "Identity source ID"),
+        ("domain" = String, Path, description = "One of the source's email domains"),
+    ), responses(
+    (status = 200, description = "Verified (or already was)", body = IdentitySource),
+    (status = 400, description = "The record is missing or holds another value; the message says which", body = rosetta_api::ApiError),
+    (status = 409, description = "Another organisation holds the domain verified", body = rosetta_api::ApiError),
+    (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+))]
+#[post("/api/v1/identity-sources/{id}/domains/{domain}/verify")]
+pub async fn verify_source_domain(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, domain) = path.into_inner();
+    Ok(HttpResponse::Ok().json(identity_sources::verify_domain(&state, &admin.0, Which::Id(&id), &domain).await?))
+}
