@@ -113,7 +113,7 @@ python_peers() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
     return 0
   fi
-  say "installing the Python test peers (aiosmtpd, schemathesis) into $venv"
+  say "installing the Python test peers (aiosmtpd, schemathesis, dnslib, scim2-server) into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r e2e/requirements.txt >&2

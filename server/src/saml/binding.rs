@@ -84,10 +84,20 @@ pub fn decode(binding: Binding, saml_request: &str) -> Result<String, RequestErr
     String::from_utf8(xml).map_err(|_| RequestError::NotUtf8)
 }
 
+/// Output produced by one step of inflating a large request before what came out so far is
+/// checked for too many attributes or namespace declarations (see [`inflate_capped`]).
+const INFLATE_STEP: usize = 8 * 1024;
+
 /// Raw-DEFLATE inflate that stops after [`MAX_INFLATED_XML`] bytes, so a bomb costs at most
 /// that. Straight into the output buffer, with one decompressor per thread reused: a
 /// streaming decoder would allocate and clear a 43 KB state (with its 32 KB window) for an
 /// AuthnRequest of a few hundred bytes, which cost more than the inflating itself.
+///
+/// A request whose output outgrows the first buffer (at most [`INFLATE_STEP`]; a real
+/// AuthnRequest fits, so for it nothing changes) has what came out so far checked for too
+/// many attributes or namespace declarations before each further step: those counts only
+/// grow, so a hostile root with thousands of attributes is refused after its first few
+/// KiB, not after inflating up to the cap (Hardening II, 2).
 fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, RequestError> {
     use miniz_oxide::inflate::TINFLStatus;
     use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
@@ -99,7 +109,7 @@ fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, RequestError> {
         d.init();
         // One byte past the cap tells "exactly at the cap" from "over it".
         let limit = MAX_INFLATED_XML + 1;
-        let mut out = vec![0u8; compressed.len().saturating_mul(4).clamp(1024, limit)];
+        let mut out = vec![0u8; compressed.len().saturating_mul(4).clamp(1024, INFLATE_STEP)];
         let (mut read, mut written) = (0, 0);
         loop {
             let (status, r, w) = decompress(
@@ -118,6 +128,15 @@ fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, RequestError> {
                 }
                 TINFLStatus::Done => return Err(RequestError::InflatedTooLarge),
                 TINFLStatus::HasMoreOutput if out.len() >= limit => return Err(RequestError::InflatedTooLarge),
+                TINFLStatus::HasMoreOutput
+                    if super::guard::attributes_exceed(
+                        &out[..written],
+                        super::guard::MAX_ATTRIBUTES_PER_ELEMENT,
+                        super::guard::MAX_NAMESPACE_DECLARATIONS,
+                    ) =>
+                {
+                    return Err(RequestError::TooManyAttributes);
+                }
                 // Earlier output stays where it is: later back-references read it.
                 TINFLStatus::HasMoreOutput => out.resize(out.len().saturating_mul(2).min(limit), 0),
                 // Truncated or corrupt streams, whatever the decoder says.

@@ -845,6 +845,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn too_many_attributes_are_refused_while_inflating() {
+        // Thousands of attributes on the root: refused after the first step of output, by
+        // the same rule parse applies, without inflating the rest.
+        let attributes: String = (0..10_000).map(|i| format!(" a{i}=\"x\"")).collect();
+        let hostile = format!("<samlp:AuthnRequest{attributes}/>");
+        assert!(hostile.len() > 64 * 1024);
+        assert_eq!(
+            decode(Binding::Redirect, &redirect_encode(hostile.as_bytes())),
+            Err(RequestError::TooManyAttributes)
+        );
+        // A large request within the counts, whose output outgrows the first step, is whole.
+        let padded = format!(
+            "<samlp:AuthnRequest a=\"1\" b=\"2\"><!--{}--></samlp:AuthnRequest>",
+            "x".repeat(100 * 1024)
+        );
+        assert_eq!(
+            decode(Binding::Redirect, &redirect_encode(padded.as_bytes())).as_deref(),
+            Ok(padded.as_str())
+        );
+    }
+
+    #[test]
     fn inflating_reuses_its_decompressor_safely() {
         let b64 = base64::engine::general_purpose::STANDARD;
         let xml = "<a>".repeat(5000) + &"</a>".repeat(5000);
