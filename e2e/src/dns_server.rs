@@ -2,10 +2,9 @@
 //! answering TXT records from a zone file the test rewrites while it runs.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 
 use tempfile::TempDir;
 
@@ -87,27 +86,7 @@ fn absolute(name: &str) -> String {
 }
 
 fn spawn(port: u16, zone: &Path) -> std::io::Result<(u16, Child)> {
-    let python = std::env::var_os("PYTHON").map_or_else(|| crate::python_tool("python"), PathBuf::from);
-    let script = crate::peers_dir().join("dns_server.py");
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .arg(port.to_string())
-        .arg(zone)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    // The script prints one line once both sockets are bound, or exits (port taken, dnslib
-    // missing): no polling, no timing.
-    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    if line.trim() == "listening" {
-        Ok((port, child))
-    } else {
-        let _ = child.kill();
-        let status = child.wait()?;
-        Err(std::io::Error::other(format!(
-            "dns_server.py exited with {status} before listening (is dnslib installed? scripts/setup.sh)"
-        )))
-    }
+    let zone = zone.to_string_lossy();
+    let child = crate::spawn_python_peer("dns_server.py", &[&port.to_string(), &zone], "dnslib")?;
+    Ok((port, child))
 }

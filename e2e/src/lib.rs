@@ -319,6 +319,33 @@ pub fn python_tool(name: &str) -> std::path::PathBuf {
     }
 }
 
+/// Starts the Python peer `e2e/peers/<script>` with `args` (the test kit's Python,
+/// [`python_tool`]) and returns once it has printed its one line, `listening`; a script that
+/// exits first (port taken, a package missing: `scripts/setup.sh` installs `needs`) is an
+/// error. No polling, no timing: the script says when it listens.
+pub(crate) fn spawn_python_peer(script: &str, args: &[&str], needs: &str) -> std::io::Result<std::process::Child> {
+    use std::io::BufRead;
+    let python = std::env::var_os("PYTHON").map_or_else(|| python_tool("python"), std::path::PathBuf::from);
+    let mut child = std::process::Command::new(&python)
+        .arg(peers_dir().join(script))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    if line.trim() == "listening" {
+        Ok(child)
+    } else {
+        let _ = child.kill();
+        let status = child.wait()?;
+        Err(std::io::Error::other(format!(
+            "{script} exited with {status} before listening (is {needs} installed? scripts/setup.sh)"
+        )))
+    }
+}
+
 /// Reads a whole file as text, or an empty string.
 pub fn read_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()

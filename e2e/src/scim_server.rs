@@ -3,10 +3,9 @@
 //! under `/scim/directory/<directoryId>` with a bearer key, and steered through its
 //! `/__test/` controls (429s, a rejected key, its whole state, a request count).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 /// The SCIM server; killed on drop.
@@ -110,28 +109,10 @@ impl Drop for ScimServer {
 }
 
 fn spawn(port: u16, directory_id: &str, key: &str) -> std::io::Result<(u16, Child)> {
-    let python = std::env::var_os("PYTHON").map_or_else(|| crate::python_tool("python"), PathBuf::from);
-    let script = crate::peers_dir().join("scim_server.py");
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .arg(port.to_string())
-        .arg(directory_id)
-        .arg(key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    // The script prints one line once its socket listens, or exits (port taken, scim2-server
-    // missing): no polling, no timing.
-    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    if line.trim() == "listening" {
-        Ok((port, child))
-    } else {
-        let _ = child.kill();
-        let status = child.wait()?;
-        Err(std::io::Error::other(format!(
-            "scim_server.py exited with {status} before listening (is scim2-server installed? scripts/setup.sh)"
-        )))
-    }
+    let child = crate::spawn_python_peer(
+        "scim_server.py",
+        &[&port.to_string(), directory_id, key],
+        "scim2-server",
+    )?;
+    Ok((port, child))
 }

@@ -59,6 +59,21 @@ impl Factor {
         (self.tenant.clone(), kind, self.id.to_string())
     }
 
+    /// Seals a seed for this holder's row (tenant, kind and record as associated data).
+    fn seal(&self, holder: Holder, keyring: &Keyring, secret: &[u8]) -> ServiceResult<Vec<u8>> {
+        let (tenant, kind, record) = self.context(holder);
+        keyring
+            .seal(
+                SecretContext {
+                    tenant: &tenant,
+                    kind,
+                    record: &record,
+                },
+                secret,
+            )
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
     fn open(&self, holder: Holder, keyring: &Keyring) -> ServiceResult<Option<Zeroizing<Vec<u8>>>> {
         let Some(sealed) = &self.sealed else {
             return Ok(None);
@@ -218,17 +233,7 @@ pub async fn begin(
         }));
     }
     let secret = Zeroizing::new(totp::generate_secret());
-    let (tenant, kind, record) = factor.context(holder);
-    let sealed = keyring
-        .seal(
-            SecretContext {
-                tenant: &tenant,
-                kind,
-                record: &record,
-            },
-            &secret,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let sealed = factor.seal(holder, keyring, &secret)?;
     write(
         db,
         holder,
@@ -308,17 +313,7 @@ pub async fn confirm_pending(
     let Some(step) = totp::verify(&secret, code, unix, None) else {
         return Ok(None);
     };
-    let (tenant, kind, record) = factor.context(holder);
-    let sealed = keyring
-        .seal(
-            SecretContext {
-                tenant: &tenant,
-                kind,
-                record: &record,
-            },
-            &secret,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let sealed = factor.seal(holder, keyring, &secret)?;
     let codes = credentials::recovery_codes();
     let won = write(
         db,
