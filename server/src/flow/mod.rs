@@ -55,12 +55,14 @@ pub async fn end_sessions(
 ) -> Result<(), StoreError> {
     let now = Utc::now().timestamp_millis().to_string();
     store
-        .set(
-            &StoreKey::tenant(tenant, ENDED_KIND, &user_id.to_string()),
-            now.as_bytes(),
-            SSO_SESSION_TTL,
-        )
+        .set(&ended_key(tenant, user_id), now.as_bytes(), SSO_SESSION_TTL)
         .await
+}
+
+/// Where the "sessions ended at" mark of a user lives (written by [`end_sessions`], read at
+/// every reuse of a session).
+fn ended_key(tenant: &TenantSlug, user_id: uuid::Uuid) -> StoreKey {
+    StoreKey::tenant(tenant, ENDED_KIND, &user_id.to_string())
 }
 
 /// How long a login may take from the SP's request to the provider's callback.
@@ -654,7 +656,7 @@ impl<'a> Flow<'a> {
 
     /// Whether the session's user had their sessions ended at or after it opened.
     async fn ended_since(&self, session: &SsoSession) -> Result<bool, FlowError> {
-        let key = self.key(ENDED_KIND, &session.user_id.to_string());
+        let key = ended_key(self.slug, session.user_id);
         Ok(match self.state.store.get(&key).await? {
             Some(at) => std::str::from_utf8(&at)
                 .ok()
