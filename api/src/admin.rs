@@ -586,3 +586,174 @@ wire! {
         pub password: Option<String>,
     }
 }
+
+/// Where a user stands at a provisioning target.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisioningState {
+    /// The target holds the user as Rosetta does.
+    Synced,
+    /// A push waits (queued, or being tried again after a failure).
+    Pending,
+    /// The last push was refused; the reason says why (a retry or the user's next change
+    /// queues it again).
+    Failed,
+    /// Never pushed (no login or sync since the target was added).
+    NotPushed,
+}
+
+/// The step of a provisioning connection test that decided its result.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisioningStep {
+    /// The URL, DNS, the connection or TLS.
+    Network,
+    /// The key (401).
+    Key,
+    /// The key's rights (403).
+    Permission,
+    /// The answer is not a SCIM service.
+    Scim,
+    /// Everything passed.
+    Ok,
+}
+
+/// `PUT /api/v1/service-providers/{id}/provisioning`: the SP's SCIM target.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutProvisioningRequest {
+    /// SCIM base URL, e.g. `https://api.atlassian.com/scim/directory/<directoryId>`.
+    pub base_url: String,
+    /// Bearer API key (write-only: never returned); required the first time, omitted to
+    /// keep the stored one. A new key resumes a paused target.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// The key's expiry date (`YYYY-MM-DD`); Atlassian's keys live one year.
+    #[serde(default)]
+    pub key_expires_on: Option<String>,
+    /// Whether users are pushed.
+    pub enabled: bool,
+}
+
+impl std::fmt::Debug for PutProvisioningRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PutProvisioningRequest")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("key_expires_on", &self.key_expires_on)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// `GET /api/v1/service-providers/{id}/provisioning/users` query: paging.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+}
+
+wire! {
+    /// A service provider's SCIM provisioning target (the key is never returned).
+    pub struct ProvisioningTarget {
+        /// The service provider.
+        pub service_provider_id: String,
+        /// SCIM base URL.
+        pub base_url: String,
+        /// The key's expiry date, if given.
+        #[serde(default)]
+        pub key_expires_on: Option<String>,
+        /// Days until the key expires (negative: expired).
+        #[serde(default)]
+        pub key_expires_in_days: Option<i64>,
+        /// Whether users are pushed.
+        pub enabled: bool,
+        /// Why pushes are paused (the key was refused); `None` while they flow.
+        #[serde(default)]
+        pub paused_reason: Option<String>,
+        /// When pushes were paused.
+        #[serde(default)]
+        pub paused_at: Option<String>,
+        /// The queue and the users' states.
+        pub queue: ProvisioningQueue,
+        /// Creation time.
+        pub created_at: String,
+        /// Last change.
+        pub updated_at: String,
+    }
+
+    /// A target's queue and its users' states, counted.
+    pub struct ProvisioningQueue {
+        /// Pushes waiting.
+        pub pending: u64,
+        /// Of those, failed at least once and waiting to be tried again.
+        pub retrying: u64,
+        /// Users whose last push succeeded.
+        pub synced: u64,
+        /// Users whose last push was refused.
+        pub failed: u64,
+        /// Age of the oldest waiting push, in seconds.
+        #[serde(default)]
+        pub oldest_pending_seconds: Option<u64>,
+    }
+
+    /// Result of a provisioning connection test.
+    pub struct ProvisioningTest {
+        /// Whether every step passed.
+        pub ok: bool,
+        /// The step that failed (`ok` when none did).
+        pub step: ProvisioningStep,
+        /// What was found, or precisely what failed.
+        pub message: String,
+    }
+
+    /// A user's provisioning state at a target.
+    pub struct ProvisioningUser {
+        /// The end user.
+        pub user_id: String,
+        /// Their email.
+        pub email: String,
+        /// Where they stand.
+        pub state: ProvisioningState,
+        /// Their SCIM `id` at the target, once known.
+        #[serde(default)]
+        pub scim_id: Option<String>,
+        /// Whether the target holds them active (as of the last push).
+        #[serde(default)]
+        pub active_at_target: Option<bool>,
+        /// Why the last push (or attempt) failed.
+        #[serde(default)]
+        pub reason: Option<String>,
+        /// Failed attempts of the waiting push.
+        pub attempts: u32,
+        /// When the last push ended.
+        #[serde(default)]
+        pub last_pushed_at: Option<String>,
+    }
+
+    /// A page of users with their provisioning state.
+    pub struct ProvisioningUserPage {
+        /// The users on this page.
+        pub items: Vec<ProvisioningUser>,
+        /// Users in all.
+        pub total: u64,
+        /// Page number, from 1.
+        pub page: u64,
+        /// Page size.
+        pub per_page: u64,
+    }
+
+    /// What "Sync now" queued.
+    pub struct SyncResult {
+        /// Users queued for a push.
+        pub queued: u64,
+    }
+}

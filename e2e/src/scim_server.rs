@@ -12,6 +12,7 @@ use std::time::Duration;
 pub struct ScimServer {
     port: u16,
     directory_id: String,
+    key: String,
     child: Child,
 }
 
@@ -28,8 +29,32 @@ impl ScimServer {
         Ok(Self {
             port,
             directory_id: directory_id.to_owned(),
+            key: key.to_owned(),
             child,
         })
+    }
+
+    /// Stops the server (an outage: connections are refused) until [`Self::start_again`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port, with an empty directory (the outage's end;
+    /// what the directory held before is gone, as after a restore).
+    pub fn start_again(&mut self) -> std::io::Result<()> {
+        let mut last = None;
+        // The port was just released; another process may grab it in between (rare): say so.
+        for _ in 0..3 {
+            match spawn(self.port, &self.directory_id, &self.key) {
+                Ok((_, child)) => {
+                    self.child = child;
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("scim_server.py did not start again")))
     }
 
     /// The directory's SCIM root, as `https://api.atlassian.com/scim/directory/<id>` is:

@@ -29,6 +29,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "store_max_bytes",
     "config_cache_ttl_secs",
     "upstream_timeout_secs",
+    "provisioning_poll_ms",
     "workers",
     "smtp_url",
     "mail_from",
@@ -108,6 +109,8 @@ pub struct ServerSettings {
     pub config_cache_ttl_secs: u64,
     /// `upstream_timeout_secs`: longest wait for one call to an identity provider.
     pub upstream_timeout_secs: u64,
+    /// `provisioning_poll_ms`: how often a replica looks for due provisioning pushes.
+    pub provisioning_poll_ms: u64,
     /// `login_starts_per_address`: SSO requests (SP- or IdP-initiated) one client address may
     /// make per minute on one replica; more answer 429.
     pub login_starts_per_address: u64,
@@ -183,6 +186,7 @@ impl From<Raw> for Settings {
                 data_dir: r.data_dir,
                 config_cache_ttl_secs: r.config_cache_ttl_secs,
                 upstream_timeout_secs: r.upstream_timeout_secs,
+                provisioning_poll_ms: r.provisioning_poll_ms,
                 login_starts_per_address: r.login_starts_per_address,
                 login_starts_per_tenant: r.login_starts_per_tenant,
             },
@@ -251,6 +255,9 @@ struct Raw {
     /// Longest wait for one call to an identity provider (discovery, JWKS, token,
     /// userinfo); a slow or silent provider fails the login with a retry page after this.
     upstream_timeout_secs: u64,
+    /// How often a replica looks for due provisioning pushes (SCIM), in milliseconds; a
+    /// push waits at most this long after the login or block that queued it.
+    provisioning_poll_ms: u64,
     /// HTTP worker threads; 0: one per CPU the process may use (its cgroup quota counts).
     workers: usize,
     /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
@@ -303,6 +310,7 @@ impl Default for Raw {
             store_max_bytes: 128 * 1024 * 1024,
             config_cache_ttl_secs: 5,
             upstream_timeout_secs: 10,
+            provisioning_poll_ms: 1000,
             workers: 0,
             smtp_url: None,
             mail_from: "Rosetta <no-reply@localhost>".into(),
@@ -467,6 +475,9 @@ impl Settings {
         if !(1..=120).contains(&self.server.upstream_timeout_secs) {
             return Err(ConfigError::new("upstream_timeout_secs", "must be between 1 and 120"));
         }
+        if !(10..=60_000).contains(&self.server.provisioning_poll_ms) {
+            return Err(ConfigError::new("provisioning_poll_ms", "must be between 10 and 60000"));
+        }
         if self.server.workers > 1024 {
             return Err(ConfigError::new("workers", "must be between 0 (one per CPU) and 1024"));
         }
@@ -552,6 +563,8 @@ impl Settings {
         settings.server.data_dir = data_dir.to_path_buf();
         // Tests change configuration behind the API's back and expect it at once.
         settings.server.config_cache_ttl_secs = 0;
+        // Pushes follow the change that queued them closely.
+        settings.server.provisioning_poll_ms = 50;
         settings
     }
 }
@@ -720,6 +733,7 @@ mod tests {
                 | "workers" => {
                     format!("{name} = 5\n")
                 }
+                "provisioning_poll_ms" => format!("{name} = 500\n"),
                 "clustered" => "clustered = false\n".into(),
                 "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
                 "trusted_proxies" | "previous_master_keys" | "outbound_allowed_ranges" | "dns_nameservers" => {

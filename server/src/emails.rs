@@ -102,6 +102,21 @@ pub fn invitation(to: &str, tenant_name: &str, inviter: &str, role: &str, link: 
     )
 }
 
+/// "Provisioning to <SP> is paused": the SCIM directory refused the key (sent to owners).
+pub fn provisioning_paused(to: &str, sp_name: &str, reason: &str, link: &str) -> OutgoingEmail {
+    email(
+        to,
+        &format!("Provisioning to {sp_name} is paused"),
+        vec![
+            format!("Rosetta stopped pushing users to the directory of {sp_name}: {reason}."),
+            "Logins keep working. Joiners, changes and deactivations wait in the queue and are sent \
+             as soon as a new API key is saved on the application's Provisioning page."
+                .into(),
+        ],
+        Some(("Open the console", link)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

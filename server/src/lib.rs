@@ -22,6 +22,7 @@ pub mod middleware;
 pub mod oidc;
 pub mod outbound;
 pub mod pages;
+pub mod provisioning;
 pub mod request_id;
 pub mod routes;
 pub mod saml;

@@ -25,6 +25,13 @@ pub struct Metrics {
     pub store_errors: IntCounterVec,
     /// Logins waiting for the provider's callback, across all replicas (set at scrape time).
     pub pending_logins: IntGauge,
+    /// Provisioning pushes waiting, across all replicas (set by each replica's worker).
+    pub provisioning_queue_depth: IntGauge,
+    /// Age in seconds of the oldest waiting provisioning push (0 when none waits).
+    pub provisioning_oldest_pending_seconds: IntGauge,
+    /// Provisioning pushes ended, by outcome (`create`, `update`, `deactivate`, `reactivate`,
+    /// `unchanged`, `absent`, `retry`, `paused`, `failed`).
+    pub provisioning_pushes: IntCounterVec,
 }
 
 impl Metrics {
@@ -75,6 +82,21 @@ impl Metrics {
             "rosetta_pending_logins",
             "Logins waiting for the provider's callback (all replicas sharing the store)",
         )?;
+        let provisioning_queue_depth = IntGauge::new(
+            "rosetta_provisioning_queue_depth",
+            "Provisioning pushes waiting (all replicas sharing the database)",
+        )?;
+        let provisioning_oldest_pending_seconds = IntGauge::new(
+            "rosetta_provisioning_oldest_pending_seconds",
+            "Age of the oldest waiting provisioning push",
+        )?;
+        let provisioning_pushes = IntCounterVec::new(
+            Opts::new("rosetta_provisioning_pushes_total", "Provisioning pushes by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(provisioning_queue_depth.clone()))?;
+        registry.register(Box::new(provisioning_oldest_pending_seconds.clone()))?;
+        registry.register(Box::new(provisioning_pushes.clone()))?;
         registry.register(Box::new(pending_logins.clone()))?;
         registry.register(Box::new(login_duration.clone()))?;
         registry.register(Box::new(upstream_duration.clone()))?;
@@ -93,6 +115,9 @@ impl Metrics {
             store_duration,
             store_errors,
             pending_logins,
+            provisioning_queue_depth,
+            provisioning_oldest_pending_seconds,
+            provisioning_pushes,
         })
     }
 

@@ -35,6 +35,8 @@ impl Application {
             let dir = state.settings.server.console_dir.display();
             tracing::warn!(%dir, "console not built (run `make console`); serving a placeholder page");
         }
+        // The provisioning worker of this replica (SCIM pushes, off every response path).
+        crate::provisioning::spawn(state.clone().into_inner());
         let addresses = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {

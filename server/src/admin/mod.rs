@@ -16,12 +16,14 @@
 //! | [`end_users`] | people who logged in: list, block, unblock, reset their second factor |
 //! | [`audit_log`] | the audit log: pages and CSV |
 //! | [`members`] | members and invitations |
+//! | [`provisioning`] | a service provider's SCIM target: set up, test, queue and users' states, retry, sync now |
 
 pub mod accounts;
 pub mod audit_log;
 pub mod end_users;
 pub mod identity_sources;
 pub mod members;
+pub mod provisioning;
 pub mod service_providers;
 pub mod signing_keys;
 pub mod tenant;

@@ -44,7 +44,11 @@ pub async fn list(state: &AppState, scope: &Scope) -> AdminResult<Vec<ServicePro
         .collect())
 }
 
-async fn find(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<service_providers::ServiceProvider> {
+pub(crate) async fn find(
+    state: &AppState,
+    scope: &Scope,
+    which: Which<'_>,
+) -> AdminResult<service_providers::ServiceProvider> {
     match which {
         Which::Id(id) => Ok(service_providers::get(&state.db, scope.tenant_id(), object_id(id)?).await?),
         Which::Name(name) => service_providers::find_by_name(&state.db, scope.tenant_id(), name)

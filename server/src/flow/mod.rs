@@ -43,6 +43,17 @@ use crate::tenancy::Tenant;
 /// Store kind of the mark "this user's sessions were ended at" (Unix milliseconds).
 const ENDED_KIND: &str = "sessions_ended";
 
+/// The NameID an SP receives for a user in `format`: Rosetta's user ID for `persistent`, the
+/// verified email otherwise. Provisioning's SCIM `userName` comes from here too
+/// ([`crate::provisioning`]): were the two to differ, Atlassian would hold two accounts
+/// for one person.
+pub fn name_id(format: &str, user_id: uuid::Uuid, email: &str) -> String {
+    match format {
+        NAMEID_PERSISTENT => user_id.to_string(),
+        _ => email.to_owned(),
+    }
+}
+
 /// Ends every broker session of `user_id` at `tenant`, on every replica (they share the
 /// store): a session opened before now is refused at its next use (see `live_session`), and
 /// a login waiting at the second factor is refused at its end. The mark outlives every
@@ -677,10 +688,7 @@ impl<'a> Flow<'a> {
     ) -> Result<Outcome, FlowError> {
         let key = self.signing_key().await?;
         let id = &session.identity;
-        let name_id = match request.name_id_format.as_str() {
-            NAMEID_PERSISTENT => session.user_id.to_string(),
-            _ => id.email.clone(),
-        };
+        let name_id = name_id(&request.name_id_format, session.user_id, &id.email);
         let attributes = sp
             .attributes
             .iter()

@@ -68,6 +68,13 @@ pub const SOURCE_TEST_TENANT: Limit = Limit {
     window: Duration::from_secs(600),
 };
 
+/// "Sync now" runs per tenant (each one queues every user of the tenant): 20 per hour.
+pub const SYNC_TENANT: Limit = Limit {
+    kind: "rl_sync",
+    max: 20,
+    window: Duration::from_secs(3600),
+};
+
 /// Domain-ownership checks per tenant (each one makes Rosetta query DNS for a name the
 /// tenant chose): 30 per 10 minutes.
 pub const DOMAIN_VERIFY_TENANT: Limit = Limit {

@@ -1058,9 +1058,13 @@ async fn every_route_isolates_tenants() {
                 let concrete = path
                     .replace("{id}", id)
                     .replace("{account_id}", id)
+                    .replace("{user_id}", &ids["end-users"])
                     .replace("{domain}", "b-only.example");
                 let body = match (m.as_str(), kind) {
                     ("PATCH", "members") => Some(json!({"role": "admin"})),
+                    ("PUT", "service-providers") => Some(json!({
+                        "base_url": "https://api.atlassian.com/scim/directory/b", "api_key": "k", "enabled": true
+                    })),
                     ("GET", _) => None,
                     _ => Some(json!({})),
                 };

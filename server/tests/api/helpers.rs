@@ -62,8 +62,8 @@ pub struct TestApp {
     pub metrics: Option<std::net::SocketAddr>,
     pub state: web::Data<AppState>,
     pub client: reqwest::Client,
-    _stack: Stack,
-    _dir: TempDir,
+    _stack: Option<Stack>,
+    _dir: Option<TempDir>,
 }
 
 /// Settings for `stack` in a fresh data directory, public at `http://localhost:<port>`.
@@ -105,8 +105,31 @@ pub async fn spawn_app_with(stack: Stack, tweak: impl FnOnce(&mut Settings)) -> 
         metrics,
         state,
         client,
-        _stack: stack,
-        _dir: dir,
+        _stack: Some(stack),
+        _dir: Some(dir),
+    }
+}
+
+/// A second replica of `first`'s deployment: the same database, store, data directory and
+/// master key, its own port. Drop it before `first` (which owns the database).
+pub async fn spawn_replica(first: &TestApp) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut settings = first.state.settings.clone();
+    settings.server.public_url = format!("http://localhost:{port}").parse().unwrap();
+    let app = Application::build_with_listeners(settings, vec![listener])
+        .await
+        .expect("the replica builds");
+    let state = app.state();
+    let metrics = app.metrics_address();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        port,
+        metrics,
+        state,
+        client: first.client.clone(),
+        _stack: None,
+        _dir: None,
     }
 }
 

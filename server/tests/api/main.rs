@@ -12,6 +12,7 @@ mod ending_access;
 mod health;
 mod migrations;
 mod outbound;
+mod provisioning;
 mod rp_conformance;
 mod sso;
 mod store;

@@ -115,6 +115,17 @@ async fn every_pooled_connection_serves_the_migrated_schema_on_postgres() {
     }
 }
 
+/// How many migrations come after `name`.
+fn later_than(name: &str) -> u32 {
+    use rosetta_migration::MigratorTrait;
+    let names: Vec<String> = rosetta_migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let at = names.iter().position(|n| n == name).expect("the migration exists");
+    (names.len() - at - 1) as u32
+}
+
 /// Hardening II, 5 on a database that has data: SPs and domains made before the change keep
 /// working, each domain unverified with a fresh token; afterwards a second tenant may claim
 /// the same entity ID and domain; down and up again keep the rows.
@@ -129,7 +140,9 @@ async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
         .await
         .unwrap();
     db::migrate_up(&conn).await.unwrap();
-    db::migrate_down(&conn, Some(1)).await.unwrap();
+    // To just before the change (the migrations after it first).
+    let later = later_than("m20261203_000009_tenant_scoped_claims");
+    db::migrate_down(&conn, Some(later + 1)).await.unwrap();
 
     let keyring = Keyring::new(MasterKey::generate().unwrap().0, vec![]);
     let hosts = HostRouter::new(&"http://localhost:8080".parse().unwrap());
@@ -207,6 +220,9 @@ async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
 
     // Down refuses while two tenants share the entity ID (the old unique constraint
     // cannot hold), and works again once they do not.
+    if later > 0 {
+        db::migrate_down(&conn, Some(later)).await.unwrap();
+    }
     assert!(db::migrate_down(&conn, Some(1)).await.is_err());
     service_providers::remove(&conn, globex.id, "jira").await.unwrap();
     db::migrate_down(&conn, Some(1)).await.unwrap();

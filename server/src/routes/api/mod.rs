@@ -14,6 +14,7 @@ pub mod error;
 pub mod identity_sources;
 pub mod invitations;
 pub mod members;
+pub mod provisioning;
 pub mod service_providers;
 pub mod session;
 pub mod sessions;
@@ -77,6 +78,13 @@ api_routes![
     service_providers::get_sp,
     service_providers::update_sp,
     service_providers::delete_sp,
+    provisioning::get_provisioning,
+    provisioning::put_provisioning,
+    provisioning::delete_provisioning,
+    provisioning::test_provisioning,
+    provisioning::sync_provisioning,
+    provisioning::provisioning_users,
+    provisioning::retry_provisioning,
     identity_sources::list_sources,
     identity_sources::create_source,
     identity_sources::get_source,
