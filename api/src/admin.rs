@@ -48,6 +48,11 @@ pub enum UserStatus {
     Active,
     /// Blocked by an admin: refused at the next login and at every reuse of a session.
     Blocked,
+    /// Gone: the provider refused the user's refresh token (account disabled or deleted), or
+    /// no login for the tenant's inactivity limit (`deactivate_after_days`). Deactivated at
+    /// every provisioning target, sessions ended; a new login through the provider makes the
+    /// user active again.
+    Departed,
 }
 
 /// How an audited action ended.
@@ -284,6 +289,14 @@ wire! {
         /// Ask again after this many hours of a broker session; absent: once per session.
         #[serde(default)]
         pub end_user_mfa_max_age_hours: Option<u32>,
+        /// How often users' refresh tokens are redeemed to learn whether the provider still
+        /// knows them (sources with `offline_access` on), in hours (default 6).
+        #[serde(default)]
+        pub liveness_interval_hours: u32,
+        /// Users without a login for this many days are marked departed (deactivated at every
+        /// target); absent: never.
+        #[serde(default)]
+        pub deactivate_after_days: Option<u32>,
     }
 
     /// `GET /api/v1/tenant/setup`: how far the tenant's set-up has got, from what Rosetta
@@ -322,6 +335,12 @@ wire! {
         /// Hours after which the TOTP is asked again; 0 for once per session.
         #[serde(default)]
         pub end_user_mfa_max_age_hours: Option<u32>,
+        /// Hours between two liveness runs (1 to 168).
+        #[serde(default)]
+        pub liveness_interval_hours: Option<u32>,
+        /// Days without a login after which a user is marked departed; 0 switches it off.
+        #[serde(default)]
+        pub deactivate_after_days: Option<u32>,
     }
 
     /// `POST /api/v1/service-providers`: from a preset, with values pasted from the SP
@@ -402,6 +421,10 @@ wire! {
         /// Call userinfo after the token exchange.
         #[serde(default)]
         pub use_userinfo: bool,
+        /// Ask for `offline_access` and redeem the refresh token on a schedule: a refusal
+        /// marks the user departed (deprovisioning without a directory API).
+        #[serde(default)]
+        pub offline_access: bool,
     }
 
     /// `PATCH /api/v1/identity-sources/{id}`: only the fields present change.
@@ -424,6 +447,9 @@ wire! {
         /// Call userinfo.
         #[serde(default)]
         pub use_userinfo: Option<bool>,
+        /// Ask for `offline_access` and check the users' refresh tokens on a schedule.
+        #[serde(default)]
+        pub offline_access: Option<bool>,
     }
 
     /// Result of "test connection".
@@ -482,6 +508,20 @@ wire! {
         pub last_login_at: Option<String>,
         /// First login.
         pub created_at: String,
+        /// Where the user stands at each provisioning target of the tenant.
+        #[serde(default)]
+        pub provisioning: Vec<UserProvisioning>,
+    }
+
+    /// A user's state at one provisioning target.
+    pub struct UserProvisioning {
+        /// The service provider's name.
+        pub service_provider: String,
+        /// Where the user stands there.
+        pub state: ProvisioningState,
+        /// Whether the target holds the user active (as of the last push).
+        #[serde(default)]
+        pub active_at_target: Option<bool>,
     }
 
     /// A page of end users.
@@ -648,6 +688,16 @@ impl std::fmt::Debug for PutProvisioningRequest {
     }
 }
 
+/// `GET /api/v1/tenant/inactive-users` query.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InactiveQuery {
+    /// Days without a login (default: the tenant's setting, else 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+}
+
 /// `GET /api/v1/service-providers/{id}/provisioning/users` query: paging.
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
@@ -755,5 +805,37 @@ wire! {
     pub struct SyncResult {
         /// Users queued for a push.
         pub queued: u64,
+    }
+
+    /// What "Sync now" would do, from what Rosetta knows (no request to the directory):
+    /// users never pushed are created, active ones pushed before are updated (only what
+    /// differs is sent), blocked or departed ones the target holds active are deactivated.
+    pub struct SyncPreview {
+        /// Users to create.
+        pub create: u64,
+        /// Users to bring up to date.
+        pub update: u64,
+        /// Users to deactivate.
+        pub deactivate: u64,
+        /// The first 200 users concerned, by email.
+        pub items: Vec<SyncPreviewItem>,
+    }
+
+    /// One user of a sync preview.
+    pub struct SyncPreviewItem {
+        /// The user.
+        pub email: String,
+        /// `create`, `update` or `deactivate`.
+        pub action: String,
+    }
+
+    /// `GET /api/v1/tenant/inactive-users`: who the inactivity rule would mark departed.
+    pub struct InactivePreview {
+        /// The limit checked, in days.
+        pub days: u32,
+        /// Active users without a login for that long, in all.
+        pub total: u64,
+        /// The first 200 of them, longest inactive first.
+        pub items: Vec<EndUser>,
     }
 }

@@ -341,6 +341,10 @@ pub struct IdentitySource {
     pub domain_verification: Vec<DomainVerification>,
     /// Whether userinfo is called.
     pub use_userinfo: bool,
+    /// Whether `offline_access` is asked and the users' refresh tokens are checked on a
+    /// schedule (a refusal marks the user departed).
+    #[serde(default)]
+    pub offline_access: bool,
     /// Callback URL to register at the provider.
     pub redirect_uri: String,
 }

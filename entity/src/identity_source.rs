@@ -23,6 +23,8 @@ pub struct Model {
     pub scopes: String,
     /// Whether to call the userinfo endpoint.
     pub use_userinfo: bool,
+    /// Ask for `offline_access` and keep users' refresh tokens to check they still exist.
+    pub offline_access: bool,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -4,6 +4,7 @@ pub mod admin_account;
 pub mod audit_event;
 pub mod email_token;
 pub mod end_user;
+pub mod end_user_grant;
 pub mod identity_source;
 pub mod identity_source_domain;
 pub mod invitation;

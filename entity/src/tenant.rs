@@ -39,6 +39,12 @@ pub struct Model {
     /// Ask for the TOTP again after this many hours of a broker session; `None`: once
     /// per session.
     pub mfa_max_age_hours: Option<i32>,
+    /// Hours between two liveness runs (refresh tokens redeemed).
+    pub liveness_interval_hours: i32,
+    /// Days without a login after which a user is marked departed; `None`: never.
+    pub deactivate_after_days: Option<i32>,
+    /// When a replica last took the tenant's liveness run.
+    pub liveness_checked_at: Option<DateTimeUtc>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -117,6 +117,34 @@ pub fn provisioning_paused(to: &str, sp_name: &str, reason: &str, link: &str) ->
     )
 }
 
+/// "The provisioning key for <SP> expires on <date>" (sent to owners at 30 and 7 days).
+pub fn provisioning_key_expiring(
+    to: &str,
+    sp_name: &str,
+    expires: chrono::NaiveDate,
+    days_left: i64,
+    link: &str,
+) -> OutgoingEmail {
+    let when = if days_left < 0 {
+        format!("expired on {expires}")
+    } else {
+        format!("expires on {expires}, in {days_left} day(s)")
+    };
+    email(
+        to,
+        &format!("The provisioning key for {sp_name} {when}"),
+        vec![
+            format!("The API key Rosetta uses to provision users into {sp_name} {when}."),
+            "Once it has expired, joiners, changes and deactivations wait in Rosetta's queue until a new \
+             key is saved. Create a new key at the service provider (for Atlassian: admin.atlassian.com, \
+             your identity provider's user provisioning settings) and paste it on the application's \
+             Provisioning page, with its new expiry date."
+                .into(),
+        ],
+        Some(("Open the console", link)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod emails;
 pub mod error;
 pub mod flow;
+pub mod lifecycle;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;

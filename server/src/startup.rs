@@ -37,6 +37,8 @@ impl Application {
         }
         // The provisioning worker of this replica (SCIM pushes, off every response path).
         crate::provisioning::spawn(state.clone().into_inner());
+        // Liveness, inactivity and key-expiry runs (one replica per tenant and run).
+        crate::lifecycle::spawn(state.clone().into_inner());
         let addresses = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {

@@ -29,6 +29,8 @@ fn nothing_changed() -> UpdateTenantRequest {
         end_user_mfa_trust_upstream: None,
         end_user_mfa_trusted_acr: None,
         end_user_mfa_max_age_hours: None,
+        liveness_interval_hours: None,
+        deactivate_after_days: None,
     }
 }
 

@@ -209,6 +209,7 @@ fn AddSource(sources: SourcesResource) -> impl IntoView {
                 .map(str::to_owned)
                 .collect(),
             use_userinfo: false,
+            offline_access: false,
         };
         form.run(api.create_identity_source(body), move |s| {
             notices.say(format!(

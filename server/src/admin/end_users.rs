@@ -14,19 +14,20 @@ fn status_str(status: UserStatus) -> &'static str {
     match status {
         UserStatus::Active => "active",
         UserStatus::Blocked => "blocked",
+        UserStatus::Departed => "departed",
     }
 }
 
-/// A stored status; anything but `blocked` logs in.
+/// A stored status (`active`, `blocked`, `departed`); anything else reads as active.
 pub(crate) fn parse_status(value: &str) -> UserStatus {
-    if value == "blocked" {
-        UserStatus::Blocked
-    } else {
-        UserStatus::Active
+    match value {
+        "blocked" => UserStatus::Blocked,
+        "departed" => UserStatus::Departed,
+        _ => UserStatus::Active,
     }
 }
 
-fn wire(u: &rosetta_entity::end_user::Model) -> EndUser {
+pub(crate) fn wire(u: &rosetta_entity::end_user::Model) -> EndUser {
     EndUser {
         id: u.id.to_string(),
         email: u.email.clone(),
@@ -37,7 +38,25 @@ fn wire(u: &rosetta_entity::end_user::Model) -> EndUser {
         mfa_enrolled: u.totp_enabled_at.is_some(),
         last_login_at: u.last_login_at.map(|t| t.to_rfc3339()),
         created_at: u.created_at.to_rfc3339(),
+        provisioning: Vec::new(),
     }
+}
+
+/// The users' wire views with their state at each provisioning target of the tenant.
+async fn with_provisioning(
+    state: &AppState,
+    scope: &Scope,
+    users: &[rosetta_entity::end_user::Model],
+) -> AdminResult<Vec<EndUser>> {
+    let badges = crate::services::provisioning::badges(&state.db, scope.tenant_id(), users).await?;
+    Ok(users
+        .iter()
+        .zip(badges)
+        .map(|(u, provisioning)| EndUser {
+            provisioning,
+            ..wire(u)
+        })
+        .collect())
 }
 
 /// The tenant's end users, paged, with search.
@@ -54,7 +73,7 @@ pub async fn page(state: &AppState, scope: &Scope, q: &EndUserQuery) -> AdminRes
     }
     let (items, total) = end_users::page(&state.db, scope.tenant_id(), q.search.as_deref(), page, per_page).await?;
     Ok(EndUserPage {
-        items: items.iter().map(wire).collect(),
+        items: with_provisioning(state, scope, &items).await?,
         total,
         page,
         per_page,
@@ -63,9 +82,9 @@ pub async fn page(state: &AppState, scope: &Scope, q: &EndUserQuery) -> AdminRes
 
 /// One end user.
 pub async fn get(state: &AppState, scope: &Scope, id: &str) -> AdminResult<EndUser> {
-    Ok(wire(
-        &end_users::get(&state.db, scope.tenant_id(), object_id(id)?).await?,
-    ))
+    let user = end_users::get(&state.db, scope.tenant_id(), object_id(id)?).await?;
+    let mut views = with_provisioning(state, scope, std::slice::from_ref(&user)).await?;
+    views.pop().ok_or_else(AdminError::not_found)
 }
 
 /// Blocks (`Blocked`: their broker sessions end at once, on every replica, and their next

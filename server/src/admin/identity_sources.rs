@@ -104,6 +104,7 @@ pub async fn create(state: &AppState, scope: &Scope, body: CreateIdentitySourceR
         scopes: body.scopes,
         domains: checked(domains)?,
         use_userinfo: body.use_userinfo,
+        offline_access: body.offline_access,
     };
     let created = identity_sources::create(&state.db, &state.keyring, scope.tenant_id(), new).await?;
     let wire = wire(state, scope, &created);
@@ -148,6 +149,7 @@ pub async fn update(
         scopes: body.scopes,
         domains,
         use_userinfo: body.use_userinfo,
+        offline_access: body.offline_access,
     };
     let (before, after) = identity_sources::update(&state.db, &state.keyring, scope.tenant_id(), id, change).await?;
     let (before, after) = (wire(state, scope, &before), wire(state, scope, &after));

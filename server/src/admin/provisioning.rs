@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, Utc};
 use rosetta_api::{
     PageQuery, ProvisioningQueue, ProvisioningState, ProvisioningStep, ProvisioningTarget, ProvisioningTest,
-    ProvisioningUser, ProvisioningUserPage, PutProvisioningRequest, SyncResult,
+    ProvisioningUser, ProvisioningUserPage, PutProvisioningRequest, SyncPreview, SyncPreviewItem, SyncResult,
 };
 use rosetta_entity::provisioning_target as target;
 use secrecy::SecretString;
@@ -294,6 +294,24 @@ pub async fn retry(state: &AppState, scope: &Scope, sp: Which<'_>, user_id: &str
         )
         .await?;
     Ok(user_wire(&queue::user_state(&state.db, &row, user).await?))
+}
+
+/// What "Sync now" would do (no request to the directory).
+pub async fn sync_preview(state: &AppState, scope: &Scope, sp: Which<'_>) -> AdminResult<SyncPreview> {
+    let row = target_of(state, scope, sp).await?;
+    let (create, update, deactivate, items) = queue::preview(&state.db, &row, 200).await?;
+    Ok(SyncPreview {
+        create,
+        update,
+        deactivate,
+        items: items
+            .into_iter()
+            .map(|(email, action)| SyncPreviewItem {
+                email,
+                action: action.into(),
+            })
+            .collect(),
+    })
 }
 
 /// Queues every user of the tenant for the target (resumable: the queue is durable, and

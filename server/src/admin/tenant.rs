@@ -1,7 +1,9 @@
 //! The tenant's own settings: its name, the second-factor policies, and what to paste into
 //! service providers.
 
-use rosetta_api::{MfaPolicy, SetupProgress, TenantDetails, TenantSettings, UpdateTenantRequest};
+use rosetta_api::{
+    InactivePreview, InactiveQuery, MfaPolicy, SetupProgress, TenantDetails, TenantSettings, UpdateTenantRequest,
+};
 use serde_json::json;
 
 use super::{AdminResult, Fields, Scope};
@@ -43,6 +45,8 @@ async fn settings_view(state: &AppState, t: &rosetta_entity::tenant::Model) -> A
             .map(str::to_owned)
             .collect(),
         end_user_mfa_max_age_hours: t.mfa_max_age_hours.and_then(|h| u32::try_from(h).ok()),
+        liveness_interval_hours: u32::try_from(t.liveness_interval_hours).unwrap_or(6),
+        deactivate_after_days: t.deactivate_after_days.and_then(|d| u32::try_from(d).ok()),
     })
 }
 
@@ -76,6 +80,12 @@ pub async fn update(state: &AppState, scope: &Scope, body: UpdateTenantRequest) 
             "at most a year (8784 hours); 0 asks once per session",
         );
     }
+    if body.liveness_interval_hours.is_some_and(|h| !(1..=168).contains(&h)) {
+        fields.push("liveness_interval_hours", "between 1 and 168 hours (a week)");
+    }
+    if body.deactivate_after_days.is_some_and(|d| d > 3660) {
+        fields.push("deactivate_after_days", "at most 3660 days; 0 switches the rule off");
+    }
     fields.finish()?;
     let set: Vec<&str> = [
         ("display_name", body.display_name.is_some()),
@@ -87,6 +97,8 @@ pub async fn update(state: &AppState, scope: &Scope, body: UpdateTenantRequest) 
         ),
         ("end_user_mfa_trusted_acr", body.end_user_mfa_trusted_acr.is_some()),
         ("end_user_mfa_max_age_hours", body.end_user_mfa_max_age_hours.is_some()),
+        ("liveness_interval_hours", body.liveness_interval_hours.is_some()),
+        ("deactivate_after_days", body.deactivate_after_days.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, present)| present.then_some(name))
@@ -98,6 +110,8 @@ pub async fn update(state: &AppState, scope: &Scope, body: UpdateTenantRequest) 
         mfa_trust_upstream: body.end_user_mfa_trust_upstream,
         mfa_trusted_acr: body.end_user_mfa_trusted_acr.map(|a| a.join(" ")),
         mfa_max_age_hours: body.end_user_mfa_max_age_hours,
+        liveness_interval_hours: body.liveness_interval_hours,
+        deactivate_after_days: body.deactivate_after_days,
     };
     let (before, after) = tenants::update(&state.db, scope.tenant_id(), change).await?;
     let snapshot = |t: &rosetta_entity::tenant::Model| {
@@ -105,6 +119,7 @@ pub async fn update(state: &AppState, scope: &Scope, body: UpdateTenantRequest) 
             "display_name": t.display_name, "admin_mfa_required": t.admin_mfa_required, "end_user_mfa": t.end_user_mfa,
             "mfa_trust_upstream": t.mfa_trust_upstream, "mfa_trusted_acr": t.mfa_trusted_acr,
             "mfa_max_age_hours": t.mfa_max_age_hours,
+            "liveness_interval_hours": t.liveness_interval_hours, "deactivate_after_days": t.deactivate_after_days,
         })
     };
     scope
@@ -116,6 +131,28 @@ pub async fn update(state: &AppState, scope: &Scope, body: UpdateTenantRequest) 
         )
         .await?;
     settings_view(state, &after).await
+}
+
+/// What the inactivity preview checks when neither the request nor the tenant names a limit.
+const DEFAULT_INACTIVE_DAYS: u32 = 90;
+
+/// Who the inactivity rule would mark departed (a dry run): active users without a login
+/// for `days` (default: the tenant's setting, else 90), longest inactive first, the first 200.
+pub async fn inactive_users(state: &AppState, scope: &Scope, q: &InactiveQuery) -> AdminResult<InactivePreview> {
+    let days = q
+        .days
+        .or_else(|| scope.tenant().deactivate_after_days.and_then(|d| u32::try_from(d).ok()))
+        .unwrap_or(DEFAULT_INACTIVE_DAYS);
+    if !(1..=3660).contains(&days) {
+        return Err(super::AdminError::field("days", "between 1 and 3660 days"));
+    }
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+    let (items, total) = crate::services::end_users::inactive(&state.db, scope.tenant_id(), cutoff, 200).await?;
+    Ok(InactivePreview {
+        days,
+        total,
+        items: items.iter().map(super::end_users::wire).collect(),
+    })
 }
 
 /// How far the tenant's set-up has got, from what Rosetta has seen: a service provider

@@ -155,6 +155,10 @@ pub enum SourceAction {
         /// Also call the userinfo endpoint.
         #[arg(long)]
         userinfo: bool,
+        /// Ask for `offline_access` and check users' refresh tokens on a schedule: a
+        /// refusal marks the user departed (deactivated at every provisioning target).
+        #[arg(long)]
+        offline_access: bool,
     },
     /// List a tenant's identity sources.
     List {
@@ -304,6 +308,7 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
             scopes,
             domains,
             userinfo,
+            offline_access,
         } => {
             let slug = slug(&tenant)?;
             let secret = Zeroizing::new(
@@ -318,6 +323,7 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
                 scopes,
                 domains: domains.into_iter().filter(|d| !d.trim().is_empty()).collect(),
                 use_userinfo: userinfo,
+                offline_access,
             };
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;

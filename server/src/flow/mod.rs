@@ -35,13 +35,21 @@ use crate::saml::status::SamlStatus;
 use crate::saml::uri::NAMEID_PERSISTENT;
 use crate::services::end_users::{self, LoginIdentity};
 use crate::services::service_providers::{Claim, ServiceProvider};
-use crate::services::{ServiceError, audit};
+use crate::services::{ServiceError, audit, grants};
 use crate::state::AppState;
 use crate::store::{StoreError, StoreKey};
 use crate::tenancy::Tenant;
 
 /// Store kind of the mark "this user's sessions were ended at" (Unix milliseconds).
 const ENDED_KIND: &str = "sessions_ended";
+
+/// A second leg to the provider that asks for a refresh token.
+struct GrantLeg {
+    /// The user's email, so the provider does not ask who they are.
+    login_hint: String,
+    /// When the login's first leg started.
+    started_ms: i64,
+}
 
 /// The NameID an SP receives for a user in `format`: Rosetta's user ID for `persistent`, the
 /// verified email otherwise. Provisioning's SCIM `userName` comes from here too
@@ -383,7 +391,7 @@ impl<'a> Flow<'a> {
                         .into(),
                 ))
             }
-            [(only, _)] => self.start_upstream(&only.name, request, guard).await,
+            [(only, _)] => self.start_upstream(&only.name, request, guard, None).await,
             _ => {
                 self.claim(guard).await?;
                 let id = random_token();
@@ -418,7 +426,7 @@ impl<'a> Flow<'a> {
         };
         self.state.store.delete(&key).await?;
         let request: SpRequest = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
-        self.start_upstream(&source.name, request, None).await
+        self.start_upstream(&source.name, request, None, None).await
     }
 
     async fn source_config(&self, name: &str) -> Result<SourceConfig, FlowError> {
@@ -435,11 +443,20 @@ impl<'a> Flow<'a> {
         source: &str,
         request: SpRequest,
         guard: Option<ReplayGuard>,
+        grant: Option<GrantLeg>,
     ) -> Result<Outcome, FlowError> {
         let config = self.source_config(source).await?;
         let redirect_uri = self.state.hosts.callback_url(self.slug, source);
         let upstream = std::time::Instant::now();
-        let started = self.state.oidc.start_login(&config, &redirect_uri).await;
+        let started = match &grant {
+            None => self.state.oidc.start_login(&config, &redirect_uri).await,
+            Some(g) => {
+                self.state
+                    .oidc
+                    .start_login_for_grant(&config, &redirect_uri, &g.login_hint)
+                    .await
+            }
+        };
         self.state
             .metrics
             .upstream_duration
@@ -465,7 +482,11 @@ impl<'a> Flow<'a> {
             browser: fingerprint(&cookie),
             auth,
             trace: current_traceparent(),
-            started_ms: Utc::now().timestamp_millis(),
+            // The grant leg keeps the login's start: ForceAuthn's freshness is the first leg's.
+            started_ms: grant
+                .as_ref()
+                .map_or_else(|| Utc::now().timestamp_millis(), |g| g.started_ms),
+            grant_leg: grant.is_some(),
         };
         let body = serde_json::to_vec(&pending).map_err(anyhow::Error::from)?;
         let key = self.key("pending", &pending.auth.state);
@@ -536,14 +557,18 @@ impl<'a> Flow<'a> {
             }
             let config = self.source_config(source).await?;
             let upstream = std::time::Instant::now();
-            let finished = self.state.oidc.finish_login(&config, &pending.auth, params).await;
+            let finished = self
+                .state
+                .oidc
+                .finish_login_with_grant(&config, &pending.auth, params)
+                .await;
             self.state
                 .metrics
                 .upstream_duration
                 .with_label_values(&["finish_login"])
                 .observe(upstream.elapsed().as_secs_f64());
-            let identity = match finished {
-                Ok(identity) => identity,
+            let (identity, refresh_token) = match finished {
+                Ok(done) => done,
                 Err(e) => return Err(self.failed(&pending, e.code(), oidc_error(e)).await),
             };
             // ForceAuthn sent `max_age=0`: the provider must say the person signed in anew
@@ -575,6 +600,12 @@ impl<'a> Flow<'a> {
                 Ok(user) => user,
                 Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
             };
+            if let Some(leg) = self
+                .keep_grant(source, &pending, &user, &identity.email, refresh_token.as_ref())
+                .await?
+            {
+                return self.start_upstream(source, pending.sp, None, Some(leg)).await;
+            }
             let authn_instant = authn_instant(identity.auth_time);
             let session = SsoSession {
                 user_id: user.id,
@@ -602,6 +633,39 @@ impl<'a> Flow<'a> {
         }
         .instrument(span)
         .await
+    }
+
+    /// For a source with `offline_access` on: keeps the refresh token this login brought
+    /// (or notes that the provider issued none though asked); when the user has no working
+    /// one and this login did not ask yet, the leg to send the browser on (once: consent,
+    /// then straight back here). Other sources cost nothing here.
+    async fn keep_grant(
+        &self,
+        source: &str,
+        pending: &PendingLogin,
+        user: &rosetta_entity::end_user::Model,
+        email: &str,
+        refresh_token: Option<&secrecy::SecretString>,
+    ) -> Result<Option<GrantLeg>, FlowError> {
+        let sources = self.sources().await?;
+        let Some((row, _)) = sources.iter().find(|(s, _)| s.name == source) else {
+            return Ok(None);
+        };
+        if !row.offline_access {
+            return Ok(None);
+        }
+        let db = &self.state.db;
+        if refresh_token.is_some() || pending.grant_leg {
+            grants::store(db, &self.state.keyring, self.tenant.id, user.id, row.id, refresh_token).await?;
+            return Ok(None);
+        }
+        if grants::needs_consent(grants::get(db, user.id).await?.as_ref(), Utc::now()) {
+            return Ok(Some(GrantLeg {
+                login_hint: email.to_owned(),
+                started_ms: pending.started_ms,
+            }));
+        }
+        Ok(None)
     }
 
     /// The tenant's SP with this entity ID (from the configuration cache).

@@ -41,6 +41,10 @@ pub struct PendingLogin {
     /// When the login left for the provider (Unix milliseconds).
     #[serde(default)]
     pub started_ms: i64,
+    /// This leg went back to the provider for a refresh token (`offline_access` with
+    /// consent), after a first leg that identified the user: it is not sent again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grant_leg: bool,
 }
 
 impl std::fmt::Debug for PendingLogin {
@@ -127,6 +131,7 @@ mod tests {
             },
             trace: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
             started_ms: 1_764_400_000_000,
+            grant_leg: false,
         }
     }
 

@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -151,17 +151,53 @@ impl OidcRp {
         Ok((url, pending))
     }
 
+    /// Like [`Self::start_login`], asking also for a refresh token: `offline_access` with
+    /// `prompt=consent` (OpenID Connect Core §11: the provider issues one only with consent),
+    /// Google's `access_type=offline` (other providers ignore it, as OAuth asks of unknown
+    /// parameters), and `login_hint` so the person is not asked who they are again.
+    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
+    pub async fn start_login_for_grant(
+        &self,
+        config: &SourceConfig,
+        redirect_uri: &str,
+        login_hint: &str,
+    ) -> Result<(Url, PendingAuth), OidcError> {
+        let mut config = config.clone();
+        if !config.scopes.iter().any(|s| s == "offline_access") {
+            config.scopes.push("offline_access".into());
+        }
+        let (mut url, pending) = self.start_login(&config, redirect_uri).await?;
+        url.query_pairs_mut()
+            .append_pair("prompt", "consent")
+            .append_pair("access_type", "offline")
+            .append_pair("login_hint", login_hint);
+        Ok((url, pending))
+    }
+
     /// Validates the callback, redeems the code and returns who logged in.
     ///
     /// The caller has already taken `pending` out of the session store (single use, bound to
     /// the browser); this checks that the callback's `state` is that one.
-    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
     pub async fn finish_login(
         &self,
         config: &SourceConfig,
         pending: &PendingAuth,
         params: &CallbackParams,
     ) -> Result<VerifiedIdentity, OidcError> {
+        self.finish_login_with_grant(config, pending, params)
+            .await
+            .map(|(identity, _)| identity)
+    }
+
+    /// [`Self::finish_login`], with the refresh token the provider issued, if any (asked
+    /// for with [`Self::start_login_for_grant`]).
+    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
+    pub async fn finish_login_with_grant(
+        &self,
+        config: &SourceConfig,
+        pending: &PendingAuth,
+        params: &CallbackParams,
+    ) -> Result<(VerifiedIdentity, Option<SecretString>), OidcError> {
         match &params.state {
             Some(state) if constant_time_eq(state.as_bytes(), pending.state.as_bytes()) => {}
             _ => return Err(OidcError::StateMismatch),
@@ -215,7 +251,7 @@ impl OidcRp {
         }
         let identity = identity_from_claims(config, validated.subject, &claims)?;
         tracing::debug!("upstream login verified");
-        Ok(identity)
+        Ok((identity, tokens.refresh_token.map(SecretString::from)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -226,18 +262,50 @@ impl OidcRp {
         pending: &PendingAuth,
         code: &str,
     ) -> Result<Tokens, OidcError> {
+        let form: Vec<(&str, &str)> = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &pending.redirect_uri),
+            ("code_verifier", &pending.pkce_verifier),
+        ];
+        let (status, json) = self.token_post(config, provider, form).await?;
+        if !status.is_success() {
+            let error = json.get("error").and_then(Value::as_str).unwrap_or("");
+            let error = sanitize_error_code(error);
+            tracing::info!(status = status.as_u16(), error = %error, "token endpoint refused the code");
+            return Err(OidcError::TokenEndpointRejected { error });
+        }
+        match json.get("token_type").and_then(Value::as_str) {
+            Some(t) if t.eq_ignore_ascii_case("bearer") => {}
+            _ => return Err(OidcError::TokenResponseInvalid),
+        }
+        let id_token = match json.get("id_token") {
+            Some(Value::String(t)) => t.clone(),
+            _ => return Err(OidcError::MissingIdToken),
+        };
+        let access_token = json.get("access_token").and_then(Value::as_str).map(str::to_owned);
+        let refresh_token = refresh_token_of(&json);
+        Ok(Tokens {
+            id_token,
+            access_token,
+            refresh_token,
+        })
+    }
+
+    /// A POST to the token endpoint with the client's authentication: the status and the
+    /// JSON object answered.
+    async fn token_post(
+        &self,
+        config: &SourceConfig,
+        provider: &Provider,
+        mut form: Vec<(&str, &str)>,
+    ) -> Result<(reqwest::StatusCode, Map<String, Value>), OidcError> {
         let token_url = provider
             .metadata
             .token_endpoint()
             .ok_or(OidcError::DiscoveryInvalid)?
             .url();
         self.require_allowed(token_url)?;
-        let mut form: Vec<(&str, &str)> = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &pending.redirect_uri),
-            ("code_verifier", &pending.pkce_verifier),
-        ];
         let secret = config.client_secret.expose_secret();
         let mut request = self
             .http
@@ -274,26 +342,40 @@ impl OidcRp {
         let bytes = read_capped(response, self.settings.max_body_bytes)
             .await
             .map_err(|_| OidcError::TokenEndpointUnreachable)?;
-        let json: Map<String, Value> = match serde_json::from_slice(&bytes) {
-            Ok(Value::Object(m)) => m,
-            _ => return Err(OidcError::TokenResponseInvalid),
-        };
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(m)) => Ok((status, m)),
+            // A failing server's HTML page is an outage, not a refusal.
+            _ if status.is_server_error() => Err(OidcError::TokenEndpointUnreachable),
+            _ => Err(OidcError::TokenResponseInvalid),
+        }
+    }
+
+    /// Redeems a refresh token (RFC 6749 §6): whether the provider still knows the user.
+    /// `Ok` with the new refresh token when the provider rotates it; `invalid_grant`
+    /// ([`OidcError::TokenEndpointRejected`]) when it refuses (account disabled or deleted,
+    /// consent or sessions revoked); [`OidcError::TokenEndpointUnreachable`] for a network
+    /// failure or a 5xx, which says nothing about the user.
+    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
+    pub async fn refresh(
+        &self,
+        config: &SourceConfig,
+        refresh_token: &SecretString,
+    ) -> Result<Option<SecretString>, OidcError> {
+        let provider = self.provider(config).await?;
+        let form: Vec<(&str, &str)> = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ];
+        let (status, json) = self.token_post(config, &provider, form).await?;
+        if status.is_server_error() {
+            return Err(OidcError::TokenEndpointUnreachable);
+        }
         if !status.is_success() {
-            let error = json.get("error").and_then(Value::as_str).unwrap_or("");
-            let error = sanitize_error_code(error);
-            tracing::info!(status = status.as_u16(), error = %error, "token endpoint refused the code");
+            let error = sanitize_error_code(json.get("error").and_then(Value::as_str).unwrap_or(""));
+            tracing::info!(status = status.as_u16(), error = %error, "token endpoint refused the refresh token");
             return Err(OidcError::TokenEndpointRejected { error });
         }
-        match json.get("token_type").and_then(Value::as_str) {
-            Some(t) if t.eq_ignore_ascii_case("bearer") => {}
-            _ => return Err(OidcError::TokenResponseInvalid),
-        }
-        let id_token = match json.get("id_token") {
-            Some(Value::String(t)) => t.clone(),
-            _ => return Err(OidcError::MissingIdToken),
-        };
-        let access_token = json.get("access_token").and_then(Value::as_str).map(str::to_owned);
-        Ok(Tokens { id_token, access_token })
+        Ok(refresh_token_of(&json).map(SecretString::from))
     }
 
     #[tracing::instrument(skip_all)]
@@ -341,6 +423,15 @@ impl OidcRp {
 struct Tokens {
     id_token: String,
     access_token: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// The token response's refresh token, when it carries a usable one.
+fn refresh_token_of(json: &Map<String, Value>) -> Option<String> {
+    json.get("refresh_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty() && t.len() <= 8192)
+        .map(str::to_owned)
 }
 
 /// Applies the email rules and builds the identity.

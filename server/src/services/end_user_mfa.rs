@@ -81,6 +81,9 @@ mod tests {
             mfa_trust_upstream: trust,
             mfa_trusted_acr: acr.map(str::to_owned),
             mfa_max_age_hours: None,
+            liveness_interval_hours: 6,
+            deactivate_after_days: None,
+            liveness_checked_at: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -26,7 +26,7 @@ pub struct LoginIdentity<'a> {
 }
 
 /// Records a successful login: creates the user on first sight, refreshes email and name,
-/// and refuses a blocked user with [`ServiceError::Forbidden`]. Email never identifies an
+/// makes a departed user active again, and refuses a blocked user with [`ServiceError::Forbidden`]. Email never identifies an
 /// account: a new `sub` with a known email is a different user.
 ///
 /// One statement (`INSERT … ON CONFLICT DO UPDATE … WHERE status <> 'blocked' RETURNING *`):
@@ -134,7 +134,8 @@ fn upsert_statement(backend: DbBackend, mut row: end_user::ActiveModel) -> State
 }
 
 /// `INSERT … ON CONFLICT (tenant_id, issuer, subject) DO UPDATE SET email, display_name,
-/// last_login_at, updated_at WHERE status <> 'blocked' RETURNING *`, built by sea-query.
+/// status, last_login_at, updated_at WHERE status <> 'blocked' RETURNING *`, built by
+/// sea-query.
 fn upsert_by_sea_query(backend: DbBackend, row: end_user::ActiveModel) -> Statement {
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     let upsert = OnConflict::columns([
@@ -145,6 +146,8 @@ fn upsert_by_sea_query(backend: DbBackend, row: end_user::ActiveModel) -> Statem
     .update_columns([
         end_user::Column::Email,
         end_user::Column::DisplayName,
+        // `active`: a departed user who logs in through the provider again is back.
+        end_user::Column::Status,
         end_user::Column::LastLoginAt,
         end_user::Column::UpdatedAt,
     ])
@@ -196,6 +199,59 @@ fn escape_like(term: &str) -> String {
         s.push(c);
         s
     })
+}
+
+/// Active users of the tenant without a login since `cutoff` (never logged in: created
+/// before it), longest inactive first: the first `limit`, and how many in all.
+pub async fn inactive(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> ServiceResult<(Vec<end_user::Model>, u64)> {
+    use sea_orm::{Condition, PaginatorTrait, QueryOrder, QuerySelect};
+    let query = end_user::Entity::find()
+        .filter(end_user::Column::TenantId.eq(tenant_id))
+        .filter(end_user::Column::Status.eq("active"))
+        .filter(
+            Condition::any().add(end_user::Column::LastLoginAt.lt(cutoff)).add(
+                Condition::all()
+                    .add(end_user::Column::LastLoginAt.is_null())
+                    .add(end_user::Column::CreatedAt.lt(cutoff)),
+            ),
+        );
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_asc(end_user::Column::LastLoginAt)
+        .order_by_asc(end_user::Column::Email)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((items, total))
+}
+
+/// Marks active users departed (ends nothing by itself: the caller ends their sessions);
+/// returns those it changed. Blocked users stay blocked.
+pub async fn depart(db: &DatabaseConnection, tenant_id: Uuid, ids: &[Uuid]) -> ServiceResult<Vec<end_user::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let mut changed = Vec::new();
+    for id in ids {
+        let result = end_user::Entity::update_many()
+            .col_expr(end_user::Column::Status, "departed".into())
+            .col_expr(end_user::Column::UpdatedAt, now.into())
+            .filter(end_user::Column::Id.eq(*id))
+            .filter(end_user::Column::TenantId.eq(tenant_id))
+            .filter(end_user::Column::Status.eq("active"))
+            .exec(db)
+            .await?;
+        if result.rows_affected > 0 {
+            changed.push(get(db, tenant_id, *id).await?);
+        }
+    }
+    Ok(changed)
 }
 
 /// The tenant's end user with this ID.

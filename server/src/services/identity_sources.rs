@@ -36,6 +36,8 @@ pub struct NewIdentitySource {
     pub domains: Vec<EmailDomain>,
     /// Whether to call userinfo after the token exchange.
     pub use_userinfo: bool,
+    /// Whether to ask for `offline_access` and check users' refresh tokens.
+    pub offline_access: bool,
 }
 
 /// A source as shown to admins: never the secret.
@@ -57,6 +59,8 @@ pub struct IdentitySource {
     pub claims: Vec<DomainClaim>,
     /// Whether userinfo is called.
     pub use_userinfo: bool,
+    /// Whether `offline_access` is asked and refresh tokens checked.
+    pub offline_access: bool,
 }
 
 /// One email domain of a source and whether the tenant proved it owns it.
@@ -225,6 +229,7 @@ pub async fn create(
         client_secret: Set(sealed),
         scopes: Set(scope_list(new.scopes)),
         use_userinfo: Set(new.use_userinfo),
+        offline_access: Set(new.offline_access),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -261,6 +266,7 @@ impl IdentitySource {
             domains: self.domains.clone(),
             domain_verification: self.claims.iter().map(DomainClaim::to_wire).collect(),
             use_userinfo: self.use_userinfo,
+            offline_access: self.offline_access,
             redirect_uri,
         }
     }
@@ -286,6 +292,7 @@ fn view(m: identity_source::Model, mut rows: Vec<identity_source_domain::Model>)
         domains: claims.iter().map(|c| c.domain.clone()).collect(),
         claims,
         use_userinfo: m.use_userinfo,
+        offline_access: m.offline_access,
     }
 }
 
@@ -390,6 +397,8 @@ pub struct SourceUpdate {
     pub domains: Option<Vec<EmailDomain>>,
     /// Whether userinfo is called.
     pub use_userinfo: Option<bool>,
+    /// Whether `offline_access` is asked.
+    pub offline_access: Option<bool>,
 }
 
 /// Applies an update; returns the source before and after (never the secret).
@@ -421,6 +430,9 @@ pub async fn update(
     }
     if let Some(scopes) = change.scopes {
         active.scopes = Set(scope_list(scopes));
+    }
+    if let Some(offline) = change.offline_access {
+        active.offline_access = Set(offline);
     }
     if let Some(userinfo) = change.use_userinfo {
         active.use_userinfo = Set(userinfo);

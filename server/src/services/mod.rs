@@ -6,6 +6,7 @@ pub mod audit;
 pub mod domain_proof;
 pub mod end_user_mfa;
 pub mod end_users;
+pub mod grants;
 pub mod identity_sources;
 pub mod members;
 pub mod provisioning;

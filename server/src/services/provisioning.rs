@@ -165,6 +165,16 @@ pub async fn pause(db: &DatabaseConnection, id: Uuid, reason: &str) -> ServiceRe
     Ok(result.rows_affected > 0)
 }
 
+/// Records the expiry warning just sent (days before: 30 or 7).
+pub async fn set_expiry_warned(db: &DatabaseConnection, id: Uuid, days: i32) -> ServiceResult<()> {
+    target::Entity::update_many()
+        .col_expr(target::Column::ExpiryWarned, Some(days).into())
+        .filter(target::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Holds every push of the target until `until_ms` (a `Retry-After`).
 pub async fn hold(db: &DatabaseConnection, id: Uuid, until_ms: i64) -> ServiceResult<()> {
     target::Entity::update_many()
@@ -470,6 +480,104 @@ pub async fn user_state(
         pending: push::Entity::find_by_id((row.id, user.id)).one(db).await?,
         user,
     })
+}
+
+/// For each of `users`, their state at every target of the tenant (by SP name).
+pub async fn badges(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    users: &[end_user::Model],
+) -> ServiceResult<Vec<Vec<rosetta_api::UserProvisioning>>> {
+    use rosetta_api::{ProvisioningState, UserProvisioning};
+    let targets = of_tenant(db, tenant_id).await?;
+    if targets.is_empty() || users.is_empty() {
+        return Ok(vec![Vec::new(); users.len()]);
+    }
+    let sps = rosetta_entity::service_provider::Entity::find()
+        .filter(rosetta_entity::service_provider::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let target_ids: Vec<Uuid> = targets.iter().map(|t| t.id).collect();
+    let links = link::Entity::find()
+        .filter(link::Column::TargetId.is_in(target_ids.clone()))
+        .filter(link::Column::EndUserId.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    let pushes = push::Entity::find()
+        .filter(push::Column::TargetId.is_in(target_ids))
+        .filter(push::Column::EndUserId.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(users
+        .iter()
+        .map(|u| {
+            targets
+                .iter()
+                .map(|t| {
+                    let link = links.iter().find(|l| l.target_id == t.id && l.end_user_id == u.id);
+                    let pending = pushes.iter().any(|p| p.target_id == t.id && p.end_user_id == u.id);
+                    let state = match (pending, link) {
+                        (true, _) => ProvisioningState::Pending,
+                        (false, Some(l)) if l.state == "failed" => ProvisioningState::Failed,
+                        (false, Some(_)) => ProvisioningState::Synced,
+                        (false, None) => ProvisioningState::NotPushed,
+                    };
+                    UserProvisioning {
+                        service_provider: sps
+                            .iter()
+                            .find(|sp| sp.id == t.service_provider_id)
+                            .map_or_else(String::new, |sp| sp.name.clone()),
+                        state,
+                        active_at_target: link.map(|l| l.active),
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// What a sync of every user would do at the target, from what Rosetta knows: users never
+/// pushed and active are created, active ones pushed before are updated, inactive ones the
+/// target holds active are deactivated (the rest need nothing). Counts, and the first
+/// `max_items` users concerned by email.
+pub async fn preview(
+    db: &DatabaseConnection,
+    row: &target::Model,
+    max_items: usize,
+) -> ServiceResult<(u64, u64, u64, Vec<(String, &'static str)>)> {
+    let users = end_user::Entity::find()
+        .filter(end_user::Column::TenantId.eq(row.tenant_id))
+        .order_by_asc(end_user::Column::Email)
+        .all(db)
+        .await?;
+    let links: std::collections::HashMap<Uuid, link::Model> = link::Entity::find()
+        .filter(link::Column::TargetId.eq(row.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.end_user_id, l))
+        .collect();
+    let (mut create, mut update, mut deactivate, mut items) = (0, 0, 0, Vec::new());
+    for user in users {
+        let active = user.status == "active";
+        let action = match (links.get(&user.id), active) {
+            (None, true) => "create",
+            (Some(l), true) if l.scim_id.is_none() => "create",
+            (Some(_), true) => "update",
+            (Some(l), false) if l.active => "deactivate",
+            _ => continue,
+        };
+        match action {
+            "create" => create += 1,
+            "update" => update += 1,
+            _ => deactivate += 1,
+        }
+        if items.len() < max_items {
+            items.push((user.email, action));
+        }
+    }
+    Ok((create, update, deactivate, items))
 }
 
 /// Every target of the tenant with its SP's ID.

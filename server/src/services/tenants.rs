@@ -48,6 +48,9 @@ pub async fn create_in<C: ConnectionTrait>(
         mfa_trust_upstream: Set(false),
         mfa_trusted_acr: Set(None),
         mfa_max_age_hours: Set(None),
+        liveness_interval_hours: Set(6),
+        deactivate_after_days: Set(None),
+        liveness_checked_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -148,6 +151,10 @@ pub struct TenantUpdate {
     pub mfa_trusted_acr: Option<String>,
     /// Hours before asking again; 0 clears.
     pub mfa_max_age_hours: Option<u32>,
+    /// Hours between liveness runs (checked: 1 to 168).
+    pub liveness_interval_hours: Option<u32>,
+    /// Days without a login before a user departs; 0 clears.
+    pub deactivate_after_days: Option<u32>,
 }
 
 /// Applies an update; returns the row before and after.
@@ -176,6 +183,12 @@ pub async fn update(
     }
     if let Some(hours) = change.mfa_max_age_hours {
         row.mfa_max_age_hours = Set(i32::try_from(hours).ok().filter(|h| *h > 0));
+    }
+    if let Some(hours) = change.liveness_interval_hours {
+        row.liveness_interval_hours = Set(i32::try_from(hours).unwrap_or(6));
+    }
+    if let Some(days) = change.deactivate_after_days {
+        row.deactivate_after_days = Set(i32::try_from(days).ok().filter(|d| *d > 0));
     }
     row.updated_at = Set(Utc::now());
     let after = row.update(db).await?;

@@ -36,6 +36,7 @@ fn corp(domains: &[&str]) -> NewIdentitySource {
         scopes: vec!["email".into(), "profile".into()],
         domains: domains.iter().map(|d| EmailDomain::parse(d).unwrap()).collect(),
         use_userinfo: false,
+        offline_access: false,
     }
 }
 

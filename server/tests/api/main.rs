@@ -10,6 +10,7 @@ mod audit_writer;
 mod brokering_config;
 mod ending_access;
 mod health;
+mod lifecycle;
 mod migrations;
 mod outbound;
 mod provisioning;

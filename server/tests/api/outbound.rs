@@ -36,6 +36,7 @@ async fn add(app: &TestApp, scope: &Scope, name: &str, issuer: &str) {
         scopes: vec![],
         domains: vec![format!("{name}.example")],
         use_userinfo: false,
+        offline_access: false,
     };
     identity_sources::create(&app.state, scope, body).await.unwrap();
 }
@@ -99,6 +100,7 @@ async fn test_connection_refuses_inside_addresses_without_mapping_them() {
             scopes: vec![],
             domains: vec!["plain.example".into()],
             use_userinfo: false,
+            offline_access: false,
         },
     )
     .await;

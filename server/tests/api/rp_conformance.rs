@@ -33,10 +33,10 @@ use crate::helpers::{ACS, SP, TestApp, add_atlassian_sp, spawn_app_with};
 /// Rosetta with tenant `acme`, the Atlassian SP and source `corp` at the stand-in provider.
 pub(crate) struct Case {
     pub(crate) app: TestApp,
-    op: Arc<OpState>,
-    key: RsaKey,
+    pub(crate) op: Arc<OpState>,
+    pub(crate) key: RsaKey,
     pub(crate) tenant_id: uuid::Uuid,
-    source_id: uuid::Uuid,
+    pub(crate) source_id: uuid::Uuid,
     browser: std::sync::Mutex<reqwest::Client>,
     /// The SP's AuthnRequests carry `ForceAuthn="true"`.
     pub(crate) force_authn: std::sync::atomic::AtomicBool,
@@ -53,10 +53,28 @@ fn browser(port: u16) -> reqwest::Client {
 }
 
 /// What Rosetta's SSO leg sent the browser to.
-struct Authorize {
-    state: String,
-    nonce: String,
-    challenge: String,
+pub(crate) struct Authorize {
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+    pub(crate) challenge: String,
+}
+
+impl Authorize {
+    /// The authorization request Rosetta redirected to.
+    pub(crate) fn of(location: &str) -> Self {
+        let url = url::Url::parse(location).unwrap();
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        Self {
+            state: param("state"),
+            nonce: param("nonce"),
+            challenge: param("code_challenge"),
+        }
+    }
 }
 
 pub(crate) async fn case() -> Case {
@@ -81,6 +99,7 @@ pub(crate) async fn case_with(tweak: impl FnOnce(&mut rosetta::configuration::Se
             scopes: vec![],
             domains: vec![EmailDomain::parse("corp.com").unwrap()],
             use_userinfo: false,
+            offline_access: false,
         },
     )
     .await
@@ -141,27 +160,16 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
     }
 
     /// Starts a login in the current browser.
-    async fn start(&self) -> Authorize {
+    pub(crate) async fn start(&self) -> Authorize {
         let res = self.sso().await;
         assert_eq!(res.status(), 302, "the SSO leg redirects to the provider");
         let location = res.headers()["location"].to_str().unwrap().to_owned();
         assert!(location.starts_with(&self.op.issuer), "{location}");
-        let url = url::Url::parse(&location).unwrap();
-        let param = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-                .unwrap()
-        };
-        Authorize {
-            state: param("state"),
-            nonce: param("nonce"),
-            challenge: param("code_challenge"),
-        }
+        Authorize::of(&location)
     }
 
     /// The claims a well-behaved provider would put in this login's ID token.
-    fn claims(&self, auth: &Authorize) -> Value {
+    pub(crate) fn claims(&self, auth: &Authorize) -> Value {
         self.op.good_claims(&auth.nonce)
     }
 
@@ -177,7 +185,7 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
 
     /// The provider's redirect back to Rosetta, followed by the browser; the stand-in
     /// provider then expects this login's PKCE verifier.
-    async fn callback(&self, auth: &Authorize) -> reqwest::Response {
+    pub(crate) async fn callback(&self, auth: &Authorize) -> reqwest::Response {
         *self.op.expected_challenge.lock().unwrap() = Some(auth.challenge.clone());
         self.browser().get(self.callback_url(auth)).send().await.unwrap()
     }
@@ -187,7 +195,7 @@ ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Version=\"2.0
     }
 
     /// A new browser (empty cookie jar: no broker session from an earlier login).
-    fn new_browser(&self) {
+    pub(crate) fn new_browser(&self) {
         *self.browser.lock().unwrap() = browser(self.app.port);
     }
 

@@ -30,6 +30,7 @@ async fn add_source_at(app: &TestApp, scope: &Scope, issuer: &str, domains: &[&s
         scopes: vec![],
         domains: domains.iter().map(|d| (*d).to_owned()).collect(),
         use_userinfo: false,
+        offline_access: false,
     };
     identity_sources::create(&app.state, scope, body).await.unwrap()
 }

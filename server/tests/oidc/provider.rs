@@ -150,6 +150,15 @@ pub struct OpState {
     pub token_hits: AtomicUsize,
     /// How the last token request authenticated: "basic", "post" or "none".
     pub last_client_auth: Mutex<String>,
+    /// Issued with the next code exchange (a login that asked for `offline_access`).
+    pub refresh_token: Mutex<Option<String>>,
+    /// Refresh tokens the token endpoint accepts (an account disabled at the provider:
+    /// removed), and what each accepted one is rotated to (`None`: kept).
+    pub live_refresh_tokens: Mutex<HashMap<String, Option<String>>>,
+    /// Answer refresh requests with this status instead (an outage).
+    pub refresh_status: Mutex<Option<u16>>,
+    /// Refresh requests received.
+    pub refresh_hits: AtomicUsize,
 }
 
 impl OpState {
@@ -217,6 +226,10 @@ pub fn spawn(initial_keys: Vec<Value>) -> Arc<OpState> {
         jwks_hits: AtomicUsize::new(0),
         token_hits: AtomicUsize::new(0),
         last_client_auth: Mutex::new(String::new()),
+        refresh_token: Mutex::new(None),
+        live_refresh_tokens: Mutex::new(HashMap::new()),
+        refresh_status: Mutex::new(None),
+        refresh_hits: AtomicUsize::new(0),
     });
     let data = web::Data::from(state.clone());
     let server = HttpServer::new(move || {
@@ -286,6 +299,24 @@ async fn token_handler(
     if auth == "none" {
         return HttpResponse::Unauthorized().json(json!({ "error": "invalid_client" }));
     }
+    if field("grant_type").as_deref() == Some("refresh_token") {
+        state.refresh_hits.fetch_add(1, Ordering::SeqCst);
+        if let Some(status) = *state.refresh_status.lock().unwrap() {
+            return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("down");
+        }
+        let presented = field("refresh_token").unwrap_or_default();
+        let mut live = state.live_refresh_tokens.lock().unwrap();
+        let Some(rotation) = live.remove(&presented) else {
+            return invalid("invalid_grant");
+        };
+        let current = rotation.clone().unwrap_or(presented);
+        live.insert(current.clone(), None);
+        let mut body = json!({"access_token": "an-access-token", "token_type": "Bearer", "expires_in": 300});
+        if rotation.is_some() {
+            body["refresh_token"] = json!(current);
+        }
+        return HttpResponse::Ok().json(body);
+    }
     if field("grant_type").as_deref() != Some("authorization_code") || field("code").as_deref() != Some(CODE) {
         return invalid("invalid_grant");
     }
@@ -301,12 +332,17 @@ async fn token_handler(
         return HttpResponse::BadRequest().json(error);
     }
     let id_token = state.id_token.lock().unwrap().clone();
-    HttpResponse::Ok().json(json!({
+    let mut body = json!({
         "access_token": "an-access-token",
         "token_type": "Bearer",
         "expires_in": 300,
         "id_token": id_token,
-    }))
+    });
+    if let Some(refresh) = state.refresh_token.lock().unwrap().take() {
+        state.live_refresh_tokens.lock().unwrap().insert(refresh.clone(), None);
+        body["refresh_token"] = json!(refresh);
+    }
+    HttpResponse::Ok().json(body)
 }
 
 async fn userinfo_handler(state: web::Data<OpState>, req: HttpRequest) -> HttpResponse {

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use rosetta_api::{
     PageQuery, ProvisioningTarget, ProvisioningTest, ProvisioningUser, ProvisioningUserPage, PutProvisioningRequest,
-    SyncResult,
+    SyncPreview, SyncResult,
 };
 
 use super::error::ApiResult;
@@ -70,6 +70,21 @@ pub async fn test_provisioning(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(provisioning::test(&state, &admin.0, Which::Id(&id)).await?))
+}
+
+/// What "Sync now" would do: counts and the first users concerned (no request to the
+/// directory).
+#[utoipa::path(tag = "provisioning", params(("id" = String, Path, description = "Service provider ID")), responses(
+    (status = 200, description = "The preview", body = SyncPreview),
+    (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+))]
+#[get("/api/v1/service-providers/{id}/provisioning/sync-preview")]
+pub async fn preview_provisioning_sync(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(provisioning::sync_preview(&state, &admin.0, Which::Id(&id)).await?))
 }
 
 /// Queues every user of the tenant for the target.

@@ -2,7 +2,7 @@
 //! MFA settings.
 
 use actix_web::{HttpResponse, get, patch, web};
-use rosetta_api::{SetupProgress, TenantSettings, UpdateTenantRequest};
+use rosetta_api::{InactivePreview, InactiveQuery, SetupProgress, TenantSettings, UpdateTenantRequest};
 
 use super::error::ApiResult;
 use super::session::Admin;
@@ -31,6 +31,21 @@ pub async fn update_tenant(
     body: web::Json<UpdateTenantRequest>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(tenant::update(&state, &admin.0, body.into_inner()).await?))
+}
+
+/// Who the inactivity rule would mark departed: active users without a login for `days`
+/// (default: the tenant's `deactivate_after_days`, else 90), longest inactive first.
+#[utoipa::path(tag = "tenant", params(InactiveQuery), responses(
+    (status = 200, description = "The users", body = InactivePreview),
+    (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+))]
+#[get("/api/v1/tenant/inactive-users")]
+pub async fn inactive_users(
+    state: web::Data<AppState>,
+    admin: Admin,
+    q: web::Query<InactiveQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tenant::inactive_users(&state, &admin.0, &q).await?))
 }
 
 /// How far the tenant's set-up has got (the console's progress card).

@@ -1,0 +1,219 @@
+//! The lifecycle runs: who is gone, and whose provisioning key is about to expire.
+//!
+//! Every minute each replica looks at every tenant whose run is due (its
+//! `liveness_interval_hours`, 6 by default, since the last one) and takes the run with one
+//! conditional update of `tenant.liveness_checked_at`, so one replica runs it. A run:
+//!
+//! 1. **liveness**: redeems the refresh token of every user of a source with
+//!    `offline_access` on. `invalid_grant` (the account is disabled or deleted, or its
+//!    consent or sessions were revoked at the provider) marks the user *departed*: their
+//!    broker sessions end at once and every provisioning target deactivates them (the
+//!    status change queues the pushes). A network error, a 5xx or any other answer changes
+//!    nothing. A rotated refresh token is kept. Works with every OpenID provider, with no
+//!    directory API.
+//! 2. **inactivity**: with `deactivate_after_days` set, active users without a login for
+//!    that long are marked departed the same way.
+//! 3. **key expiry**: owners are emailed when a provisioning target's API key expires in
+//!    30 days or fewer, and again at 7 (Atlassian sends no warning).
+//!
+//! A departed user who logs in through the provider again is active again (the login's
+//! upsert), and is pushed as such. Every departure is audited (actor `lifecycle`) with its
+//! reason; refresh tokens never appear in logs or the audit log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rosetta_entity::tenant;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use crate::domain::TenantSlug;
+use crate::services::audit::AuditEvent;
+use crate::services::{end_users, grants, provisioning};
+use crate::state::AppState;
+
+/// How often a replica looks for due runs.
+const TICK: Duration = Duration::from_secs(60);
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// Refresh tokens the provider accepted.
+    pub redeemed: u64,
+    /// Users the provider no longer knows (now departed).
+    pub refused: u64,
+    /// Redemptions that failed for another reason (nothing changed).
+    pub unanswered: u64,
+    /// Users departed for inactivity.
+    pub inactive: u64,
+    /// Expiry warnings sent (one per target and threshold).
+    pub key_warnings: u64,
+}
+
+/// Starts this replica's scheduler.
+pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = run_due(&state).await {
+                tracing::warn!(error = %e, "lifecycle: a run failed; the next tick tries again");
+            }
+        }
+    })
+}
+
+/// Runs every tenant whose run is due and that this replica takes.
+pub async fn run_due(state: &AppState) -> anyhow::Result<()> {
+    for t in tenant::Entity::find().all(&state.db).await? {
+        if take_run(state, &t).await? {
+            let report = run_tenant(state, &t).await?;
+            tracing::info!(tenant = %t.slug, ?report, "lifecycle run");
+        }
+    }
+    Ok(())
+}
+
+/// Takes the tenant's run if it is due: one conditional update, so one replica wins.
+async fn take_run(state: &AppState, t: &tenant::Model) -> anyhow::Result<bool> {
+    let now = Utc::now();
+    let due_before = now - chrono::Duration::hours(i64::from(t.liveness_interval_hours.clamp(1, 168)));
+    let taken = tenant::Entity::update_many()
+        .col_expr(tenant::Column::LivenessCheckedAt, Some(now).into())
+        .filter(tenant::Column::Id.eq(t.id))
+        .filter(
+            Condition::any()
+                .add(tenant::Column::LivenessCheckedAt.is_null())
+                .add(tenant::Column::LivenessCheckedAt.lt(due_before)),
+        )
+        .exec(&state.db)
+        .await?;
+    Ok(taken.rows_affected == 1)
+}
+
+/// One tenant's run, now (the scheduler's, and the operator's `rosetta lifecycle run`).
+pub async fn run_tenant(state: &AppState, t: &tenant::Model) -> anyhow::Result<RunReport> {
+    let mut report = RunReport::default();
+    let slug = TenantSlug::parse(&t.slug).map_err(|e| anyhow::anyhow!(e.0))?;
+    liveness(state, t, &slug, &mut report).await?;
+    if let Some(days) = t.deactivate_after_days.filter(|d| *d > 0) {
+        let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+        // At most this many per run; the rest at the next one.
+        let (idle, _) = end_users::inactive(&state.db, t.id, cutoff, 100_000).await?;
+        let ids: Vec<uuid::Uuid> = idle.iter().map(|u| u.id).collect();
+        for user in end_users::depart(&state.db, t.id, &ids).await? {
+            crate::flow::end_sessions(state.store.as_ref(), &slug, user.id).await?;
+            audit_departed(state, t, &user, json!({"reason": "inactive", "days": days}));
+            report.inactive += 1;
+        }
+    }
+    report.key_warnings = warn_expiring_keys(state, t).await?;
+    Ok(report)
+}
+
+async fn liveness(
+    state: &AppState,
+    t: &tenant::Model,
+    slug: &TenantSlug,
+    report: &mut RunReport,
+) -> anyhow::Result<()> {
+    let working = grants::working(&state.db, t.id).await?;
+    if working.is_empty() {
+        return Ok(());
+    }
+    let sources = state.config.sources(&state.db, &state.keyring, t.id).await?;
+    for g in working {
+        let Some((source, secret)) = sources.iter().find(|(s, _)| s.id == g.source_id) else {
+            continue;
+        };
+        if !source.offline_access {
+            continue;
+        }
+        let Some(token) = grants::open(&state.keyring, &g)? else {
+            continue;
+        };
+        match state.oidc.refresh(&source.oidc_config(secret.clone()), &token).await {
+            Ok(rotated) => {
+                grants::redeemed(&state.db, &state.keyring, &g, rotated.as_ref()).await?;
+                report.redeemed += 1;
+            }
+            Err(crate::oidc::OidcError::TokenEndpointRejected { error }) if error == "invalid_grant" => {
+                grants::refused(&state.db, g.end_user_id).await?;
+                report.refused += 1;
+                for user in end_users::depart(&state.db, t.id, &[g.end_user_id]).await? {
+                    crate::flow::end_sessions(state.store.as_ref(), slug, user.id).await?;
+                    audit_departed(
+                        state,
+                        t,
+                        &user,
+                        json!({"reason": "provider_refused", "source": source.name}),
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::info!(code = e.code(), source = %source.name, "lifecycle: a refresh token could not be checked; nothing changes");
+                report.unanswered += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn audit_departed(
+    state: &AppState,
+    t: &tenant::Model,
+    user: &rosetta_entity::end_user::Model,
+    detail: serde_json::Value,
+) {
+    state.audit.record(AuditEvent {
+        tenant_id: Some(t.id),
+        actor: "lifecycle".into(),
+        action: "end_user.depart",
+        outcome: "success",
+        target: Some(user.email.clone()),
+        detail,
+        ip: None,
+        request_id: None,
+    });
+}
+
+/// Emails the owners about provisioning keys that expire within 30 days (again within 7);
+/// how many warnings went out.
+async fn warn_expiring_keys(state: &AppState, t: &tenant::Model) -> anyhow::Result<u64> {
+    let today = Utc::now().date_naive();
+    let mut sent = 0;
+    for target in provisioning::of_tenant(&state.db, t.id).await? {
+        let Some(expires) = target.key_expires_on else {
+            continue;
+        };
+        let days_left = (expires - today).num_days();
+        let threshold = match days_left {
+            ..=7 => 7,
+            8..=30 => 30,
+            _ => continue,
+        };
+        if target.expiry_warned.is_some_and(|w| w <= threshold) {
+            continue;
+        }
+        let sp = rosetta_entity::service_provider::Entity::find_by_id(target.service_provider_id)
+            .one(&state.db)
+            .await?
+            .map_or_else(String::new, |sp| sp.name);
+        let link = format!("{}applications", state.settings.server.public_url);
+        for owner in crate::services::members::list(&state.db, t.id)
+            .await?
+            .iter()
+            .filter(|m| m.role == rosetta_api::Role::Owner)
+        {
+            let message = crate::emails::provisioning_key_expiring(&owner.email, &sp, expires, days_left, &link);
+            if let Err(e) = state.mailer.send(&message).await {
+                tracing::warn!(error = %e, "lifecycle: emailing an owner about an expiring key failed");
+            }
+        }
+        provisioning::set_expiry_warned(&state.db, target.id, threshold).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
