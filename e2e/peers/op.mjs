@@ -16,6 +16,14 @@
 // Test-only admin endpoints (loopback only, no auth):
 //   POST /__test/rotate-keys {"keep_old": bool}  new RS256 signing key with a new kid
 //   POST /__test/accounts {account}               adds or replaces an account
+//   POST /__test/accounts/disable {"sub": ...}    disables an account: it can no longer log
+//                                                 in, and its refresh tokens answer
+//                                                 invalid_grant (as a disabled or deleted
+//                                                 account does at Google, Entra, Okta...)
+//
+// Refresh tokens: issued for the `offline_access` scope when the request also says
+// `prompt=consent` (OpenID Connect Core 11, as oidc-provider enforces), redeemed with the
+// refresh_token grant.
 //   GET  /__test/keys                             kids in JWKS order, signing kid first
 //
 // Prints {"event":"listening","issuer":...,"port":...} on stdout once it answers; logs
@@ -78,7 +86,7 @@ function buildProvider(issuer) {
       client_secret: c.client_secret,
       redirect_uris: c.redirect_uris,
       token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-      grant_types: ['authorization_code'],
+      grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     })),
     jwks: { keys },
@@ -209,6 +217,12 @@ async function handleAdmin(req, res, path) {
     rebuild();
     log('rotated signing key to', key.kid, body.keep_old ? '(old keys kept)' : '(old keys dropped)');
     json(res, 200, { signing_kid: key.kid, kids: keys.map((k) => k.kid) });
+    return;
+  }
+  if (path === '/__test/accounts/disable') {
+    const removed = accounts.delete(body.sub);
+    log('account disabled', body.sub, removed ? '' : '(unknown)');
+    json(res, removed ? 200 : 404, { ok: removed });
     return;
   }
   if (path === '/__test/accounts') {

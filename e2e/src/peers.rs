@@ -320,6 +320,18 @@ impl OidcProvider {
         json_or_error::<serde_json::Value>(res).await.map(|_| ())
     }
 
+    /// Disables the account `sub`: it can no longer log in, and its refresh tokens answer
+    /// `invalid_grant`.
+    pub async fn disable_account(&self, sub: &str) -> anyhow::Result<()> {
+        let res = self
+            .admin
+            .post(self.local_url("/__test/accounts/disable"))
+            .json(&serde_json::json!({"sub": sub}))
+            .send()
+            .await?;
+        json_or_error::<serde_json::Value>(res).await.map(|_| ())
+    }
+
     /// Plays the end user: from `authorization_url` (the provider's authorize endpoint
     /// with the relying party's parameters), follows the provider's redirects with
     /// `client` (use [`cookie_client`]), submits the login form as `login` (sub or email)

@@ -49,6 +49,11 @@ pub async fn start_rosetta(stack: &Stack) -> Rosetta {
 /// Adds the identity source `corp` to tenant `acme`: the provider at `issuer`, client
 /// `rosetta` with `client_secret`, for the domain `acme.example`.
 pub async fn add_corp_source(rosetta: &Rosetta, issuer: &str, client_secret: &str) {
+    add_corp_source_with(rosetta, issuer, client_secret, &[]).await;
+}
+
+/// [`add_corp_source`] with extra `source add` options (e.g. `--offline-access`).
+pub async fn add_corp_source_with(rosetta: &Rosetta, issuer: &str, client_secret: &str, extra: &[&str]) {
     let secret = rosetta.data_dir().join("client-secret");
     std::fs::write(&secret, format!("{client_secret}\n")).unwrap();
     let source = [
@@ -67,6 +72,7 @@ pub async fn add_corp_source(rosetta: &Rosetta, issuer: &str, client_secret: &st
         "acme.example",
         "--json",
     ];
+    let source: Vec<&str> = source.iter().chain(extra).copied().collect();
     run(rosetta, rosetta.env(), &source).await;
 }
 
@@ -103,6 +109,11 @@ pub async fn world(stack: Stack) -> World {
 
 /// The world around an already started Rosetta.
 pub async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
+    world_with_source(rosetta, stack, &[]).await
+}
+
+/// [`world_with`], the source `corp` added with extra options (e.g. `--offline-access`).
+pub async fn world_with_source(rosetta: Rosetta, stack: Stack, source_options: &[&str]) -> World {
     let env = rosetta.env().to_vec();
     let port = rosetta.port();
     let op = OidcProvider::start(&OidcProviderConfig {
@@ -117,7 +128,7 @@ pub async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
     .expect("the test OP starts (e2e/peers/install.sh)");
     run(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
     run(&rosetta, &env, &["tenant", "create", "globex", "--json"]).await;
-    add_corp_source(&rosetta, op.issuer(), "op-client-secret").await;
+    add_corp_source_with(&rosetta, op.issuer(), "op-client-secret", source_options).await;
     let IdpDetails {
         cert_pem: cert,
         sso_url: sso,

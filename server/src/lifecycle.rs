@@ -37,7 +37,7 @@ use crate::state::AppState;
 const TICK: Duration = Duration::from_secs(60);
 
 /// What one run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunReport {
     /// Refresh tokens the provider accepted.
     pub redeemed: u64,

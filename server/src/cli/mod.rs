@@ -2,6 +2,7 @@
 //! `--json` for scripts; errors then come as `{"error": {"code", "message"}}` on stdout.
 
 mod brokering;
+mod lifecycle;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +70,18 @@ pub enum Command {
         /// Key command.
         #[command(subcommand)]
         action: brokering::KeyAction,
+    },
+    /// Provision a service provider's users over SCIM (Atlassian: user provisioning).
+    Provisioning {
+        /// Provisioning command.
+        #[command(subcommand)]
+        action: lifecycle::ProvisioningAction,
+    },
+    /// Lifecycle runs: who is gone (refresh tokens, inactivity), expiring keys.
+    Lifecycle {
+        /// Lifecycle command.
+        #[command(subcommand)]
+        action: lifecycle::LifecycleAction,
     },
     /// Re-seal every stored secret under the newest master key (after adding a new
     /// `master_key` and moving the old one to `previous_master_keys`). Resumable.
@@ -225,6 +238,8 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Sp { action } => brokering::sp(settings, action, json).await,
         Command::Source { action } => brokering::source(settings, action, json).await,
         Command::Key { action } => brokering::key(settings, action, json).await,
+        Command::Provisioning { action } => lifecycle::provisioning(settings, action, json).await,
+        Command::Lifecycle { action } => lifecycle::lifecycle(settings, action, json).await,
         Command::Rekey => rekey(settings, json).await,
         Command::Mail {
             action: MailAction::Test { to },

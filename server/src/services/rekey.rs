@@ -4,7 +4,7 @@
 //! and replicas keep serving meanwhile, since every configured key still opens what it
 //! sealed.
 
-use rosetta_entity::{admin_account, end_user, identity_source, signing_key};
+use rosetta_entity::{admin_account, end_user, end_user_grant, identity_source, provisioning_target, signing_key};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use serde::Serialize;
 
@@ -41,8 +41,8 @@ fn reseal(
     Ok(Some(fresh))
 }
 
-/// Re-seals client secrets, signing keys and TOTP seeds (admins' and end users') still
-/// under an older master key.
+/// Re-seals client secrets, signing keys, TOTP seeds (admins' and end users'), provisioning
+/// API keys and users' refresh tokens still under an older master key.
 pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<RekeyReport> {
     let mut report = RekeyReport::default();
     for row in identity_source::Entity::find().all(db).await? {
@@ -96,6 +96,35 @@ pub async fn run(db: &DatabaseConnection, keyring: &Keyring) -> ServiceResult<Re
         if let Some(sealed) = reseal(keyring, ctx, &secret, &mut report)? {
             let mut active = row.into_active_model();
             active.totp_secret = Set(Some(sealed));
+            active.update(db).await?;
+        }
+    }
+    for row in provisioning_target::Entity::find().all(db).await? {
+        let (tenant, record) = (row.tenant_id.to_string(), row.id.to_string());
+        let ctx = SecretContext {
+            tenant: &tenant,
+            kind: super::provisioning::KIND,
+            record: &record,
+        };
+        if let Some(sealed) = reseal(keyring, ctx, &row.api_key, &mut report)? {
+            let mut active = row.into_active_model();
+            active.api_key = Set(sealed);
+            active.update(db).await?;
+        }
+    }
+    for row in end_user_grant::Entity::find().all(db).await? {
+        let Some(secret) = row.refresh_token.clone() else {
+            continue;
+        };
+        let (tenant, record) = (row.tenant_id.to_string(), row.end_user_id.to_string());
+        let ctx = SecretContext {
+            tenant: &tenant,
+            kind: super::grants::KIND,
+            record: &record,
+        };
+        if let Some(sealed) = reseal(keyring, ctx, &secret, &mut report)? {
+            let mut active = row.into_active_model();
+            active.refresh_token = Set(Some(sealed));
             active.update(db).await?;
         }
     }

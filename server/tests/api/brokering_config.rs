@@ -568,6 +568,41 @@ both_stacks!(
                 .unwrap()
                 .is_some()
         );
+        // A provisioning target's API key and the user's refresh token.
+        crate::helpers::add_atlassian_sp(&app, acme.id).await;
+        let sp = rosetta::services::service_providers::find_by_name(db, acme.id, "jira")
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, target) = rosetta::services::provisioning::put(
+            db,
+            &app.state.keyring,
+            acme.id,
+            sp.id,
+            rosetta::services::provisioning::TargetInput {
+                base_url: "https://api.atlassian.com/scim/directory/d".into(),
+                api_key: Some(SecretString::from("atlassian-api-key")),
+                key_expires_on: None,
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+        let source = identity_sources::find_with_secret(db, &app.state.keyring, acme.id, "corp")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        rosetta::services::grants::store(
+            db,
+            &app.state.keyring,
+            acme.id,
+            user.id,
+            source.id,
+            Some(&SecretString::from("refresh-token-u1")),
+        )
+        .await
+        .unwrap();
         let old_key = std::fs::read_to_string(app.state.settings.master_key_path()).unwrap();
 
         // Rotation: a new primary key, the old one kept for opening.
@@ -575,14 +610,15 @@ both_stacks!(
         let rotated = Keyring::new(new, vec![MasterKey::from_base64(&old_key).unwrap()]);
         let report = rekey::run(db, &rotated).await.unwrap();
         assert_eq!(
-            report.resealed, 5,
-            "the client secret, both tenants' signing keys, the admin's and the end user's TOTP seeds"
+            report.resealed, 7,
+            "the client secret, both tenants' signing keys, the admin's and the end user's TOTP seeds, the \
+             provisioning key, the refresh token"
         );
         assert_eq!(
             rekey::run(db, &rotated).await.unwrap(),
             rekey::RekeyReport {
                 resealed: 0,
-                current: 5
+                current: 7
             },
             "idempotent"
         );
@@ -602,6 +638,24 @@ both_stacks!(
         rosetta::services::accounts::confirm_totp(db, &only_new, account.id, &code)
             .await
             .unwrap();
+        let target = rosetta::services::provisioning::by_id(db, target.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rosetta::services::provisioning::open_key(&only_new, &target)
+                .unwrap()
+                .expose_secret(),
+            "atlassian-api-key"
+        );
+        let grant = rosetta::services::grants::get(db, user.id).await.unwrap().unwrap();
+        assert_eq!(
+            rosetta::services::grants::open(&only_new, &grant)
+                .unwrap()
+                .unwrap()
+                .expose_secret(),
+            "refresh-token-u1"
+        );
         let only_old = Keyring::new(MasterKey::from_base64(&old_key).unwrap(), vec![]);
         assert!(signing_keys::active(db, &only_old, acme.id).await.is_err());
     }
