@@ -34,8 +34,9 @@ Test controls: no authentication, loopback clients only, JSON in and out:
     POST /__test/reject-key  {"on": true|false}  while on, every SCIM request answers 401
     GET  /__test/state       {"directory_id", "users": [...], "groups": [...]}: the SCIM JSON
                              of every resource (users with `active`), oldest first
-    GET  /__test/requests    {"requests": N}: SCIM requests received (the 429s and 401s
-                             included, the /__test/ ones not)
+    GET  /__test/requests    {"requests": N, "users": U, "active": A}: SCIM requests
+                             received (the 429s and 401s included, the /__test/ ones not),
+                             users held and how many of them are active (cheap to poll)
     POST /__test/reset       empties the directory and clears the counters and switches
 
 Listens on 127.0.0.1 only, prints "listening" once it accepts connections, then nothing.
@@ -306,7 +307,13 @@ class Peer:
             )
         if route == ("GET", "/__test/requests"):
             with self.lock:
-                return json_response({"requests": self.requests})
+                storage = self.storage
+                requests = self.requests
+            with storage.lock:
+                users = list(storage._resources.get("User", {}).values())
+            return json_response(
+                {"requests": requests, "users": len(users), "active": sum(1 for u in users if u.active)}
+            )
         if route == ("POST", "/__test/reset"):
             self.reset()
             return json_response({"reset": True})

@@ -45,6 +45,10 @@ pub struct BenchOptions {
     /// `ROSETTA_BIN` such a wrapper): its instruction counters are zeroed after the warm-up
     /// login and read after the last one.
     pub callgrind: bool,
+    /// The SP has a provisioning target (a local SCIM server): every login queues a push,
+    /// which the worker sends off the response path. The report counts what the directory
+    /// received.
+    pub provisioning: bool,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -113,6 +117,8 @@ pub struct BenchReport {
     pub rosetta_legs_ms: Percentiles,
     /// Rosetta's CPU time (user + system) per login, milliseconds.
     pub rosetta_cpu_ms_per_login: f64,
+    /// With `--provisioning`: SCIM requests the directory received during the run.
+    pub scim_requests: Option<u64>,
     /// Context switches of Rosetta's threads per login (voluntary and not).
     pub rosetta_context_switches_per_login: f64,
     /// Whether Rosetta had CPU 0 to itself.
@@ -511,6 +517,15 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     if options.pin {
         pin(pid, "0")?;
     }
+    let scim = if options.provisioning {
+        let (rosetta, sp) = match w.as_ref() {
+            Driven::Node(w) => (&w.rosetta, "jira"),
+            Driven::Fast(w) => (&w.rosetta, "fast"),
+        };
+        Some(crate::bench_provisioning::provision(rosetta, sp).await?)
+    } else {
+        None
+    };
     // One login first: discovery, JWKS and key caches are filled, as in steady state.
     w.login(0).await?;
     let sign_before = measure_sign_us(options.pin).await?;
@@ -559,6 +574,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     }
     // Time and CPU end with the last login, not with the sampler's next tick.
     let seconds = started.elapsed().as_secs_f64();
+    let scim_requests = scim.as_ref().map(crate::ScimServer::requests);
     let cpu_after = cpu_ticks(pid).unwrap_or(0);
     let switches = context_switches(pid).saturating_sub(switches_before);
     let instructions = if options.callgrind {
@@ -598,6 +614,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         rosetta_callback_ms: Percentiles::of(ok.iter().map(|t| t.callback).collect()),
         rosetta_legs_ms: Percentiles::of(ok.iter().map(|t| t.sso + t.callback).collect()),
         rosetta_cpu_ms_per_login: cpu_per_login,
+        scim_requests,
         rosetta_context_switches_per_login: switches as f64 / (ok.len() + failures.len()).max(1) as f64,
         pinned: options.pin,
         rsa2048_sign_us: sign_us,
@@ -623,7 +640,7 @@ impl BenchReport {
         format!(
             "{stack} ({peers} peers): {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
 full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  Rosetta legs sum  {legs}\n  \
-Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rsa}{instructions}{rate}{samples}",
+Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rsa}{instructions}{rate}{scim}{samples}",
             stack = self.stack,
             peers = self.peers,
             ok = self.logins_ok,
@@ -654,6 +671,10 @@ Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS
             instructions = self
                 .rosetta_instructions_per_login
                 .map(|n| format!("\n  Rosetta instructions per login (callgrind, user space): {n:.0}"))
+                .unwrap_or_default(),
+            scim = self
+                .scim_requests
+                .map(|n| format!("\n  provisioning target on: the SCIM directory received {n} request(s)"))
                 .unwrap_or_default(),
             rate = self
                 .target_rate

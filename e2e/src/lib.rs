@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod bench;
+pub mod bench_provisioning;
 mod browser;
 mod dns_server;
 pub mod fast_peers;

@@ -90,6 +90,13 @@ impl ScimServer {
             .expect("a request count")
     }
 
+    /// How many users the directory holds (cheap, for large directories).
+    pub fn user_count(&self) -> u64 {
+        self.control("GET", "/__test/requests", &serde_json::Value::Null)["users"]
+            .as_u64()
+            .expect("a user count")
+    }
+
     /// Empties the directory and clears the request count and the switches.
     pub fn reset(&self) {
         self.control("POST", "/__test/reset", &serde_json::Value::Null);

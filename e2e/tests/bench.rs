@@ -16,6 +16,7 @@ fn options() -> BenchOptions {
         peers: Peers::Node,
         pin: false,
         callgrind: false,
+        provisioning: false,
     }
 }
 
@@ -57,6 +58,7 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
         peers: Peers::Node,
         pin: false,
         callgrind: false,
+        provisioning: false,
     };
     let report = run(Stack::embedded(), &options).await.unwrap();
     println!("{}", report.summary());
@@ -84,6 +86,42 @@ async fn fifty_logins_through_the_fast_peers_all_valid() {
         report.failure_samples
     );
     assert_eq!(report.peers, "fast");
+}
+
+/// With a provisioning target on the SP, the logins are as valid and the directory hears
+/// of the user (the pushes go off the response path).
+#[tokio::test]
+async fn fifty_logins_with_a_provisioning_target_all_valid() {
+    let options = BenchOptions {
+        peers: Peers::Fast,
+        provisioning: true,
+        ..options()
+    };
+    let report = run(Stack::embedded(), &options).await.unwrap();
+    println!("{}", report.summary());
+    assert_eq!(
+        (report.logins_ok, report.failures),
+        (50, 0),
+        "{:?}",
+        report.failure_samples
+    );
+    assert!(
+        report.scim_requests.is_some_and(|n| n > 0),
+        "{:?}",
+        report.scim_requests
+    );
+}
+
+/// A bounded sync-now (300 users) with Rosetta killed half-way: every user arrives once.
+#[tokio::test]
+async fn a_sync_now_killed_half_way_finishes_after_the_restart() {
+    let report = rosetta_e2e::bench_provisioning::sync_bench(Stack::embedded(), 300, true, Duration::from_secs(120))
+        .await
+        .unwrap();
+    println!("{}", report.summary());
+    assert!(report.killed_at.is_some_and(|n| n < 300), "{report:?}");
+    assert!(report.seconds_after_restart.is_some());
+    assert!(report.pushes_per_second > 0.0);
 }
 
 /// The fast SP's validator refuses what an SP must refuse, so the fast benchmark's "every

@@ -1,9 +1,10 @@
 //! The provisioning worker: drains the push queue ([`crate::services::provisioning`]) to the
 //! tenants' SCIM directories, off every response path.
 //!
-//! Each replica runs one worker. Every `provisioning_poll_ms` it claims due pushes (leased,
-//! so replicas never push the same row twice; a crashed replica's lease runs out and another
-//! takes the row) and brings each user at each target to the user's current state:
+//! Each replica runs one worker. Every `provisioning_poll_ms` it claims due pushes (leased
+//! for 60 s, so replicas never push the same row twice; a crashed replica's lease runs out
+//! and another takes the row; on SQLite, one process by design, a restart takes them at
+//! once) and brings each user at each target to the user's current state:
 //!
 //! - found by the SCIM `id` Rosetta linked earlier, else by `userName`, which is the NameID
 //!   the SP receives ([`crate::flow::name_id`]); created when absent and active, a 409 on
@@ -34,7 +35,7 @@ use crate::services::scim::{DesiredUser, ScimClient, ScimError};
 use crate::state::AppState;
 
 /// Pushes claimed per round.
-const BATCH: u64 = 32;
+const BATCH: u64 = 16;
 /// Pushes in flight at once per replica.
 const CONCURRENCY: usize = 8;
 /// How long a 429 without a usable `Retry-After` holds the target.
@@ -124,6 +125,14 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 return;
             }
         };
+        match queue::release_leases(&state.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                pushes = n,
+                "provisioning: pushes left in flight by the last run are due again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "provisioning: releasing the last run's leases failed"),
+        }
         let worker = Worker {
             state,
             http,

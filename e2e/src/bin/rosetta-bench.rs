@@ -28,7 +28,10 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "rosetta-bench [--logins N (2000)] [--concurrency C (8)] [--time-limit-secs S (600)] \
-[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--callgrind] [--json FILE]\n\
+[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--callgrind] [--provisioning] [--json FILE]\n\
+rosetta-bench --provisioning-sync USERS [--restart] [--stack ...] [--json FILE]\n\
+--provisioning: the SP has a SCIM provisioning target (a local SCIM server); every login queues a push\n\
+--provisioning-sync USERS: a sync-now of USERS users to a local SCIM server, timed; --restart kills Rosetta half-way (SIGKILL) and starts it again\n\
 --pin: Rosetta alone on CPU 0, the driver and the peers on the other CPUs\n\
 --callgrind: ROSETTA_BIN runs Rosetta under callgrind; report its instructions per login (scripts/bench-instructions.sh)\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
 and TEST_REDIS_URL"
@@ -54,7 +57,11 @@ and TEST_REDIS_URL"
         },
         pin: args.iter().any(|a| a == "--pin"),
         callgrind: args.iter().any(|a| a == "--callgrind"),
+        provisioning: args.iter().any(|a| a == "--provisioning"),
     };
+    if let Some(users) = arg(&args, "--provisioning-sync") {
+        return provisioning_sync(&args, users.parse()?, options.time_limit).await;
+    }
     if let (Some(rate), Some(secs)) = (rate, duration) {
         // A steady load for a fixed time: rate × duration logins, nothing starts later.
         options.logins = (rate * secs as f64).round() as usize;
@@ -115,4 +122,29 @@ fn rosetta_bench_sign_loop(
         ctx.sign_to_vec(&openssl::sha::sha256(&data), &mut signature)?;
     }
     Ok(signature.len())
+}
+
+/// `--provisioning-sync USERS [--restart]`: the sync-now benchmark on each stack asked for.
+async fn provisioning_sync(args: &[String], users: usize, time_limit: Duration) -> anyhow::Result<()> {
+    use rosetta_e2e::bench_provisioning::sync_bench;
+    let restart = args.iter().any(|a| a == "--restart");
+    let which = arg(args, "--stack").unwrap_or_else(|| "embedded".into());
+    let mut reports = Vec::new();
+    if which == "embedded" || which == "both" {
+        reports.push(sync_bench(Stack::embedded(), users, restart, time_limit).await?);
+    }
+    if which == "external" || which == "both" {
+        let stack = Stack::external()
+            .await
+            .ok_or_else(|| anyhow::anyhow!("set TEST_DATABASE_URL and TEST_REDIS_URL for the external stack"))?;
+        reports.push(sync_bench(stack, users, restart, time_limit).await?);
+    }
+    for r in &reports {
+        println!("{}", r.summary());
+    }
+    if let Some(path) = arg(args, "--json") {
+        std::fs::write(&path, serde_json::to_string_pretty(&reports)?)?;
+        println!("JSON written to {path}");
+    }
+    Ok(())
 }

@@ -22,8 +22,9 @@ use crate::crypto::{Keyring, SecretContext};
 /// Sealed-secret kind of a target's API key.
 pub const KIND: &str = "provisioning_target.api_key";
 
-/// How long a claimed push is its worker's (longer than three requests' timeouts).
-pub const LEASE_MS: i64 = 120_000;
+/// How long a claimed push is its worker's (longer than a push's three requests of at most
+/// 10 s each). A replica that dies mid-push leaves its pushes to another after this long.
+pub const LEASE_MS: i64 = 60_000;
 
 /// The API key's sealing context.
 fn key_context<'a>(tenant: &'a str, record: &'a str) -> SecretContext<'a> {
@@ -236,6 +237,23 @@ fn placeholders(backend: DbBackend, sql: &str) -> String {
         out = out.replace(&format!("{{{n}}}"), &format!("{mark}{n}"));
     }
     out
+}
+
+/// At start on SQLite (one process by design): the pushes a killed predecessor had leased
+/// are due again at once instead of after their lease. A push waiting out a back-off in
+/// that window is tried early once (harmless: Retry-After holds are the target's). How
+/// many.
+pub async fn release_leases(db: &DatabaseConnection) -> ServiceResult<u64> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(0);
+    }
+    let result = push::Entity::update_many()
+        .col_expr(push::Column::DueMs, 0i64.into())
+        .filter(push::Column::DueMs.gt(0i64))
+        .filter(push::Column::DueMs.lte(now_ms() + LEASE_MS))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// Claims up to `limit` due pushes of running targets, leasing each for [`LEASE_MS`].
