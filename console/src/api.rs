@@ -10,10 +10,11 @@ use leptos::prelude::*;
 use rosetta_api::{
     AcceptInvitationRequest, ApiError, AuditPage, AuditQuery, ChangePasswordRequest, CodeRequest, ConnectionTest,
     CreateIdentitySourceRequest, CreateServiceProviderRequest, EmailRequest, EndUser, EndUserPage, EndUserQuery,
-    ErrorCode, IdentitySource, ImportServiceProviderRequest, Invitation, InviteRequest, Member, Message, RecoveryCodes,
-    ResetPasswordRequest, ServiceProvider, Session, SetupProgress, SignInRequest, SignUpRequest, SigningKey,
-    SwitchTenantRequest, TenantSettings, TokenRequest, TotpEnrolment, UpdateServiceProviderRequest,
-    UpdateTenantRequest,
+    ErrorCode, IdentitySource, ImportServiceProviderRequest, InactivePreview, InactiveQuery, Invitation, InviteRequest,
+    Member, Message, PageQuery, ProvisioningTarget, ProvisioningTest, ProvisioningUser, ProvisioningUserPage,
+    PutProvisioningRequest, RecoveryCodes, ResetPasswordRequest, ServiceProvider, Session, SetupProgress,
+    SignInRequest, SignUpRequest, SigningKey, SwitchTenantRequest, SyncPreview, SyncResult, TenantSettings,
+    TokenRequest, TotpEnrolment, UpdateIdentitySourceRequest, UpdateServiceProviderRequest, UpdateTenantRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -133,6 +134,11 @@ async fn send_json<B: Serialize, T: DeserializeOwned>(req: RequestBuilder, body:
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, Failure> {
     let res = Request::get(&url(path)).send().await.map_err(network)?;
     read(res).await
+}
+
+/// `service-providers/{id}/provisioning{rest}`.
+fn provisioning_path(sp_id: &str, rest: &str) -> String {
+    format!("service-providers/{}/provisioning{rest}", percent_encode(sp_id))
 }
 
 // --- Without a session ------------------------------------------------------------------
@@ -263,6 +269,11 @@ impl Client {
         send_json(self.patch("tenant"), &body).await
     }
 
+    /// `GET /api/v1/tenant/inactive-users`: who the inactivity rule would mark departed.
+    pub async fn inactive_users(self, query: InactiveQuery) -> Result<InactivePreview, Failure> {
+        get(&format!("tenant/inactive-users?{}", query_string(&query))).await
+    }
+
     /// `GET /api/v1/tenant/setup`.
     pub async fn setup_progress(self) -> Result<SetupProgress, Failure> {
         get("tenant/setup").await
@@ -299,6 +310,65 @@ impl Client {
         self.delete(&format!("service-providers/{}", percent_encode(&id))).await
     }
 
+    // Provisioning (SCIM) of a service provider.
+
+    /// `GET /api/v1/service-providers/{id}/provisioning`; `None` when the SP has no target.
+    pub async fn provisioning(self, sp_id: String) -> Result<Option<ProvisioningTarget>, Failure> {
+        match get(&provisioning_path(&sp_id, "")).await {
+            Ok(target) => Ok(Some(target)),
+            Err(f) if f.code() == Some(ErrorCode::NotFound) => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// `PUT /api/v1/service-providers/{id}/provisioning`.
+    pub async fn put_provisioning(
+        self,
+        sp_id: String,
+        body: PutProvisioningRequest,
+    ) -> Result<ProvisioningTarget, Failure> {
+        send_json(self.put(&provisioning_path(&sp_id, "")), &body).await
+    }
+
+    /// `DELETE /api/v1/service-providers/{id}/provisioning`.
+    pub async fn delete_provisioning(self, sp_id: String) -> Result<(), Failure> {
+        self.delete(&provisioning_path(&sp_id, "")).await
+    }
+
+    /// `POST /api/v1/service-providers/{id}/provisioning/test`.
+    pub async fn test_provisioning(self, sp_id: String) -> Result<ProvisioningTest, Failure> {
+        self.post_empty(&provisioning_path(&sp_id, "/test")).await
+    }
+
+    /// `GET /api/v1/service-providers/{id}/provisioning/sync-preview`: what a sync would do.
+    pub async fn sync_preview(self, sp_id: String) -> Result<SyncPreview, Failure> {
+        get(&provisioning_path(&sp_id, "/sync-preview")).await
+    }
+
+    /// `POST /api/v1/service-providers/{id}/provisioning/sync`.
+    pub async fn sync_provisioning(self, sp_id: String) -> Result<SyncResult, Failure> {
+        self.post_empty(&provisioning_path(&sp_id, "/sync")).await
+    }
+
+    /// `GET /api/v1/service-providers/{id}/provisioning/users`.
+    pub async fn provisioning_users(self, sp_id: String, query: PageQuery) -> Result<ProvisioningUserPage, Failure> {
+        get(&format!(
+            "{}?{}",
+            provisioning_path(&sp_id, "/users"),
+            query_string(&query)
+        ))
+        .await
+    }
+
+    /// `POST /api/v1/service-providers/{id}/provisioning/users/{user_id}/retry`.
+    pub async fn retry_provisioning(self, sp_id: String, user_id: String) -> Result<ProvisioningUser, Failure> {
+        self.post_empty(&provisioning_path(
+            &sp_id,
+            &format!("/users/{}/retry", percent_encode(&user_id)),
+        ))
+        .await
+    }
+
     // Identity sources.
 
     /// `GET /api/v1/identity-sources`.
@@ -309,6 +379,15 @@ impl Client {
     /// `POST /api/v1/identity-sources`.
     pub async fn create_identity_source(self, body: CreateIdentitySourceRequest) -> Result<IdentitySource, Failure> {
         send_json(self.post("identity-sources"), &body).await
+    }
+
+    /// `PATCH /api/v1/identity-sources/{id}`.
+    pub async fn update_identity_source(
+        self,
+        id: String,
+        body: UpdateIdentitySourceRequest,
+    ) -> Result<IdentitySource, Failure> {
+        send_json(self.patch(&format!("identity-sources/{}", percent_encode(&id))), &body).await
     }
 
     /// `DELETE /api/v1/identity-sources/{id}`.

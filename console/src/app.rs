@@ -10,7 +10,8 @@ use leptos_router::path;
 use rosetta_api::Role;
 
 use crate::pages::{
-    account, applications, atlassian, audit, end_users, keys, members, overview, public, security, sources,
+    account, applications, atlassian, audit, end_users, keys, members, overview, provisioning, public, security,
+    sources,
 };
 use crate::session::{Auth, Stage, use_auth};
 use crate::ui::{Loading, NoticeArea, Notices, use_notices};
@@ -31,6 +32,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=overview::Overview/>
                     <Route path=path!("/atlassian") view=atlassian::AtlassianWizard/>
                     <Route path=path!("/applications") view=applications::Applications/>
+                    <Route path=path!("/applications/:id/provisioning") view=provisioning::Provisioning/>
                     <Route path=path!("/sources") view=sources::Sources/>
                     <Route path=path!("/people") view=end_users::EndUsers/>
                     <Route path=path!("/members") view=members::Members/>
@@ -144,7 +146,7 @@ fn Layout() -> impl IntoView {
                 <p class="nav-group" id="nav-security">"Security"</p>
                 <ul aria-labelledby="nav-security">
                     <NavLink href="/keys" label="Signing keys"/>
-                    <NavLink href="/security" label="Two-step sign-in"/>
+                    <NavLink href="/security" label="Security settings"/>
                     <NavLink href="/account" label="Your account"/>
                 </ul>
                 <p class="nav-group" id="nav-activity">"Activity"</p>

@@ -131,6 +131,26 @@ pub fn TextArea(
     }
 }
 
+/// A checkbox with its label and a line saying what it does.
+#[component]
+pub fn CheckBox(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    #[prop(into)] help: String,
+    checked: RwSignal<bool>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let help_id = format!("{id}-help");
+    view! {
+        <div class="choice checkbox">
+            <input type="checkbox" id=id.clone() aria-describedby=help_id.clone()
+                prop:checked=move || checked.get() disabled=move || disabled.get()
+                on:change=move |ev| checked.set(event_target_checked(&ev))/>
+            <label for=id><strong>{label}</strong><span id=help_id class="choice-help">{help}</span></label>
+        </div>
+    }
+}
+
 /// The form's own line: its success, or a failure no field explains.
 #[component]
 pub fn FormStatus(form: FormState) -> impl IntoView {

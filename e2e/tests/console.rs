@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rosetta_e2e::{Browser, PostgresServer, Rosetta, SmtpServer, Stack, TestDatabase};
+use rosetta_e2e::{Browser, PostgresServer, Rosetta, ScimServer, SmtpServer, Stack, TestDatabase};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -452,6 +452,129 @@ async fn the_management_pages_work() {
     b.screenshot("manage-6-invitation").await.unwrap();
 }
 
+/// Lifecycle in the console: provisioning of the Atlassian application set up against a real
+/// SCIM server (the stand-in for Atlassian's user-provisioning API) with Test connection
+/// passing, then failing at the key once the server rejects it; Sync now previews before it
+/// queues; removal asks first. Then an identity provider with offline access, and the
+/// inactivity rule, previewed before it is saved.
+#[tokio::test]
+async fn provisioning_and_departures_are_set_up_in_the_console() {
+    const DIRECTORY: &str = "2fb21891-7bee-4c2d-a61a-ade3834c8b2b";
+    const KEY: &str = "atlassian-directory-key-0123456789";
+    let scim =
+        ScimServer::start(DIRECTORY, KEY).expect("the SCIM peer starts (scripts/setup.sh installs scim2-server)");
+    let env = vec![("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string())];
+    let rosetta = Rosetta::start(&env).await;
+    let console = rosetta.console_url();
+    let b = Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    sign_up_through_the_outbox(&b, &rosetta).await;
+
+    // The Atlassian application, through the wizard.
+    b.goto(&format!("{console}/atlassian")).await.unwrap();
+    sign_in(&b).await;
+    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
+    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
+        .await
+        .unwrap();
+    b.type_into(
+        "#field-acs_urls",
+        "https://auth.atlassian.com/login/callback?connection=saml-acme",
+    )
+    .await
+    .unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+
+    // Its card leads to provisioning; Atlassian's directory is asked for by its ID, and a
+    // missing one is refused next to its field.
+    b.click(".sidenav a[href='/applications']").await.unwrap();
+    b.wait_for_text("User provisioning is off", LIMIT).await.unwrap();
+    b.click("a.set-up-provisioning").await.unwrap();
+    b.wait_for_text("field-directory_id", LIMIT).await.unwrap();
+    b.type_into("#field-api_key", KEY).await.unwrap();
+    b.click("#save-provisioning").await.unwrap();
+    b.wait_for_text("field-directory_id-error", LIMIT).await.unwrap();
+    // The peer serves plain http on loopback (allowed in dev mode): its whole URL.
+    b.click(".field-switch button").await.unwrap();
+    b.wait_for_text("field-base_url", LIMIT).await.unwrap();
+    b.type_into("#field-base_url", &scim.base_url()).await.unwrap();
+    b.click("#save-provisioning").await.unwrap();
+    let page = b.wait_for_text("data-state=\"running\"", LIMIT).await.unwrap();
+    assert!(page.contains("Stored; paste a new one to replace it."), "{page}");
+    assert!(!page.contains(KEY), "the key is never shown");
+    assert!(page.contains("id=\"queue-pending\">0<"), "{page}");
+    // Nobody has logged in: nobody to send.
+    b.wait_for_text("Nobody to send yet", LIMIT).await.unwrap();
+
+    // Test connection passes against the real SCIM server...
+    b.click("button.test-connection").await.unwrap();
+    let page = b.wait_for_text("Connection works.", LIMIT).await.unwrap();
+    assert!(page.contains("data-step=\"ok\""), "{page}");
+    b.screenshot("provisioning-1-running").await.unwrap();
+    // ...and names the key once the server rejects it.
+    scim.reject_key(true);
+    b.click("button.test-connection").await.unwrap();
+    let page = b.wait_for_text("data-step=\"key\"", LIMIT).await.unwrap();
+    assert!(page.contains("Create a new API key"), "{page}");
+    scim.reject_key(false);
+
+    // Sync now previews first: nobody has logged in, so there is nothing to send.
+    b.click("#sync-now").await.unwrap();
+    b.wait_for_text("Nothing to sync.", LIMIT).await.unwrap();
+    assert!(scim.state()["users"].as_array().unwrap().is_empty());
+
+    // The application's card shows it running; removing it asks first.
+    b.click(".sidenav a[href='/applications']").await.unwrap();
+    b.wait_for_text("Manage provisioning", LIMIT).await.unwrap();
+    b.click("a.manage-provisioning").await.unwrap();
+    b.wait_for_text("provisioning-status", LIMIT).await.unwrap();
+    b.click("#provisioning-status .card-actions button.danger-ghost")
+        .await
+        .unwrap();
+    b.wait_for_text("Remove provisioning to atlassian?", LIMIT)
+        .await
+        .unwrap();
+    b.click("dialog[open] button.confirm").await.unwrap();
+    b.wait_for_text("field-directory_id", LIMIT).await.unwrap();
+
+    // An identity provider that checks people still exist there.
+    b.goto(&format!("{console}/sources")).await.unwrap();
+    b.wait_for_text("Add an identity provider", LIMIT).await.unwrap();
+    for (field, value) in [
+        ("#field-name", "corp"),
+        ("#field-issuer", "https://login.acme.example"),
+        ("#field-client_id", "rosetta"),
+        ("#field-client_secret", "op-client-secret"),
+        ("#field-domains", "acme.example"),
+    ] {
+        b.type_into(field, value).await.unwrap();
+    }
+    b.click("#offline-access").await.unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("On: Rosetta checks every few hours", LIMIT)
+        .await
+        .unwrap();
+
+    // The inactivity rule shows whom it would mark departed before it is saved.
+    b.goto(&format!("{console}/security")).await.unwrap();
+    b.wait_for_text("When people leave", LIMIT).await.unwrap();
+    b.click("#deactivate-inactive").await.unwrap();
+    b.click("#save-deprovisioning").await.unwrap();
+    let page = b.wait_for_text("inactive-preview", LIMIT).await.unwrap();
+    assert!(
+        page.contains("Nobody: everyone has logged in within 90 days."),
+        "{page}"
+    );
+    b.screenshot("provisioning-2-departures").await.unwrap();
+    b.click("#save-deprovisioning").await.unwrap();
+    b.wait_for_text("Saved.", LIMIT).await.unwrap();
+    b.goto(&format!("{console}/security")).await.unwrap();
+    let page = b.wait_for_text("When people leave", LIMIT).await.unwrap();
+    assert!(page.contains("field-deactivate_after_days"), "the rule is on: {page}");
+}
+
 /// The state (`done`, `current`, `todo`) of a step of the set-up progress card on `page`.
 fn step_state(page: &str, key: &str) -> String {
     let start = page
@@ -653,6 +776,32 @@ async fn set_up_progress_to_a_first_login(stack: Stack, screenshots: bool) {
         b.click(".sidenav a[href='/people']").await.unwrap();
         b.wait_for_text("ada@acme.example", LIMIT).await.unwrap();
         keep_screenshot(&b, "end-users").await;
+        // Provisioning of the Atlassian application to a real SCIM server, synced.
+        let scim = ScimServer::start(
+            "2fb21891-7bee-4c2d-a61a-ade3834c8b2b",
+            "atlassian-directory-key-0123456789",
+        )
+        .expect("the SCIM peer starts (scripts/setup.sh installs scim2-server)");
+        b.click(".sidenav a[href='/applications']").await.unwrap();
+        b.wait_for_text("User provisioning is off", LIMIT).await.unwrap();
+        b.click("a.set-up-provisioning").await.unwrap();
+        b.wait_for_text("field-directory_id", LIMIT).await.unwrap();
+        b.click(".field-switch button").await.unwrap();
+        b.wait_for_text("field-base_url", LIMIT).await.unwrap();
+        b.type_into("#field-base_url", &scim.base_url()).await.unwrap();
+        b.type_into("#field-api_key", "atlassian-directory-key-0123456789")
+            .await
+            .unwrap();
+        b.click("#save-provisioning").await.unwrap();
+        b.wait_for_text("data-state=\"running\"", LIMIT).await.unwrap();
+        b.click("button.test-connection").await.unwrap();
+        b.wait_for_text("Connection works.", LIMIT).await.unwrap();
+        b.click("#sync-now").await.unwrap();
+        b.wait_for_text("start-sync", LIMIT).await.unwrap();
+        b.click("#start-sync").await.unwrap();
+        b.wait_for_text("Sync finished.", LIMIT).await.unwrap();
+        b.wait_for_text("data-state=\"synced\"", LIMIT).await.unwrap();
+        keep_screenshot(&b, "provisioning").await;
         b.click(".sidenav a[href='/audit']").await.unwrap();
         b.wait_for_text("<code>identity_source.test</code>", LIMIT)
             .await

@@ -174,6 +174,28 @@ async fn joiner_and_leaver(stack: Stack) {
     assert_eq!(departed.len(), 1, "audited as departed");
     let detail: String = departed[0].try_get("", "detail").unwrap();
     assert!(detail.contains("provider_refused"), "{detail}");
+    // The push outcomes are counted (the metrics listener of `start`).
+    let listen = w
+        .rosetta
+        .env()
+        .iter()
+        .find(|(k, _)| k == "ROSETTA_METRICS_LISTEN")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let metrics = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "rosetta_provisioning_pushes_total{outcome=\"create\"} 1",
+        "rosetta_provisioning_pushes_total{outcome=\"deactivate\"} 1",
+        "rosetta_provisioning_queue_depth",
+        "rosetta_provisioning_oldest_pending_seconds",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     // No refresh token, code or SCIM key in the log.
     let logs = w.rosetta.logs();
     assert!(!logs.contains(KEY), "the SCIM key is never logged");

@@ -201,7 +201,10 @@ async fn warn_expiring_keys(state: &AppState, t: &tenant::Model) -> anyhow::Resu
             .one(&state.db)
             .await?
             .map_or_else(String::new, |sp| sp.name);
-        let link = format!("{}applications", state.settings.server.public_url);
+        let link = format!(
+            "{}applications/{}/provisioning",
+            state.settings.server.public_url, target.service_provider_id
+        );
         for owner in crate::services::members::list(&state.db, t.id)
             .await?
             .iter()

@@ -373,7 +373,10 @@ impl Worker {
                 return;
             }
         };
-        let link = format!("{}applications", self.state.settings.server.public_url);
+        let link = format!(
+            "{}applications/{}/provisioning",
+            self.state.settings.server.public_url, sp.id
+        );
         for owner in owners.iter().filter(|m| m.role == rosetta_api::Role::Owner) {
             let message = crate::emails::provisioning_paused(&owner.email, &sp.name, &e.to_string(), &link);
             if let Err(e) = self.state.mailer.send(&message).await {

@@ -1,5 +1,6 @@
 //! SAML applications: Atlassian and any other SP from its metadata; what each receives
-//! (attributes) and its two-step rule; deleting one.
+//! (attributes) and its two-step rule; whether Rosetta provisions its accounts (the page is
+//! `provisioning`); deleting one.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -8,6 +9,7 @@ use rosetta_api::{
     UpdateServiceProviderRequest,
 };
 
+use super::provisioning;
 use crate::api::Failure;
 use crate::session::use_api;
 use crate::ui::{Confirm, Empty, Field, FormState, FormStatus, Loaded, PageHeader, TextArea, use_notices};
@@ -84,6 +86,7 @@ fn AppCard(sp: ServiceProvider, sps: Sps) -> impl IntoView {
                     confirm="Delete the application" on_confirm=delete/>
             </div>
             {move || failure.get().map(|f| view! { <p class="notice error" role="alert">{f.message()}</p> })}
+            <provisioning::Summary sp_id=sp.id.clone()/>
             <SpEditor sp=sp.clone()/>
         </li>
     }

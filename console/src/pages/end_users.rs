@@ -1,11 +1,12 @@
-//! End users: the people who logged in through the tenant, searched and paged; block,
-//! unblock, reset their second factor.
+//! End users: the people who logged in through the tenant, searched and paged, with where
+//! they stand in each provisioned application; block, unblock, reset their second factor.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use rosetta_api::{EndUser, EndUserPage, EndUserQuery, UserStatus};
+use rosetta_api::{EndUser, EndUserPage, EndUserQuery, UserProvisioning, UserStatus};
 
+use super::provisioning::state_badge;
 use crate::api::Failure;
 use crate::session::use_api;
 use crate::ui::{Confirm, Empty, Loaded, PageHeader, Pager, short_time, use_notices};
@@ -73,7 +74,8 @@ fn UserTable(p: EndUserPage, users: UsersResource, searched: String, page: RwSig
             <table class="users">
                 <thead><tr>
                     <th scope="col">"Person"</th><th scope="col">"Last sign-in"</th><th scope="col">"Two-step"</th>
-                    <th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    <th scope="col">"Status"</th><th scope="col">"In applications"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
                     {p.items.into_iter().map(|u| view! { <UserRow u=u users=users/> }).collect_view()}
@@ -130,7 +132,8 @@ fn UserRow(u: EndUser, users: UsersResource) -> impl IntoView {
             </td>
             <td class="nowrap">{u.last_login_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
             <td>{if u.mfa_enrolled { view! { <span class="badge good">"set up"</span> }.into_any() } else { view! { <span class="muted">"—"</span> }.into_any() }}</td>
-            <td>{if blocked { view! { <span class="badge bad">"blocked"</span> } } else { view! { <span class="badge good">"active"</span> } }}</td>
+            <td><StatusBadge status=u.status/></td>
+            <td><ProvisioningBadges list=u.provisioning.clone()/></td>
             <td class="actions">
                 {if blocked {
                     view! { <button type="button" class="button secondary small unblock" on:click=unblock>"Unblock"</button> }.into_any()
@@ -150,4 +153,39 @@ fn UserRow(u: EndUser, users: UsersResource) -> impl IntoView {
             </td>
         </tr>
     }
+}
+
+/// What departed means, for its badge.
+const DEPARTED: &str = "Their identity provider no longer knows this account (disabled or deleted there), \
+                        or they had not logged in for the organisation's limit. Rosetta deactivated them in every \
+                        application and ended their sessions. A new login through the provider makes them active again.";
+
+#[component]
+fn StatusBadge(status: UserStatus) -> impl IntoView {
+    match status {
+        UserStatus::Active => view! { <span class="badge good">"active"</span> }.into_any(),
+        UserStatus::Blocked => view! { <span class="badge bad">"blocked"</span> }.into_any(),
+        UserStatus::Departed => view! {
+            <span class="badge warn departed" title=DEPARTED>"departed"</span>
+            <span class="sub">"Deactivated everywhere; a new login makes them active again."</span>
+        }
+        .into_any(),
+    }
+}
+
+/// Where the person stands in each application Rosetta provisions.
+#[component]
+fn ProvisioningBadges(list: Vec<UserProvisioning>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <span class="muted">"—"</span> }.into_any();
+    }
+    view! {
+        <span class="badges">
+            {list.into_iter().map(|p| {
+                let (class, words) = state_badge(p.state, p.active_at_target);
+                view! { <span class=class data-application=p.service_provider.clone()>{format!("{}: {words}", p.service_provider)}</span> }
+            }).collect_view()}
+        </span>
+    }
+    .into_any()
 }

@@ -1,9 +1,11 @@
-//! The tenant at a glance: the set-up progress card (until it is complete), the
-//! applications and identity providers with their recent health, the latest logins.
+//! The tenant at a glance: warnings about provisioning (paused, API keys expiring), the
+//! set-up progress card (until it is complete), the applications and identity providers
+//! with their recent health, the latest logins.
 
 use leptos::prelude::*;
 use rosetta_api::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, IdentitySource, ServiceProvider, SetupProgress};
 
+use super::provisioning;
 use crate::session::use_api;
 use crate::ui::{Empty, Loaded, PageHeader, short_time};
 
@@ -22,6 +24,7 @@ pub fn Overview() -> impl IntoView {
     });
     view! {
         <PageHeader title="Overview"/>
+        <provisioning::Alerts/>
         <Loaded resource=progress what="the set-up progress" let:p>
             <SetupCard progress=p/>
         </Loaded>

@@ -1,10 +1,12 @@
-//! Two-step sign-in: the end users' policy (and whether the provider's own second factor
-//! counts), and whether admins must use it.
+//! Security settings: the end users' two-step sign-in policy (and whether the provider's own
+//! second factor counts), whether admins must use it, and what happens when people leave
+//! (`deprovisioning`).
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use rosetta_api::{MfaPolicy, TenantSettings, UpdateTenantRequest};
 
+use super::deprovisioning::Deprovisioning;
 use crate::session::{use_api, use_auth};
 use crate::ui::{FormState, FormStatus, Loaded, PageHeader, use_notices};
 
@@ -13,15 +15,17 @@ pub fn Security() -> impl IntoView {
     let api = use_api();
     let settings = LocalResource::new(move || api.tenant());
     view! {
-        <PageHeader title="Two-step sign-in"
-            lead="A code from an authenticator app after the company login: for the people using your applications, and for the admins of this console."/>
-        <Loaded resource=settings what="the two-step sign-in settings" let:s>
-            <Policies settings=s/>
+        <PageHeader title="Security settings"
+            lead="Two-step sign-in (a code from an authenticator app after the company login) for the people using your applications and for the admins of this console; and what happens when people leave."/>
+        <Loaded resource=settings what="the security settings" let:s>
+            <Policies settings=s.clone()/>
+            <Deprovisioning settings=s/>
         </Loaded>
     }
 }
 
-fn nothing_changed() -> UpdateTenantRequest {
+/// A change of nothing, to name only the fields that change.
+pub(crate) fn nothing_changed() -> UpdateTenantRequest {
     UpdateTenantRequest {
         display_name: None,
         admin_mfa_required: None,

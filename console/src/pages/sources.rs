@@ -1,16 +1,22 @@
 //! Identity providers: the tenant's OpenID Connect providers, the redirect URI to register
-//! at each, "test connection", adding and deleting one. Client secrets are write-only.
+//! at each, "test connection", whether Rosetta checks that people still exist there (offline
+//! access), adding and deleting one. Client secrets are write-only.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rosetta_api::{
     ConnectionStepKind, ConnectionTest, CreateIdentitySourceRequest, DomainVerification, IdentitySource,
+    UpdateIdentitySourceRequest,
 };
 
 use crate::api::Failure;
 use crate::session::use_api;
-use crate::ui::{Confirm, Copyable, Empty, Field, FormState, FormStatus, Loaded, PageHeader, use_notices};
+use crate::ui::{CheckBox, Confirm, Copyable, Empty, Field, FormState, FormStatus, Loaded, PageHeader, use_notices};
+
+/// What offline access does, under its checkbox.
+const OFFLINE_ACCESS_HELP: &str = "Rosetta asks the provider for a refresh token once per person and uses it every few hours. \
+     If the provider refuses it (the account was disabled or deleted), the person is deactivated in every application.";
 
 type SourcesResource = LocalResource<Result<Vec<IdentitySource>, Failure>>;
 
@@ -104,7 +110,13 @@ fn SourceCard(source: IdentitySource, sources: SourcesResource) -> impl IntoView
                 <div class="copyable"><dt>"Client ID"</dt><dd><code>{source.client_id.clone()}</code></dd></div>
                 <div class="copyable"><dt>"Email domains"</dt><dd>{if source.domains.is_empty() { "any".to_owned() } else { source.domains.join(", ") }}</dd></div>
                 <Copyable label="Redirect URI to register at the provider" id=format!("redirect-uri-{}", source.name) value=source.redirect_uri.clone()/>
+                <div class="copyable"><dt>"Offline access"</dt><dd class="offline-access">{if source.offline_access {
+                    "On: Rosetta checks every few hours that people still exist at the provider."
+                } else {
+                    "Off: Rosetta does not check whether people still exist there."
+                }}</dd></div>
             </dl>
+            <SourceEditor source=source.clone() sources=sources/>
             <DomainOwnership source_id=source.id.clone() domains=source.domain_verification.clone() sources=sources/>
             {move || result.get().map(|r| match r {
                 Ok(t) => view! {
@@ -182,6 +194,44 @@ fn DomainOwnership(source_id: String, domains: Vec<DomainVerification>, sources:
     }
 }
 
+/// A provider's settings changed in place (for now: offline access).
+#[component]
+fn SourceEditor(source: IdentitySource, sources: SourcesResource) -> impl IntoView {
+    let api = use_api();
+    let notices = use_notices();
+    let form = FormState::new();
+    let offline = RwSignal::new(source.offline_access);
+    let id = source.id.clone();
+    let save = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = UpdateIdentitySourceRequest {
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            scopes: None,
+            domains: None,
+            use_userinfo: None,
+            offline_access: Some(offline.get_untracked()),
+        };
+        form.run(api.update_identity_source(id.clone(), body), move |s| {
+            notices.say(format!("Saved {}.", s.name));
+            sources.refetch();
+        });
+    };
+    view! {
+        <details id=format!("{}-settings", source.name) class="editor">
+            <summary>"Settings"</summary>
+            <form on:submit=save class="narrow">
+                <CheckBox id=format!("{}-offline-access", source.name)
+                    label="Check that people still exist at the provider (offline access)"
+                    help=OFFLINE_ACCESS_HELP checked=offline/>
+                <FormStatus form=form/>
+                <button type="submit" class="button primary" id=format!("{}-save", source.name) disabled=move || form.busy.get()>"Save"</button>
+            </form>
+        </details>
+    }
+}
+
 #[component]
 fn AddSource(sources: SourcesResource) -> impl IntoView {
     let api = use_api();
@@ -194,6 +244,7 @@ fn AddSource(sources: SourcesResource) -> impl IntoView {
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
+    let offline = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let body = CreateIdentitySourceRequest {
@@ -209,7 +260,7 @@ fn AddSource(sources: SourcesResource) -> impl IntoView {
                 .map(str::to_owned)
                 .collect(),
             use_userinfo: false,
-            offline_access: false,
+            offline_access: offline.get_untracked(),
         };
         form.run(api.create_identity_source(body), move |s| {
             notices.say(format!(
@@ -219,6 +270,7 @@ fn AddSource(sources: SourcesResource) -> impl IntoView {
             for field in [name, issuer, client_id, secret, domains] {
                 field.set(String::new());
             }
+            offline.set(false);
             sources.refetch();
         });
     };
@@ -235,6 +287,8 @@ fn AddSource(sources: SourcesResource) -> impl IntoView {
                     hint="Stored encrypted and never shown again."/>
                 <Field label="Email domains" name="domains" value=domains error=form.field("domains")
                     hint="Comma-separated; people with these addresses sign in here." placeholder="example.com"/>
+                <CheckBox id="offline-access" label="Check that people still exist at the provider (offline access)"
+                    help=OFFLINE_ACCESS_HELP checked=offline/>
                 <FormStatus form=form/>
                 <button type="submit" class="button primary" disabled=move || form.busy.get()>"Add"</button>
             </form>
