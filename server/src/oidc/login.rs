@@ -191,7 +191,7 @@ impl OidcRp {
 
     /// [`Self::finish_login`], with the refresh token the provider issued, if any (asked
     /// for with [`Self::start_login_for_grant`]).
-    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
+    #[tracing::instrument(name = "finish_login", skip_all, fields(issuer = %config.issuer))]
     pub async fn finish_login_with_grant(
         &self,
         config: &SourceConfig,
