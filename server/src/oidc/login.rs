@@ -151,8 +151,9 @@ impl OidcRp {
         Ok((url, pending))
     }
 
-    /// Like [`Self::start_login`], asking also for a refresh token: `offline_access` with
-    /// `prompt=consent` (OpenID Connect Core §11: the provider issues one only with consent),
+    /// Like [`Self::start_login`], asking also for a refresh token: `offline_access` (when
+    /// discovery's `scopes_supported` allows it) with `prompt=consent` (OpenID Connect Core
+    /// §11: the provider issues one only with consent),
     /// Google's `access_type=offline` (other providers ignore it, as OAuth asks of unknown
     /// parameters), and `login_hint` so the person is not asked who they are again.
     #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
@@ -163,7 +164,14 @@ impl OidcRp {
         login_hint: &str,
     ) -> Result<(Url, PendingAuth), OidcError> {
         let mut config = config.clone();
-        if !config.scopes.iter().any(|s| s == "offline_access") {
+        // The scope only where discovery allows it: Google lists `scopes_supported` without
+        // it and refuses unknown scopes (its refresh tokens come of `access_type=offline`).
+        let provider = self.provider(&config).await?;
+        let offline_scope = provider
+            .metadata
+            .scopes_supported()
+            .is_none_or(|scopes| scopes.iter().any(|s| s.as_str() == "offline_access"));
+        if offline_scope && !config.scopes.iter().any(|s| s == "offline_access") {
             config.scopes.push("offline_access".into());
         }
         let (mut url, pending) = self.start_login(&config, redirect_uri).await?;

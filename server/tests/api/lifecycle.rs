@@ -144,6 +144,36 @@ async fn consent_is_asked_once_and_the_refresh_token_kept_sealed() {
     );
 }
 
+/// Google lists `scopes_supported` without `offline_access` and refuses unknown scopes: the
+/// consent leg leaves the scope out and relies on `access_type=offline` with consent.
+#[tokio::test]
+async fn a_provider_whose_discovery_lacks_offline_access_is_asked_as_google_wants() {
+    let c = offline_case().await;
+    c.op.set_discovery("scopes_supported", serde_json::json!(["openid", "email", "profile"]));
+    c.new_browser();
+    let auth = c.start().await;
+    c.op.set_id_token(c.key.sign(&c.claims(&auth)));
+    let res = c.callback(&auth).await;
+    assert_eq!(res.status(), 302, "the consent leg");
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let url = url::Url::parse(&location).unwrap();
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    assert!(!param("scope").split(' ').any(|s| s == "offline_access"), "{location}");
+    assert_eq!(param("access_type"), "offline");
+    assert_eq!(param("prompt"), "consent");
+    let again = Authorize::of(&location);
+    *c.op.refresh_token.lock().unwrap() = Some(REFRESH.into());
+    c.op.set_id_token(c.key.sign(&c.claims(&again)));
+    assert_eq!(c.callback(&again).await.status(), 200);
+    let grant = grants::get(&c.app.state.db, user_id(&c).await).await.unwrap().unwrap();
+    assert_eq!(grant.state, grants::WORKING);
+}
+
 #[tokio::test]
 async fn a_provider_that_issues_no_refresh_token_is_not_asked_at_every_login() {
     let c = offline_case().await;
