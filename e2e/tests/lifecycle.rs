@@ -154,8 +154,22 @@ async fn joiner_and_leaver(stack: Stack) {
     let users = until(&scim, "ada", |u| u.len() == 1).await;
     assert_eq!(users[0]["userName"].as_str(), Some(name_id.as_str()));
     assert_eq!(users[0]["active"], true);
-    // The next login asks for nothing more.
+    assert_eq!(users[0]["displayName"], "Ada Lovelace");
+    // A change at the provider (her name) arrives with the next login, which asks for
+    // nothing more.
+    w.op.add_account(&OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "King"))
+        .await
+        .unwrap();
     assert!(!login(&w, "ada-sub").await.1, "consent once");
+    let users = until(&scim, "ada's new name", |u| {
+        u.len() == 1 && u[0]["displayName"] == "Ada King"
+    })
+    .await;
+    assert_eq!(
+        users[0]["userName"].as_str(),
+        Some(name_id.as_str()),
+        "updated, not duplicated"
+    );
 
     // Leaver: the provider disables the account; the next lifecycle run finds out.
     w.op.disable_account("ada-sub").await.unwrap();

@@ -31,19 +31,23 @@ async fn scope_of(app: &TestApp, slug: &str) -> Scope {
 /// `case()` with `offline_access` on for source `corp`.
 async fn offline_case() -> Case {
     let c = case().await;
+    set_offline_access(&c, true).await;
+    c
+}
+
+async fn set_offline_access(c: &Case, on: bool) {
     identity_sources::update(
         &c.app.state.db,
         &c.app.state.keyring,
         c.tenant_id,
         c.source_id,
         SourceUpdate {
-            offline_access: Some(true),
+            offline_access: Some(on),
             ..SourceUpdate::default()
         },
     )
     .await
     .unwrap();
-    c
 }
 
 /// A login in a new browser whose provider issues `refresh` when asked; returns whether
@@ -124,18 +128,7 @@ async fn consent_is_asked_once_and_the_refresh_token_kept_sealed() {
         assert!(page.contains("SAMLResponse"));
     }
     // A source without offline access never asks.
-    identity_sources::update(
-        &c.app.state.db,
-        &c.app.state.keyring,
-        c.tenant_id,
-        c.source_id,
-        SourceUpdate {
-            offline_access: Some(false),
-            ..SourceUpdate::default()
-        },
-    )
-    .await
-    .unwrap();
+    set_offline_access(&c, false).await;
     assert!(!login(&c, None).await.0);
     let events = audit(&c.app, c.tenant_id).await;
     assert!(
