@@ -282,7 +282,9 @@ fn clock_ticks_per_second() -> f64 {
 }
 
 /// A fresh user agent: its own cookie jar, `*.localhost` on loopback, no redirects.
-fn user_agent(port: u16) -> anyhow::Result<reqwest::Client> {
+/// A user agent with its own cookie jar, no automatic redirects, and the `*.localhost`
+/// names of the deployment on `port` mapped to loopback (as Chromium does).
+pub fn user_agent(port: u16) -> anyhow::Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -293,7 +295,8 @@ fn user_agent(port: u16) -> anyhow::Result<reqwest::Client> {
     Ok(b.build()?)
 }
 
-fn location(res: &reqwest::Response) -> anyhow::Result<String> {
+/// The redirect's `Location`.
+pub fn location(res: &reqwest::Response) -> anyhow::Result<String> {
     res.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -301,7 +304,8 @@ fn location(res: &reqwest::Response) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("expected a redirect, got HTTP {}", res.status()))
 }
 
-fn form_field(html: &str, name: &str) -> Option<String> {
+/// The value of the hidden field `name` of an auto-post page, unescaped.
+pub fn form_field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;

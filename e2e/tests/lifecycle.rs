@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use rosetta_e2e::bench::{form_field, location, user_agent};
 use rosetta_e2e::world::{World, run, world_with_source};
 use rosetta_e2e::{OidcAccount, Rosetta, SamlValidation, ScimServer, Stack};
 use sea_orm::ConnectionTrait;
@@ -17,55 +18,22 @@ use serde_json::Value;
 const DIRECTORY: &str = "9f8e7d6c-atlassian-directory";
 const KEY: &str = "ATATT3xFfGF0-scim-key";
 
-/// A browser: cookie jar, no automatic redirects, `*.localhost` names on loopback.
-fn browser(port: u16) -> reqwest::Client {
-    let mut b = reqwest::Client::builder()
-        .cookie_provider(std::sync::Arc::new(reqwest::cookie::Jar::default()))
-        .redirect(reqwest::redirect::Policy::none());
-    for host in ["acme.localhost", "localhost"] {
-        b = b.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    b.build().unwrap()
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("expected a redirect, got {}", res.status()))
-}
-
-/// (action, SAMLResponse, RelayState) of Rosetta's auto-post page.
-fn form(html: &str) -> (String, String, Option<String>) {
-    let attr = |name: &str| -> Option<String> {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = html.find(&marker)? + marker.len();
-        let end = html[start..].find('"')? + start;
-        Some(html[start..end].replace("&amp;", "&").replace("&quot;", "\""))
-    };
-    let start = html.find("action=\"").expect("a form") + 8;
-    let end = html[start..].find('"').unwrap() + start;
-    (
-        html[start..end].replace("&amp;", "&"),
-        attr("SAMLResponse").expect("SAMLResponse"),
-        attr("RelayState"),
-    )
-}
-
 /// An SP-initiated login at `jira` as `login` (sub or email at the provider), through the
 /// consent leg when Rosetta asks for offline access; the SP's verdict, and whether consent
 /// was asked.
 async fn login(w: &World, login: &str) -> (SamlValidation, bool) {
-    let browser = browser(w.rosetta.port());
+    let browser = user_agent(w.rosetta.port()).unwrap();
     let res = browser.get(w.jira.login_url("lifecycle")).send().await.unwrap();
-    let res = browser.get(location(&res)).send().await.unwrap();
+    let res = browser.get(location(&res).unwrap()).send().await.unwrap();
     assert_eq!(res.status(), 302, "{}", w.rosetta.logs());
-    let callback = w.op.scripted_login(&browser, &location(&res), login).await.unwrap();
+    let callback =
+        w.op.scripted_login(&browser, &location(&res).unwrap(), login)
+            .await
+            .unwrap();
     let mut res = browser.get(callback.as_str()).send().await.unwrap();
     let mut consent = false;
     if res.status() == 302 {
-        let again = location(&res);
+        let again = location(&res).unwrap();
         assert!(again.starts_with(w.op.issuer()), "{again}");
         assert!(
             again.contains("offline_access") && again.contains("prompt=consent"),
@@ -76,8 +44,13 @@ async fn login(w: &World, login: &str) -> (SamlValidation, bool) {
         res = browser.get(callback.as_str()).send().await.unwrap();
     }
     assert_eq!(res.status(), 200, "{}", w.rosetta.logs());
-    let (action, response, relay) = form(&res.text().await.unwrap());
-    assert_eq!(action, w.jira.acs_url());
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(&format!("action=\"{}\"", w.jira.acs_url())),
+        "posted to the ACS"
+    );
+    let response = form_field(&page, "SAMLResponse").expect("a SAMLResponse");
+    let relay = form_field(&page, "RelayState");
     let verdict = w.jira.post_response(&response, relay.as_deref()).await.unwrap();
     assert!(verdict.ok, "{:?}", verdict.error);
     (verdict, consent)

@@ -59,6 +59,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// The audit log's action for a push that changed something.
+    fn audited(self) -> Option<&'static str> {
+        match self {
+            Self::Create => Some("provisioning.create"),
+            Self::Update => Some("provisioning.update"),
+            Self::Deactivate => Some("provisioning.deactivate"),
+            Self::Reactivate => Some("provisioning.reactivate"),
+            Self::Unchanged | Self::Absent => None,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Create => "create",
@@ -266,15 +277,8 @@ impl Worker {
         Ok(Some(match result {
             Ok((action, scim_id)) => {
                 self.count(action.as_str());
-                if !matches!(action, Action::Unchanged | Action::Absent) {
-                    self.audit(
-                        &target,
-                        &sp,
-                        &user,
-                        action.as_str(),
-                        "success",
-                        json!({"scim_id": scim_id}),
-                    );
+                if let Some(audited) = action.audited() {
+                    self.audit(&target, &sp, &user, audited, "success", json!({"scim_id": scim_id}));
                 }
                 Finish::Synced {
                     active: scim_id.is_some() && desired.active,
@@ -306,7 +310,7 @@ impl Worker {
                         &target,
                         &sp,
                         &user,
-                        "push",
+                        "provisioning.push",
                         "failure",
                         json!({"reason": e.to_string(), "retrying": true}),
                     );
@@ -318,7 +322,14 @@ impl Worker {
             }
             Err(e) => {
                 self.count("failed");
-                self.audit(&target, &sp, &user, "push", "failure", json!({"reason": e.to_string()}));
+                self.audit(
+                    &target,
+                    &sp,
+                    &user,
+                    "provisioning.push",
+                    "failure",
+                    json!({"reason": e.to_string()}),
+                );
                 Finish::Failed { reason: e.to_string() }
             }
         }))
@@ -329,61 +340,62 @@ impl Worker {
         target: &target::Model,
         sp: &service_provider::Model,
         user: &end_user::Model,
-        what: &str,
+        action: &'static str,
         outcome: &'static str,
         mut detail: serde_json::Value,
     ) {
-        let action = match what {
-            "create" => "provisioning.create",
-            "update" => "provisioning.update",
-            "deactivate" => "provisioning.deactivate",
-            "reactivate" => "provisioning.reactivate",
-            _ => "provisioning.push",
-        };
         detail["sp"] = json!(sp.name);
         detail["target"] = json!(target.id.to_string());
-        self.state.audit.record(AuditEvent {
-            tenant_id: Some(target.tenant_id),
-            actor: "provisioning".into(),
+        self.state.audit.record(AuditEvent::of_task(
+            target.tenant_id,
+            "provisioning",
             action,
             outcome,
-            target: Some(user.email.clone()),
+            user.email.clone(),
             detail,
-            ip: None,
-            request_id: None,
-        });
+        ));
     }
 
     /// The target was just paused: audited, and the tenant's owners are told by email.
     async fn paused(&self, target: &target::Model, sp: &service_provider::Model, e: &ScimError) {
-        self.state.audit.record(AuditEvent {
-            tenant_id: Some(target.tenant_id),
-            actor: "provisioning".into(),
-            action: "provisioning.pause",
-            outcome: "failure",
-            target: Some(sp.name.clone()),
-            detail: json!({"reason": e.to_string(), "target": target.id.to_string()}),
-            ip: None,
-            request_id: None,
-        });
-        let owners = match crate::services::members::list(&self.state.db, target.tenant_id).await {
-            Ok(members) => members,
-            Err(e) => {
-                tracing::warn!(error = %e, "provisioning: listing owners to warn failed");
-                return;
-            }
-        };
-        let link = format!(
-            "{}applications/{}/provisioning",
-            self.state.settings.server.public_url, sp.id
-        );
-        for owner in owners.iter().filter(|m| m.role == rosetta_api::Role::Owner) {
-            let message = crate::emails::provisioning_paused(&owner.email, &sp.name, &e.to_string(), &link);
-            if let Err(e) = self.state.mailer.send(&message).await {
-                tracing::warn!(error = %e, "provisioning: emailing an owner about a paused target failed");
-            }
+        self.state.audit.record(AuditEvent::of_task(
+            target.tenant_id,
+            "provisioning",
+            "provisioning.pause",
+            "failure",
+            sp.name.clone(),
+            json!({"reason": e.to_string(), "target": target.id.to_string()}),
+        ));
+        let reason = e.to_string();
+        if let Err(e) = email_owners(&self.state, target, |to, link| {
+            crate::emails::provisioning_paused(to, &sp.name, &reason, link)
+        })
+        .await
+        {
+            tracing::warn!(error = %e, "provisioning: listing owners to warn failed");
         }
     }
+}
+
+/// Emails each owner of the target's tenant the message `email(to, link)` makes, `link`
+/// being the target's Provisioning page in the console. A message that cannot be sent is
+/// logged; the others still go.
+pub(crate) async fn email_owners(
+    state: &AppState,
+    target: &target::Model,
+    email: impl Fn(&str, &str) -> crate::mail::OutgoingEmail,
+) -> crate::services::ServiceResult<()> {
+    let link = format!(
+        "{}applications/{}/provisioning",
+        state.settings.server.public_url, target.service_provider_id
+    );
+    let members = crate::services::members::list(&state.db, target.tenant_id).await?;
+    for owner in members.iter().filter(|m| m.role == rosetta_api::Role::Owner) {
+        if let Err(e) = state.mailer.send(&email(&owner.email, &link)).await {
+            tracing::warn!(error = %e, "emailing an owner about provisioning failed");
+        }
+    }
+    Ok(())
 }
 
 /// What the user should be at the SP's directory.

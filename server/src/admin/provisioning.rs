@@ -5,8 +5,8 @@
 
 use chrono::{NaiveDate, Utc};
 use rosetta_api::{
-    PageQuery, ProvisioningQueue, ProvisioningState, ProvisioningStep, ProvisioningTarget, ProvisioningTest,
-    ProvisioningUser, ProvisioningUserPage, PutProvisioningRequest, SyncPreview, SyncPreviewItem, SyncResult,
+    PageQuery, ProvisioningQueue, ProvisioningStep, ProvisioningTarget, ProvisioningTest, ProvisioningUser,
+    ProvisioningUserPage, PutProvisioningRequest, SyncPreview, SyncPreviewItem, SyncResult,
 };
 use rosetta_entity::provisioning_target as target;
 use secrecy::SecretString;
@@ -14,7 +14,7 @@ use serde_json::json;
 use url::Url;
 
 use super::service_providers::{Which, find};
-use super::{AdminError, AdminResult, Fields, Scope, object_id, paging};
+use super::{AdminError, AdminResult, Fields, Scope, checked, object_id, paging};
 use crate::outbound::OutboundError;
 use crate::services::provisioning::{self as queue, TargetInput, UserState};
 use crate::services::rate_limit;
@@ -125,11 +125,7 @@ pub async fn put(
             .map(Some),
     };
     fields.finish()?;
-    let (Some(base_url), Some(api_key), Some(key_expires_on)) = (base_url, api_key, key_expires_on) else {
-        return Err(AdminError::Internal(anyhow::anyhow!(
-            "a refused field was not reported"
-        )));
-    };
+    let (base_url, api_key, key_expires_on) = (checked(base_url)?, checked(api_key)?, checked(key_expires_on)?);
     let key_changed = api_key.is_some();
     let (before, after) = queue::put(
         &state.db,
@@ -143,11 +139,7 @@ pub async fn put(
             enabled: body.enabled,
         },
     )
-    .await
-    .map_err(|e| match e {
-        crate::services::ServiceError::Invalid { field, message } => AdminError::field(field, message),
-        other => other.into(),
-    })?;
+    .await?;
     let view = |t: &target::Model| {
         json!({
             "base_url": t.base_url,
@@ -245,12 +237,7 @@ fn failed_step(e: &ScimError) -> ProvisioningStep {
 }
 
 fn user_wire(s: &UserState) -> ProvisioningUser {
-    let state = match (&s.pending, &s.link) {
-        (Some(_), _) => ProvisioningState::Pending,
-        (None, Some(l)) if l.state == "failed" => ProvisioningState::Failed,
-        (None, Some(_)) => ProvisioningState::Synced,
-        (None, None) => ProvisioningState::NotPushed,
-    };
+    let state = queue::state_of(s.pending.is_some(), s.link.as_ref());
     ProvisioningUser {
         user_id: s.user.id.to_string(),
         email: s.user.email.clone(),

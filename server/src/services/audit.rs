@@ -29,6 +29,28 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// An event of a background task (`actor`: `provisioning`, `lifecycle`): no client
+    /// address, no request.
+    pub fn of_task(
+        tenant_id: uuid::Uuid,
+        actor: &str,
+        action: &'static str,
+        outcome: &'static str,
+        target: String,
+        detail: serde_json::Value,
+    ) -> Self {
+        Self {
+            tenant_id: Some(tenant_id),
+            actor: actor.to_owned(),
+            action,
+            outcome,
+            target: Some(target),
+            detail,
+            ip: None,
+            request_id: None,
+        }
+    }
+
     /// The row, stamped now.
     fn into_row(self) -> audit_event::ActiveModel {
         audit_event::ActiveModel {

@@ -320,12 +320,23 @@ pub async fn finish(db: &DatabaseConnection, claimed: &push::Model, finish: Fini
             .filter(push::Column::TargetId.eq(key.0))
             .filter(push::Column::EndUserId.eq(key.1))
     };
-    match &finish {
+    let link_row = |state: &str, scim_id: Option<String>, active: bool, reason: Option<String>| link::ActiveModel {
+        target_id: Set(key.0),
+        end_user_id: Set(key.1),
+        scim_id: Set(scim_id),
+        state: Set(state.into()),
+        active: Set(active),
+        reason: Set(reason),
+        pushed_at: Set(Utc::now()),
+    };
+    // What the link becomes, and which of its columns a known link takes: a refusal keeps
+    // the SCIM `id` and `active` the target last had.
+    let (row, updated): (_, &[link::Column]) = match finish {
         Finish::Retry { due_ms, reason } => {
             this_push()
-                .col_expr(push::Column::DueMs, (*due_ms).into())
+                .col_expr(push::Column::DueMs, due_ms.into())
                 .col_expr(push::Column::Attempts, (claimed.attempts + 1).into())
-                .col_expr(push::Column::LastError, truncate(reason).into())
+                .col_expr(push::Column::LastError, truncate(&reason).into())
                 .exec(db)
                 .await?;
             return Ok(());
@@ -334,8 +345,21 @@ pub async fn finish(db: &DatabaseConnection, claimed: &push::Model, finish: Fini
             this_push().col_expr(push::Column::DueMs, 0i64.into()).exec(db).await?;
             return Ok(());
         }
-        Finish::Synced { .. } | Finish::Failed { .. } => {}
-    }
+        Finish::Synced { scim_id, active } => (
+            link_row("synced", scim_id, active, None),
+            &[
+                link::Column::ScimId,
+                link::Column::State,
+                link::Column::Active,
+                link::Column::Reason,
+                link::Column::PushedAt,
+            ],
+        ),
+        Finish::Failed { reason } => (
+            link_row("failed", None, false, Some(truncate(&reason))),
+            &[link::Column::State, link::Column::Reason, link::Column::PushedAt],
+        ),
+    };
     let removed = push::Entity::delete_many()
         .filter(push::Column::TargetId.eq(key.0))
         .filter(push::Column::EndUserId.eq(key.1))
@@ -351,39 +375,14 @@ pub async fn finish(db: &DatabaseConnection, claimed: &push::Model, finish: Fini
             .exec(db)
             .await?;
     }
-    let previous = link::Entity::find_by_id(key).one(db).await?;
-    let (state, scim_id, active, reason) = match finish {
-        Finish::Synced { scim_id, active } => ("synced", scim_id, active, None),
-        Finish::Failed { reason } => (
-            "failed",
-            previous.as_ref().and_then(|l| l.scim_id.clone()),
-            previous.as_ref().is_some_and(|l| l.active),
-            Some(truncate(&reason)),
-        ),
-        Finish::Retry { .. } | Finish::Wait => unreachable!("returned above"),
-    };
-    link::Entity::insert(link::ActiveModel {
-        target_id: Set(key.0),
-        end_user_id: Set(key.1),
-        scim_id: Set(scim_id),
-        state: Set(state.into()),
-        active: Set(active),
-        reason: Set(reason),
-        pushed_at: Set(Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::columns([link::Column::TargetId, link::Column::EndUserId])
-            .update_columns([
-                link::Column::ScimId,
-                link::Column::State,
-                link::Column::Active,
-                link::Column::Reason,
-                link::Column::PushedAt,
-            ])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
+    link::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([link::Column::TargetId, link::Column::EndUserId])
+                .update_columns(updated.iter().copied())
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -500,13 +499,24 @@ pub async fn user_state(
     })
 }
 
+/// Where a user stands at a target: a waiting push first, else the last push's outcome.
+pub fn state_of(pending: bool, link: Option<&link::Model>) -> rosetta_api::ProvisioningState {
+    use rosetta_api::ProvisioningState;
+    match (pending, link) {
+        (true, _) => ProvisioningState::Pending,
+        (false, Some(l)) if l.state == "failed" => ProvisioningState::Failed,
+        (false, Some(_)) => ProvisioningState::Synced,
+        (false, None) => ProvisioningState::NotPushed,
+    }
+}
+
 /// For each of `users`, their state at every target of the tenant (by SP name).
 pub async fn badges(
     db: &DatabaseConnection,
     tenant_id: Uuid,
     users: &[end_user::Model],
 ) -> ServiceResult<Vec<Vec<rosetta_api::UserProvisioning>>> {
-    use rosetta_api::{ProvisioningState, UserProvisioning};
+    use rosetta_api::UserProvisioning;
     let targets = of_tenant(db, tenant_id).await?;
     if targets.is_empty() || users.is_empty() {
         return Ok(vec![Vec::new(); users.len()]);
@@ -535,18 +545,12 @@ pub async fn badges(
                 .map(|t| {
                     let link = links.iter().find(|l| l.target_id == t.id && l.end_user_id == u.id);
                     let pending = pushes.iter().any(|p| p.target_id == t.id && p.end_user_id == u.id);
-                    let state = match (pending, link) {
-                        (true, _) => ProvisioningState::Pending,
-                        (false, Some(l)) if l.state == "failed" => ProvisioningState::Failed,
-                        (false, Some(_)) => ProvisioningState::Synced,
-                        (false, None) => ProvisioningState::NotPushed,
-                    };
                     UserProvisioning {
                         service_provider: sps
                             .iter()
                             .find(|sp| sp.id == t.service_provider_id)
                             .map_or_else(String::new, |sp| sp.name.clone()),
-                        state,
+                        state: state_of(pending, link),
                         active_at_target: link.map(|l| l.active),
                     }
                 })

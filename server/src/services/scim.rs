@@ -199,6 +199,15 @@ impl<'a> ScimClient<'a> {
         Ok(url)
     }
 
+    /// `Users/{id}`, the `id` percent-encoded as one path segment.
+    fn user_url(&self, id: &str) -> Result<Url, ScimError> {
+        let mut url = self.url("Users")?;
+        url.path_segments_mut()
+            .map_err(|()| ScimError::NotScim("the base URL cannot carry a path".into()))?
+            .push(id);
+        Ok(url)
+    }
+
     /// Sends a request; the JSON answer of a 2xx (`Null` for an empty body), else the error.
     async fn send(&self, method: reqwest::Method, url: Url, body: Option<&Value>) -> Result<Value, ScimError> {
         let mut request = self
@@ -288,7 +297,7 @@ impl<'a> ScimClient<'a> {
 
     /// The user with this `id`, or `None` when the directory no longer has it (404).
     pub async fn get(&self, id: &str) -> Result<Option<RemoteUser>, ScimError> {
-        let url = self.url(&format!("Users/{}", encode_segment(id)))?;
+        let url = self.user_url(id)?;
         match self.send(reqwest::Method::GET, url, None).await {
             Ok(answer) => remote_user(&answer).map(Some),
             Err(ScimError::Refused { status: 404, .. }) => Ok(None),
@@ -306,17 +315,10 @@ impl<'a> ScimClient<'a> {
 
     /// Applies `operations` (`replace`s) to the user with this `id`.
     pub async fn patch(&self, id: &str, operations: Vec<Value>) -> Result<(), ScimError> {
-        let url = self.url(&format!("Users/{}", encode_segment(id)))?;
+        let url = self.user_url(id)?;
         let body = json!({"schemas": [PATCH_SCHEMA], "Operations": operations});
         self.send(reqwest::Method::PATCH, url, Some(&body)).await.map(drop)
     }
-}
-
-/// A path segment with everything but unreserved characters percent-encoded.
-fn encode_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// `Retry-After` as seconds (an HTTP date is read as "a minute", a bounded guess), capped at
