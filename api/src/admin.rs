@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AttributeRule, KeyState, Preset, SpMfaPolicy, Tenant, TenantDetails};
+use crate::{AttributeRule, KeyState, Preset, SourcePreset, SpMfaPolicy, Tenant, TenantDetails};
 
 macro_rules! wire {
     ($($item:item)*) => {
@@ -425,6 +425,18 @@ wire! {
         /// marks the user departed (deprovisioning without a directory API).
         #[serde(default)]
         pub offline_access: bool,
+        /// The kind of provider (its checks apply at each login).
+        #[serde(default)]
+        pub preset: SourcePreset,
+        /// The claim carrying groups; the preset's when absent.
+        #[serde(default)]
+        pub groups_claim: Option<String>,
+        /// Entra ID: let guest (`#EXT#`) accounts log in.
+        #[serde(default)]
+        pub allow_guests: bool,
+        /// Entra ID: fetch a group overage from Microsoft Graph.
+        #[serde(default)]
+        pub fetch_group_overage: bool,
     }
 
     /// `PATCH /api/v1/identity-sources/{id}`: only the fields present change.
@@ -450,6 +462,15 @@ wire! {
         /// Ask for `offline_access` and check the users' refresh tokens on a schedule.
         #[serde(default)]
         pub offline_access: Option<bool>,
+        /// The claim carrying groups (empty: none).
+        #[serde(default)]
+        pub groups_claim: Option<String>,
+        /// Entra ID: let guest (`#EXT#`) accounts log in.
+        #[serde(default)]
+        pub allow_guests: Option<bool>,
+        /// Entra ID: fetch a group overage from Microsoft Graph.
+        #[serde(default)]
+        pub fetch_group_overage: Option<bool>,
     }
 
     /// Result of "test connection".

@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 mod admin;
+mod mapping;
 pub use admin::*;
+pub use mapping::*;
 
 /// Lifecycle state of a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -278,18 +280,6 @@ pub enum Claim {
     UserId,
 }
 
-/// One attribute a service provider receives.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttributeRule {
-    /// SAML attribute `Name`.
-    pub name: String,
-    /// SAML `NameFormat`.
-    pub name_format: String,
-    /// Which value.
-    pub claim: Claim,
-}
-
 /// A SAML service provider of a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,6 +298,12 @@ pub struct ServiceProvider {
     pub name_id_format: String,
     /// Attributes released.
     pub attributes: Vec<AttributeRule>,
+    /// The NameID's value for the `email` and `unspecified` formats.
+    #[serde(default)]
+    pub name_id: NameIdRule,
+    /// Which groups the SP receives.
+    #[serde(default)]
+    pub groups: GroupsRule,
     /// Whether AuthnRequests must be signed.
     pub want_requests_signed: bool,
     /// Base64 DER certificates that may sign AuthnRequests (public keys, not secrets).
@@ -345,6 +341,20 @@ pub struct IdentitySource {
     /// schedule (a refusal marks the user departed).
     #[serde(default)]
     pub offline_access: bool,
+    /// The kind of provider, and so the checks made at each login.
+    #[serde(default)]
+    pub preset: SourcePreset,
+    /// The claim carrying the user's groups (empty: groups are not read).
+    #[serde(default)]
+    pub groups_claim: String,
+    /// Entra ID: whether guest (`#EXT#`) accounts may log in.
+    #[serde(default)]
+    pub allow_guests: bool,
+    /// Entra ID: whether a group overage (more groups than the token carries) is fetched
+    /// from Microsoft Graph with the source's own credentials (the app needs
+    /// `GroupMember.Read.All`); otherwise it is reported and the groups are left unknown.
+    #[serde(default)]
+    pub fetch_group_overage: bool,
     /// Callback URL to register at the provider.
     pub redirect_uri: String,
 }
