@@ -306,7 +306,10 @@ mod tests {
             serde_json::from_str(r#"{"name":"email","name_format":"u","claim":"email"}"#).expect("older form");
         assert_eq!(old.value, ValueSource::User { value: Claim::Email });
         let written = serde_json::to_string(&old).expect("serialises");
-        assert!(written.contains(r#""value":{"from":"user","value":"email"}"#), "{written}");
+        assert!(
+            written.contains(r#""value":{"from":"user","value":"email"}"#),
+            "{written}"
+        );
         let back: AttributeRule = serde_json::from_str(&written).expect("new form");
         assert_eq!(back, old);
         assert!(
@@ -321,9 +324,22 @@ mod tests {
     #[test]
     fn value_sources_are_tagged_by_from() {
         let v: ValueSource = serde_json::from_str(r#"{"from":"first_of","paths":["email","upn"]}"#).expect("first_of");
-        assert_eq!(v, ValueSource::FirstOf { paths: vec!["email".into(), "upn".into()] });
+        assert_eq!(
+            v,
+            ValueSource::FirstOf {
+                paths: vec!["email".into(), "upn".into()]
+            }
+        );
         let t: Transform = serde_json::from_str(r#"{"op":"replace_domain","domain":"acme.com"}"#).expect("t");
-        assert_eq!(t, Transform::ReplaceDomain { domain: "acme.com".into() });
-        assert_eq!(serde_json::to_string(&ValueSource::Groups).expect("g"), r#"{"from":"groups"}"#);
+        assert_eq!(
+            t,
+            Transform::ReplaceDomain {
+                domain: "acme.com".into()
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&ValueSource::Groups).expect("g"),
+            r#"{"from":"groups"}"#
+        );
     }
 }

@@ -31,6 +31,8 @@ pub struct Model {
     pub totp_last_step: Option<i64>,
     /// JSON list of SHA-256 hashes of unused recovery codes.
     pub recovery_codes: Option<String>,
+    /// The last login's claims (bounded JSON object), for previews and provisioning.
+    pub claims: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -25,6 +25,14 @@ pub struct Model {
     pub use_userinfo: bool,
     /// Ask for `offline_access` and keep users' refresh tokens to check they still exist.
     pub offline_access: bool,
+    /// `generic`, `google`, `entra`, `okta`, `auth0`, `keycloak` or `gitlab`.
+    pub preset: String,
+    /// The claim carrying groups (empty: none).
+    pub groups_claim: String,
+    /// Entra ID: guest accounts may log in.
+    pub allow_guests: bool,
+    /// Entra ID: a group overage is fetched from Microsoft Graph.
+    pub fetch_group_overage: bool,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

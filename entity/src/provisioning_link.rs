@@ -22,6 +22,8 @@ pub struct Model {
     pub reason: Option<String>,
     /// When the last push ended.
     pub pushed_at: DateTimeUtc,
+    /// JSON list of the SCIM groups (display names) the user was last put in here.
+    pub groups: Option<String>,
 }
 
 /// Relations.

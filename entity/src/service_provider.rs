@@ -22,7 +22,7 @@ pub struct Model {
     pub acs_urls: String,
     /// NameID format URI sent to this SP.
     pub name_id_format: String,
-    /// JSON attribute mapping.
+    /// JSON mapping: `{name_id, attributes, groups}` (an older row: the attribute list).
     pub attribute_mapping: String,
     /// Whether AuthnRequests must be signed.
     pub want_requests_signed: bool,
@@ -31,6 +31,9 @@ pub struct Model {
     /// End-user MFA policy for this SP (`off`, `optional`, `required`); `None` follows
     /// the tenant's.
     pub mfa_policy: Option<String>,
+    /// Secret (hex) making this SP's persistent NameIDs its own; `None` for SPs registered
+    /// before pairwise identifiers, which keep Rosetta's user ID.
+    pub pairwise_salt: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -14,6 +14,7 @@ mod m20261129_000008_end_user_mfa;
 mod m20261203_000009_tenant_scoped_claims;
 mod m20261204_000010_provisioning;
 mod m20261204_000011_liveness;
+mod m20261205_000012_mapping;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_tenant_scoped_claims::Migration),
             Box::new(m20261204_000010_provisioning::Migration),
             Box::new(m20261204_000011_liveness::Migration),
+            Box::new(m20261205_000012_mapping::Migration),
         ]
     }
 }

@@ -30,6 +30,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "config_cache_ttl_secs",
     "upstream_timeout_secs",
     "provisioning_poll_ms",
+    "microsoft_graph_url",
     "workers",
     "smtp_url",
     "mail_from",
@@ -111,6 +112,8 @@ pub struct ServerSettings {
     pub upstream_timeout_secs: u64,
     /// `provisioning_poll_ms`: how often a replica looks for due provisioning pushes.
     pub provisioning_poll_ms: u64,
+    /// `microsoft_graph_url`: where Entra ID group overages are read (Microsoft Graph).
+    pub microsoft_graph_url: Url,
     /// `login_starts_per_address`: SSO requests (SP- or IdP-initiated) one client address may
     /// make per minute on one replica; more answer 429.
     pub login_starts_per_address: u64,
@@ -187,6 +190,7 @@ impl From<Raw> for Settings {
                 config_cache_ttl_secs: r.config_cache_ttl_secs,
                 upstream_timeout_secs: r.upstream_timeout_secs,
                 provisioning_poll_ms: r.provisioning_poll_ms,
+                microsoft_graph_url: r.microsoft_graph_url,
                 login_starts_per_address: r.login_starts_per_address,
                 login_starts_per_tenant: r.login_starts_per_tenant,
             },
@@ -258,6 +262,9 @@ struct Raw {
     /// How often a replica looks for due provisioning pushes (SCIM), in milliseconds; a
     /// push waits at most this long after the login or block that queued it.
     provisioning_poll_ms: u64,
+    /// Microsoft Graph's base URL, where an Entra ID source's group overage is read (the
+    /// national clouds have their own); tests point it at a stand-in.
+    microsoft_graph_url: Url,
     /// HTTP worker threads; 0: one per CPU the process may use (its cgroup quota counts).
     workers: usize,
     /// SMTP URL (`smtp://`, `smtps://`); default: emails are written to the data directory.
@@ -311,6 +318,7 @@ impl Default for Raw {
             config_cache_ttl_secs: 5,
             upstream_timeout_secs: 10,
             provisioning_poll_ms: 1000,
+            microsoft_graph_url: Url::parse("https://graph.microsoft.com").unwrap_or_else(|_| unreachable_url()),
             workers: 0,
             smtp_url: None,
             mail_from: "Rosetta <no-reply@localhost>".into(),
@@ -474,6 +482,9 @@ impl Settings {
         }
         if !(1..=120).contains(&self.server.upstream_timeout_secs) {
             return Err(ConfigError::new("upstream_timeout_secs", "must be between 1 and 120"));
+        }
+        if !matches!(self.server.microsoft_graph_url.scheme(), "https" | "http") {
+            return Err(ConfigError::new("microsoft_graph_url", "must be an https URL"));
         }
         if !(10..=60_000).contains(&self.server.provisioning_poll_ms) {
             return Err(ConfigError::new("provisioning_poll_ms", "must be between 10 and 60000"));
@@ -713,7 +724,7 @@ mod tests {
         let file: String = SETTING_NAMES
             .iter()
             .map(|name| match *name {
-                "public_url" | "redis_url" | "smtp_url" | "database_url" => {
+                "public_url" | "redis_url" | "smtp_url" | "database_url" | "microsoft_graph_url" => {
                     let url = match *name {
                         "redis_url" => "redis://localhost",
                         "smtp_url" => "smtp://localhost",

@@ -18,6 +18,7 @@ pub mod error;
 pub mod flow;
 pub mod lifecycle;
 pub mod mail;
+pub mod mapping;
 pub mod metrics;
 pub mod middleware;
 pub mod oidc;

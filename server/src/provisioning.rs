@@ -25,13 +25,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rosetta_entity::{end_user, provisioning_push as push, provisioning_target as target, service_provider};
+use rosetta_entity::{end_user, provisioning_push as push, provisioning_target as target};
 use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::services::audit::AuditEvent;
 use crate::services::provisioning::{self as queue, Finish};
 use crate::services::scim::{DesiredUser, ScimClient, ScimError};
+use crate::services::service_providers::ServiceProvider;
 use crate::state::AppState;
 
 /// Pushes claimed per round.
@@ -264,15 +265,58 @@ impl Worker {
                 .await?;
             return Ok(None);
         };
-        let sp = service_provider::Entity::find_by_id(target.service_provider_id)
-            .one(db)
+        // The SP as logins see it, its mapping compiled (the configuration cache).
+        let sp = self
+            .state
+            .config
+            .service_providers(db, target.tenant_id)
             .await?
+            .iter()
+            .find(|s| s.id == target.service_provider_id)
+            .cloned()
             .ok_or_else(|| anyhow::anyhow!("the target's service provider is gone"))?;
+        let desired = match desired(&sp, &user) {
+            Ok(desired) => desired,
+            Err(e) => {
+                // The SP's rules refuse this person, as a login would: nothing is pushed.
+                self.count("failed");
+                self.audit(
+                    &target,
+                    &sp,
+                    &user,
+                    "provisioning.push",
+                    "failure",
+                    json!({"reason": e.to_string()}),
+                );
+                return Ok(Some(Finish::Failed { reason: e.to_string() }));
+            }
+        };
         let key = queue::open_key(&self.state.keyring, &target)?;
-        let desired = desired(&sp, &user);
         let link = queue::link_of(db, target.id, user.id).await?;
         let client = ScimClient::new(&self.http, &self.state.outbound.policy, &target.base_url, key)?;
-        let result = push_user(&client, &desired, link.as_ref().and_then(|l| l.scim_id.as_deref())).await;
+        let mut result = push_user(&client, &desired, link.as_ref().and_then(|l| l.scim_id.as_deref())).await;
+        let mut groups = None;
+        if let (Ok((_, Some(scim_id))), Some(wanted)) = (&result, &desired.groups)
+            && desired.active
+        {
+            let held = link.as_ref().map(held_groups).unwrap_or_default();
+            match push_groups(&client, scim_id, &held, wanted).await {
+                Ok(changed) => {
+                    if !changed.is_empty() {
+                        self.audit(
+                            &target,
+                            &sp,
+                            &user,
+                            "provisioning.groups",
+                            "success",
+                            json!({"changes": changed}),
+                        );
+                    }
+                    groups = Some(wanted.clone());
+                }
+                Err(e) => result = Err(e),
+            }
+        }
         let now = queue::now_ms();
         Ok(Some(match result {
             Ok((action, scim_id)) => {
@@ -283,6 +327,7 @@ impl Worker {
                 Finish::Synced {
                     active: scim_id.is_some() && desired.active,
                     scim_id,
+                    groups,
                 }
             }
             Err(e) if stops_the_target(&e) => {
@@ -338,7 +383,7 @@ impl Worker {
     fn audit(
         &self,
         target: &target::Model,
-        sp: &service_provider::Model,
+        sp: &ServiceProvider,
         user: &end_user::Model,
         action: &'static str,
         outcome: &'static str,
@@ -357,7 +402,7 @@ impl Worker {
     }
 
     /// The target was just paused: audited, and the tenant's owners are told by email.
-    async fn paused(&self, target: &target::Model, sp: &service_provider::Model, e: &ScimError) {
+    async fn paused(&self, target: &target::Model, sp: &ServiceProvider, e: &ScimError) {
         self.state.audit.record(AuditEvent::of_task(
             target.tenant_id,
             "provisioning",
@@ -399,14 +444,71 @@ pub(crate) async fn email_owners(
 }
 
 /// What the user should be at the SP's directory.
-pub fn desired(sp: &service_provider::Model, user: &end_user::Model) -> DesiredUser {
-    DesiredUser {
-        user_name: crate::flow::name_id(&sp.name_id_format, user.id, &user.email),
+pub fn desired(sp: &ServiceProvider, user: &end_user::Model) -> Result<DesiredUser, crate::mapping::MappingError> {
+    let snapshot = crate::services::end_users::snapshot_of(user);
+    let subject = crate::mapping::Subject {
+        user_id: user.id,
+        email: &user.email,
+        given_name: None,
+        family_name: None,
+        name: user.display_name.as_deref(),
+        claims: &snapshot.claims,
+        groups: snapshot.groups.as_deref(),
+    };
+    // A transient NameID is new at every login: the directory keys the user on the email.
+    let user_name = if sp.name_id_format == crate::saml::uri::NAMEID_TRANSIENT {
+        user.email.clone()
+    } else {
+        sp.rules
+            .0
+            .name_id(&sp.name_id_format, sp.pairwise_salt.as_deref(), &subject)?
+    };
+    let groups = if sp.rules.0.provisions_groups() {
+        snapshot.groups.as_deref().map(|g| sp.rules.0.groups(g))
+    } else {
+        None
+    };
+    Ok(DesiredUser {
+        user_name,
         email: user.email.clone(),
         display_name: user.display_name.clone().unwrap_or_else(|| user.email.clone()),
         external_id: user.id.to_string(),
         active: user.status == "active",
+        groups,
+    })
+}
+
+/// The groups a link says the user was last put in at its target.
+fn held_groups(link: &rosetta_entity::provisioning_link::Model) -> Vec<String> {
+    link.groups
+        .as_deref()
+        .and_then(|g| serde_json::from_str(g).ok())
+        .unwrap_or_default()
+}
+
+/// Puts the user with SCIM `id` `user_id` in each group of `wanted` they were not put in
+/// yet (creating the group when absent), and takes them out of the ones of `held` no longer
+/// wanted: only groups Rosetta put them in, never a membership made by hand. The changes
+/// made, as `+group` and `-group`.
+pub async fn push_groups(
+    client: &ScimClient<'_>,
+    user_id: &str,
+    held: &[String],
+    wanted: &[String],
+) -> Result<Vec<String>, ScimError> {
+    let mut changed = Vec::new();
+    for group in wanted.iter().filter(|g| !held.contains(g)) {
+        let id = client.ensure_group(group).await?;
+        client.set_member(&id, user_id, true).await?;
+        changed.push(format!("+{group}"));
     }
+    for group in held.iter().filter(|g| !wanted.contains(g)) {
+        if let Some(id) = client.find_group(group).await? {
+            client.set_member(&id, user_id, false).await?;
+        }
+        changed.push(format!("-{group}"));
+    }
+    Ok(changed)
 }
 
 /// Whether the failure is the target's, not the user's: its key or its URL.

@@ -68,6 +68,7 @@ impl AppState {
             http_timeout: timeout,
             connect_timeout: timeout.min(std::time::Duration::from_secs(5)),
             policy,
+            graph_url: settings.server.microsoft_graph_url.to_string(),
             ..crate::oidc::RpSettings::default()
         })
         .context("building the OIDC client")?;

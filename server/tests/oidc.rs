@@ -138,8 +138,16 @@ async fn happy_path_returns_the_identity() {
             amr: vec!["pwd".into(), "otp".into()],
             acr: Some("urn:example:mfa".into()),
             auth_time: None,
+            claims: identity.claims.clone(),
+            groups: Some(Vec::new()),
+            groups_problem: None,
         }
     );
+    // The claims mapping rules read: the person's, never the protocol's.
+    assert_eq!(identity.claims.get("email"), Some(&serde_json::json!("alice@corp.com")));
+    for protocol in ["iss", "aud", "exp", "iat", "nonce"] {
+        assert!(!identity.claims.contains_key(protocol), "{protocol} kept");
+    }
     // The stand-in checked the PKCE verifier against the challenge and Basic client auth.
     assert_eq!(*h.op.last_client_auth.lock().unwrap(), "basic");
     assert_eq!(h.op.token_hits(), 1);

@@ -109,6 +109,15 @@ impl From<ServiceError> for AdminError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid { field, message } => Self::field(field, message),
+            ServiceError::Rules(errors) => Self::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError {
+                        field: e.field,
+                        message: e.message,
+                    })
+                    .collect(),
+            ),
             ServiceError::Conflict(m) => Self::Conflict(m),
             ServiceError::Forbidden(m) => Self::Forbidden(ErrorCode::Forbidden, m),
             ServiceError::NotFound(m) => Self::NotFound(m),

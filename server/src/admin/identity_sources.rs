@@ -13,7 +13,9 @@ use super::service_providers::Which;
 use super::{AdminError, AdminResult, Fields, Scope, checked, object_id};
 use crate::domain::{EmailDomain, Handle};
 use crate::oidc::OidcError;
+use crate::oidc::preset;
 use crate::services::domain_proof::DomainProver;
+use crate::services::identity_sources::SourcePreset;
 use crate::services::identity_sources::{self, NewIdentitySource, SourceUpdate};
 use crate::services::rate_limit::{self, DOMAIN_VERIFY_TENANT, SOURCE_TEST_TENANT};
 use crate::state::AppState;
@@ -52,12 +54,21 @@ fn domains(values: &[String], fields: &mut Fields) -> Option<Vec<EmailDomain>> {
     )
 }
 
-/// An issuer URL checked for the form: the message alone, the field is named by the form.
-fn issuer(value: &str, dev: bool) -> Result<String, String> {
-    identity_sources::parse_issuer(value, dev).map_err(|e| match e {
+/// An issuer URL checked for the form, and against the preset (Entra's `/common` refused,
+/// Google's exact issuer, Auth0's trailing slash...): the message alone, the field is named
+/// by the form.
+fn issuer(value: &str, preset: SourcePreset, dev: bool) -> Result<String, String> {
+    let value = identity_sources::parse_issuer(value, dev).map_err(|e| match e {
         crate::services::ServiceError::Invalid { message, .. } => message,
         other => other.to_string(),
-    })
+    })?;
+    preset::check_issuer(preset, &value, dev)?;
+    Ok(value)
+}
+
+/// Every provider preset: what to set up at the provider and what is checked.
+pub fn presets() -> Vec<rosetta_api::SourcePresetInfo> {
+    preset::all()
 }
 
 /// The tenant's identity sources.
@@ -89,7 +100,19 @@ pub async fn get(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResu
 pub async fn create(state: &AppState, scope: &Scope, body: CreateIdentitySourceRequest) -> AdminResult<IdentitySource> {
     let mut fields = Fields::default();
     let name = fields.check("name", Handle::parse(&body.name));
-    let issuer = fields.check("issuer", issuer(&body.issuer, state.hosts.dev_mode()));
+    let issuer = fields.check("issuer", issuer(&body.issuer, body.preset, state.hosts.dev_mode()));
+    if let Some(claim) = &body.groups_claim {
+        fields.check(
+            "groups_claim",
+            identity_sources::check_groups_claim(claim).map_err(|e| e.to_string()),
+        );
+    }
+    if body.preset == SourcePreset::Google && body.domains.is_empty() {
+        fields.push(
+            "domains",
+            "Google's hosted domain (hd) is checked against these domains: list them",
+        );
+    }
     if body.client_secret.len() > 4096 {
         fields.push("client_secret", "a client secret has at most 4096 characters");
     }
@@ -105,6 +128,10 @@ pub async fn create(state: &AppState, scope: &Scope, body: CreateIdentitySourceR
         domains: checked(domains)?,
         use_userinfo: body.use_userinfo,
         offline_access: body.offline_access,
+        preset: body.preset,
+        groups_claim: body.groups_claim,
+        allow_guests: body.allow_guests,
+        fetch_group_overage: body.fetch_group_overage,
     };
     let created = identity_sources::create(&state.db, &state.keyring, scope.tenant_id(), new).await?;
     let wire = wire(state, scope, &created);
@@ -127,12 +154,19 @@ pub async fn update(
     which: Which<'_>,
     body: UpdateIdentitySourceRequest,
 ) -> AdminResult<IdentitySource> {
-    let id = find(state, scope, which).await?.id;
+    let current = find(state, scope, which).await?;
+    let id = current.id;
     let mut fields = Fields::default();
     let issuer = match &body.issuer {
-        Some(i) => fields.check("issuer", issuer(i, state.hosts.dev_mode())),
+        Some(i) => fields.check("issuer", issuer(i, current.preset, state.hosts.dev_mode())),
         None => None,
     };
+    if let Some(claim) = &body.groups_claim {
+        fields.check(
+            "groups_claim",
+            identity_sources::check_groups_claim(claim).map_err(|e| e.to_string()),
+        );
+    }
     if let Some(scopes) = &body.scopes {
         check_scopes(scopes, &mut fields);
     }
@@ -150,6 +184,9 @@ pub async fn update(
         domains,
         use_userinfo: body.use_userinfo,
         offline_access: body.offline_access,
+        groups_claim: body.groups_claim,
+        allow_guests: body.allow_guests,
+        fetch_group_overage: body.fetch_group_overage,
     };
     let (before, after) = identity_sources::update(&state.db, &state.keyring, scope.tenant_id(), id, change).await?;
     let (before, after) = (wire(state, scope, &before), wire(state, scope, &after));

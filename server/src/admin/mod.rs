@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod end_users;
 pub mod identity_sources;
+pub mod mapping;
 pub mod members;
 pub mod provisioning;
 pub mod service_providers;

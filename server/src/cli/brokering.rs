@@ -52,6 +52,30 @@ pub enum SpAction {
         /// Its name.
         name: String,
     },
+    /// Show a service provider's mapping (NameID, attributes, groups rule) as JSON, or
+    /// replace it with `--set FILE` (the same JSON; checked and audited as in the console).
+    Mapping {
+        /// Tenant slug.
+        tenant: String,
+        /// The SP's name.
+        name: String,
+        /// A JSON file holding the new mapping.
+        #[arg(long)]
+        set: Option<PathBuf>,
+    },
+    /// What a service provider would receive for a user's last login, or for sample claims.
+    Preview {
+        /// Tenant slug.
+        tenant: String,
+        /// The SP's name.
+        name: String,
+        /// An end user's ID.
+        #[arg(long, required_unless_present = "claims")]
+        user: Option<String>,
+        /// A JSON file of sample claims (an ID token's payload).
+        #[arg(long, conflicts_with = "user")]
+        claims: Option<PathBuf>,
+    },
 }
 
 /// `rosetta key ...`
@@ -159,7 +183,22 @@ pub enum SourceAction {
         /// refusal marks the user departed (deactivated at every provisioning target).
         #[arg(long)]
         offline_access: bool,
+        /// The kind of provider: generic, google, entra, okta, auth0, keycloak, gitlab
+        /// (`rosetta source presets` says what each checks).
+        #[arg(long, default_value = "generic")]
+        preset: String,
+        /// The claim carrying groups (default: the preset's).
+        #[arg(long)]
+        groups_claim: Option<String>,
+        /// Entra ID: let guest (`#EXT#`) accounts log in.
+        #[arg(long)]
+        allow_guests: bool,
+        /// Entra ID: read group overages from Microsoft Graph with the source's credentials.
+        #[arg(long)]
+        fetch_group_overage: bool,
     },
+    /// What each provider preset needs at the provider and checks at login.
+    Presets,
     /// List a tenant's identity sources.
     List {
         /// Tenant slug.
@@ -285,6 +324,75 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
                 format!("removed service provider `{name}`")
             })
         }
+        SpAction::Mapping { tenant, name, set } => {
+            let slug = slug(&tenant)?;
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let sp = match set {
+                Some(file) => {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|e| invalid(format!("mapping file {}: {e}", file.display())))?;
+                    let mapping: rosetta_api::Mapping = serde_json::from_str(&text)
+                        .map_err(|e| invalid(format!("mapping file {}: {e}", file.display())))?;
+                    crate::admin::mapping::set(&state, &scope, Which::Name(&name), mapping)
+                        .await
+                        .map_err(|e| named(e, "service provider", &name))?
+                }
+                None => service_providers::get(&state, &scope, Which::Name(&name))
+                    .await
+                    .map_err(|e| named(e, "service provider", &name))?,
+            };
+            let mapping = rosetta_api::Mapping {
+                name_id_format: Some(sp.name_id_format.clone()),
+                name_id: sp.name_id.clone(),
+                attributes: sp.attributes.clone(),
+                groups: sp.groups.clone(),
+            };
+            emit(json, &mapping, || {
+                serde_json::to_string_pretty(&mapping).unwrap_or_default()
+            })
+        }
+        SpAction::Preview {
+            tenant,
+            name,
+            user,
+            claims,
+        } => {
+            let slug = slug(&tenant)?;
+            let claims_json = match claims {
+                Some(file) => Some(
+                    std::fs::read_to_string(&file)
+                        .map_err(|e| invalid(format!("claims file {}: {e}", file.display())))?,
+                ),
+                None => None,
+            };
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let body = rosetta_api::MappingPreviewRequest {
+                user_id: user,
+                claims_json,
+                mapping: None,
+            };
+            let preview = crate::admin::mapping::preview(&state, &scope, Which::Name(&name), body)
+                .await
+                .map_err(|e| named(e, "service provider", &name))?;
+            emit(json, &preview, || {
+                let mut text = format!(
+                    "NameID ({}): {}\n",
+                    preview.name_id_format,
+                    preview.name_id.as_deref().unwrap_or("(none: the login is refused)")
+                );
+                for a in &preview.attributes {
+                    text.push_str(&format!("{}: {}\n", a.name, a.values.join(", ")));
+                }
+                text.push_str(&format!("groups: {}\n", preview.groups.join(", ")));
+                for p in &preview.problems {
+                    let kind = if p.refuses_login { "refuses the login" } else { "note" };
+                    text.push_str(&format!("{kind}: {}: {}\n", p.rule, p.message));
+                }
+                text
+            })
+        }
     }
 }
 
@@ -309,8 +417,18 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
             domains,
             userinfo,
             offline_access,
+            preset,
+            groups_claim,
+            allow_guests,
+            fetch_group_overage,
         } => {
             let slug = slug(&tenant)?;
+            let preset: rosetta_api::SourcePreset = serde_json::from_value(serde_json::Value::from(preset.as_str()))
+                .map_err(|_| {
+                    invalid(format!(
+                        "preset `{preset}`: one of generic, google, entra, okta, auth0, keycloak, gitlab"
+                    ))
+                })?;
             let secret = Zeroizing::new(
                 std::fs::read_to_string(&client_secret_file)
                     .map_err(|e| invalid(format!("client_secret_file {}: {e}", client_secret_file.display())))?,
@@ -324,6 +442,10 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
                 domains: domains.into_iter().filter(|d| !d.trim().is_empty()).collect(),
                 use_userinfo: userinfo,
                 offline_access,
+                preset,
+                groups_claim,
+                allow_guests,
+                fetch_group_overage,
             };
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
@@ -334,6 +456,26 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
 Register the redirect URI at the provider for client `{}`.",
                     wire.name, wire.issuer, wire.redirect_uri, wire.client_id
                 )
+            })
+        }
+        SourceAction::Presets => {
+            let all = identity_sources::presets();
+            emit(json, &all, || {
+                all.iter()
+                    .map(|p| {
+                        let id = serde_json::to_value(p.preset).unwrap_or_default();
+                        let mut text = format!(
+                            "{} ({})\n  issuer: {}\n",
+                            id.as_str().unwrap_or_default(),
+                            p.label,
+                            p.issuer_template
+                        );
+                        text.push_str(&p.steps.iter().map(|s| format!("  - {s}\n")).collect::<String>());
+                        text.push_str(&p.checks.iter().map(|c| format!("  checks: {c}\n")).collect::<String>());
+                        text
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         }
         SourceAction::List { tenant } => {

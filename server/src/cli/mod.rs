@@ -163,7 +163,7 @@ impl Failure {
 impl From<ServiceError> for Failure {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid { .. } => Self::new(2, "invalid", e.to_string()),
+            ServiceError::Invalid { .. } | ServiceError::Rules(_) => Self::new(2, "invalid", e.to_string()),
             ServiceError::Conflict(m) => Self::new(1, "conflict", m),
             ServiceError::NotFound(m) => Self::new(1, "not_found", m),
             ServiceError::Forbidden(m) => Self::new(1, "forbidden", m),

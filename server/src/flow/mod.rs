@@ -30,11 +30,10 @@ use crate::credentials::token_hash as fingerprint;
 use crate::domain::TenantSlug;
 use crate::oidc::{CallbackParams, OidcError, SourceConfig};
 use crate::saml::request::{self, Binding, Received, Rejection, RequestContext, SpPolicy};
-use crate::saml::response::{self, AssertionParams, Attribute};
+use crate::saml::response::{self, AssertionParams};
 use crate::saml::status::SamlStatus;
-use crate::saml::uri::NAMEID_PERSISTENT;
 use crate::services::end_users::{self, LoginIdentity};
-use crate::services::service_providers::{Claim, ServiceProvider};
+use crate::services::service_providers::ServiceProvider;
 use crate::services::{ServiceError, audit, grants};
 use crate::state::AppState;
 use crate::store::{StoreError, StoreKey};
@@ -51,14 +50,17 @@ struct GrantLeg {
     started_ms: i64,
 }
 
-/// The NameID an SP receives for a user in `format`: Rosetta's user ID for `persistent`, the
-/// verified email otherwise. Provisioning's SCIM `userName` comes from here too
-/// ([`crate::provisioning`]): were the two to differ, Atlassian would hold two accounts
-/// for one person.
-pub fn name_id(format: &str, user_id: uuid::Uuid, email: &str) -> String {
-    match format {
-        NAMEID_PERSISTENT => user_id.to_string(),
-        _ => email.to_owned(),
+/// What the mapping rules read of a session: the person the provider vouched for.
+fn subject_of(session: &SsoSession) -> crate::mapping::Subject<'_> {
+    let id = &session.identity;
+    crate::mapping::Subject {
+        user_id: session.user_id,
+        email: &id.email,
+        given_name: id.given_name.as_deref(),
+        family_name: id.family_name.as_deref(),
+        name: id.name.as_deref(),
+        claims: &id.claims,
+        groups: id.groups.as_deref(),
     }
 }
 
@@ -587,11 +589,13 @@ impl<'a> Flow<'a> {
                     )
                     .await);
             }
+            let snapshot = end_users::snapshot_json(&identity.claims, identity.groups.as_deref());
             let who = LoginIdentity {
                 issuer: &identity.issuer,
                 subject: &identity.subject,
                 email: &identity.email,
                 name: identity.name.as_deref(),
+                claims: snapshot.as_deref(),
             };
             // Taken before the user's status is read: a block that lands after the read
             // carries a later time, and ends the session this login opens.
@@ -752,42 +756,44 @@ impl<'a> Flow<'a> {
     ) -> Result<Outcome, FlowError> {
         let key = self.signing_key().await?;
         let id = &session.identity;
-        let name_id = name_id(&request.name_id_format, session.user_id, &id.email);
-        let attributes = sp
-            .attributes
-            .iter()
-            .filter_map(|rule| {
-                let value = match rule.claim {
-                    Claim::Email => Some(id.email.clone()),
-                    Claim::GivenName => id.given_name.clone(),
-                    Claim::FamilyName => id.family_name.clone(),
-                    Claim::Name => id.name.clone(),
-                    Claim::UserId => Some(session.user_id.to_string()),
-                }?;
-                Some(Attribute {
-                    name: rule.name.clone(),
-                    name_format: rule.name_format.clone(),
-                    values: vec![value],
-                })
-            })
-            .collect();
+        // The SP's rules, compiled with its configuration: the NameID and every attribute,
+        // or the rule that refuses this person (nothing is sent then).
+        let release = match sp.release(&request.name_id_format, &subject_of(session)) {
+            Ok(release) => release,
+            Err(e) => {
+                tracing::info!(rule = %e.rule, "mapping refused the login");
+                self.audit_outcome("failure", &sp.entity_id, &id.email, serde_json::json!({
+                    "source": session.source, "sp": sp.name, "reason": "mapping", "rule": e.rule, "message": e.message,
+                }));
+                return Err(FlowError::Forbidden(format!(
+                    "{} cannot receive your account as it is set up here ({e}). Your administrator can fix this \
+                     application's attribute rules.",
+                    sp.name
+                )));
+            }
+        };
         let params = AssertionParams {
             issuer: self.state.hosts.idp_entity_id(self.slug),
             acs_url: request.acs_url.clone(),
             in_response_to: request.request_id.clone(),
             audience: sp.entity_id.clone(),
-            name_id,
+            name_id: release.name_id,
             name_id_format: request.name_id_format.clone(),
-            attributes,
+            attributes: release.attributes,
             session_index: fingerprint(&format!("{}:{}", session.user_id, session.authn_instant.timestamp())),
             authn_instant: session.authn_instant,
             now: Utc::now(),
             validity: ASSERTION_VALIDITY,
         };
         let xml = response::signed_response(&params, &key).map_err(|e| FlowError::Internal(e.into()))?;
-        self.audit_outcome("success", &sp.entity_id, &id.email, serde_json::json!({
+        let mut detail = serde_json::json!({
             "source": session.source, "sp": sp.name, "subject": id.subject, "sso_session_reused": sso_cookie.is_none(),
-        }));
+        });
+        if let Some(problem) = &id.groups_problem {
+            // Reported, never silently dropped: the groups are unknown for this login.
+            detail["groups_unknown"] = serde_json::Value::from(problem.as_str());
+        }
+        self.audit_outcome("success", &sp.entity_id, &id.email, detail);
         Ok(Outcome::Post {
             acs_url: request.acs_url.clone(),
             saml_response: B64.encode(xml),

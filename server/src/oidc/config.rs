@@ -123,6 +123,8 @@ pub struct SourceConfig {
     pub allowed_algs: Vec<IdTokenAlg>,
     /// Tolerance on `exp`, `iat` and `nbf`.
     pub clock_skew: Duration,
+    /// The provider preset's checks, and where groups are read.
+    pub checks: super::preset::ProviderChecks,
 }
 
 impl SourceConfig {
@@ -138,6 +140,7 @@ impl SourceConfig {
             fetch_userinfo: false,
             allowed_algs: DEFAULT_ALLOWED_ALGS.to_vec(),
             clock_skew: DEFAULT_CLOCK_SKEW,
+            checks: super::preset::ProviderChecks::default(),
         }
     }
 

@@ -155,6 +155,25 @@ pub enum OidcError {
     /// The email's domain is not on this source's allow-list.
     #[error("Your email address's domain is not allowed to log in here.")]
     EmailDomainNotAllowed,
+    /// Google: the account's `hd` (its Workspace domain) is missing or none of the source's
+    /// domains: a personal Google account, or another organisation's.
+    #[error(
+        "This Google account does not belong to your organisation's Google Workspace: its hosted domain (`hd`) \
+         is not one of the domains set up here. Sign in with your work account."
+    )]
+    HostedDomainMismatch,
+    /// Entra ID: the token's `tid` is not the directory the source was set up for.
+    #[error(
+        "This Microsoft account belongs to another Entra ID tenant than the one your organisation set up. Sign in \
+         with your work account."
+    )]
+    TenantMismatch,
+    /// Entra ID: a guest (`#EXT#`) account, and the source does not allow guests.
+    #[error("Guest accounts of your organisation's Microsoft Entra ID may not sign in here. Ask your administrator.")]
+    GuestRefused,
+    /// Entra ID: the group overage could not be fetched from Microsoft Graph.
+    #[error("Your groups could not be read from Microsoft Graph ({0}).")]
+    GroupsUnavailable(&'static str),
     /// The shared HTTP client could not be built.
     #[error("The HTTP client could not be initialised.")]
     HttpClient,
@@ -209,6 +228,10 @@ impl OidcError {
             Self::EmailMissing => "oidc_email_missing",
             Self::EmailNotVerified => "oidc_email_not_verified",
             Self::EmailDomainNotAllowed => "oidc_email_domain_not_allowed",
+            Self::HostedDomainMismatch => "oidc_hd_mismatch",
+            Self::TenantMismatch => "oidc_tid_mismatch",
+            Self::GuestRefused => "oidc_guest_refused",
+            Self::GroupsUnavailable(_) => "oidc_groups_unavailable",
             Self::HttpClient => "oidc_http_client",
         }
     }
@@ -219,7 +242,8 @@ impl OidcError {
             Self::DiscoveryUnreachable
             | Self::JwksUnreachable
             | Self::TokenEndpointUnreachable
-            | Self::UserinfoUnreachable => true,
+            | Self::UserinfoUnreachable
+            | Self::GroupsUnavailable(_) => true,
             Self::DiscoveryStatus(status) => *status >= 500,
             _ => false,
         }

@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::config::SourceConfig;
-use super::email::email_domain_allowed;
 use super::error::{OidcError, sanitize_error_code};
 use super::id_token;
+use super::preset::{self, Groups};
 use super::provider::{ClientAuth, FetchError, OidcRp, Provider, read_capped, send_retrying_once};
 use crate::credentials::constant_time_eq;
 
@@ -111,7 +111,7 @@ impl std::fmt::Debug for CallbackParams {
 }
 
 /// The person the provider vouched for. Accounts are keyed on (`issuer`, `subject`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifiedIdentity {
     /// The provider's issuer identifier.
     pub issuer: String,
@@ -133,6 +133,18 @@ pub struct VerifiedIdentity {
     /// ID token says; never taken from userinfo.
     #[serde(default)]
     pub auth_time: Option<i64>,
+    /// The ID token's and userinfo's claims, without the protocol ones and bounded
+    /// ([`snapshot`]): what mapping rules read.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
+    /// The person's groups from the source's groups claim (Entra: or Microsoft Graph);
+    /// `None` when unknown (an overage not fetched, an unreadable claim), so that nothing
+    /// decided by groups changes on this login.
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    /// Why the groups are unknown, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_problem: Option<String>,
 }
 
 impl OidcRp {
@@ -257,7 +269,23 @@ impl OidcRp {
                 }
             }
         }
-        let identity = identity_from_claims(config, validated.subject, &claims)?;
+        let (mut identity, groups) = identity_from_claims(config, validated.subject, &claims)?;
+        match groups {
+            Groups::Listed(list) => identity.groups = Some(list),
+            Groups::Unreadable(why) => identity.groups_problem = Some(why.to_owned()),
+            // A failure leaves the groups unknown (reported), not the person locked out.
+            Groups::Overage { object_id } if config.checks.fetch_group_overage => {
+                match self.graph_member_groups(config, &provider, &object_id).await {
+                    Ok(groups) => identity.groups = Some(groups),
+                    Err(e) => identity.groups_problem = Some(e.to_string()),
+                }
+            }
+            Groups::Overage { .. } => {
+                identity.groups_problem = Some(
+                    "a group overage: the source does not allow Rosetta to read groups from Microsoft Graph".into(),
+                );
+            }
+        }
         tracing::debug!("upstream login verified");
         Ok((identity, tokens.refresh_token.map(SecretString::from)))
     }
@@ -427,6 +455,80 @@ impl OidcRp {
     }
 }
 
+impl OidcRp {
+    /// Entra ID's group overage: the user's groups (object IDs, as the `groups` claim carries
+    /// them) from Microsoft Graph's `getMemberGroups`, with an app token the source's own
+    /// credentials get from its token endpoint (client credentials, scope
+    /// `https://graph.microsoft.com/.default`; the app needs `GroupMember.Read.All`).
+    #[tracing::instrument(skip_all)]
+    async fn graph_member_groups(
+        &self,
+        config: &SourceConfig,
+        provider: &Provider,
+        object_id: &str,
+    ) -> Result<Vec<String>, OidcError> {
+        let form = vec![
+            ("grant_type", "client_credentials"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let (status, json) = self.token_post(config, provider, form).await?;
+        let token = match json.get("access_token").and_then(Value::as_str) {
+            Some(t) if status.is_success() && !t.is_empty() => t.to_owned(),
+            _ => {
+                let error = sanitize_error_code(json.get("error").and_then(Value::as_str).unwrap_or(""));
+                tracing::info!(status = status.as_u16(), error = %error, "no Graph token");
+                return Err(OidcError::GroupsUnavailable(
+                    "the provider refused an application token: check the client's credentials",
+                ));
+            }
+        };
+        let mut url = Url::parse(&self.settings.graph_url)
+            .map_err(|_| OidcError::GroupsUnavailable("Microsoft Graph's URL is not valid"))?;
+        url.path_segments_mut()
+            .map_err(|()| OidcError::GroupsUnavailable("Microsoft Graph's URL is not valid"))?
+            .pop_if_empty()
+            .extend(["v1.0", "users", object_id, "getMemberGroups"]);
+        self.require_allowed(&url)?;
+        let response = self
+            .http
+            .post(url.as_str())
+            .bearer_auth(&token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&serde_json::json!({"securityEnabledOnly": false}))
+            .send()
+            .await
+            .map_err(|_| OidcError::GroupsUnavailable("Microsoft Graph could not be reached"))?;
+        let status = response.status();
+        let bytes = read_capped(response, self.settings.max_body_bytes)
+            .await
+            .map_err(|_| OidcError::GroupsUnavailable("Microsoft Graph's answer is too large"))?;
+        match status.as_u16() {
+            200 => {}
+            401 | 403 => {
+                return Err(OidcError::GroupsUnavailable(
+                    "Microsoft Graph refused: the app needs the GroupMember.Read.All application permission, with \
+                     admin consent",
+                ));
+            }
+            404 => return Err(OidcError::GroupsUnavailable("Microsoft Graph does not know this user")),
+            _ => return Err(OidcError::GroupsUnavailable("Microsoft Graph failed")),
+        }
+        let ids = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("value").and_then(Value::as_array).cloned())
+            .ok_or(OidcError::GroupsUnavailable(
+                "Microsoft Graph's answer is not a list of groups",
+            ))?;
+        let groups: Vec<String> = ids.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        if groups.len() > preset::MAX_GROUPS {
+            return Err(OidcError::GroupsUnavailable(
+                "more groups than Rosetta keeps for a person",
+            ));
+        }
+        Ok(groups)
+    }
+}
+
 /// The token endpoint's answer, reduced to what Rosetta uses.
 struct Tokens {
     id_token: String,
@@ -442,23 +544,68 @@ fn refresh_token_of(json: &Map<String, Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Applies the email rules and builds the identity.
+/// Claims that say how the token was made, not who the person is: left out of the snapshot.
+const PROTOCOL_CLAIMS: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "s_hash",
+    "sid",
+    "jti",
+    "auth_time",
+    "_claim_names",
+    "_claim_sources",
+    "uti",
+    "rh",
+    "aio",
+    "xms_tcdt",
+];
+/// At most this many bytes of claims are kept for a person (serialised); larger claims are
+/// left out, largest first, and named under `_rosetta_dropped`.
+pub const MAX_CLAIMS_BYTES: usize = 16 * 1024;
+
+/// The claims mapping rules may read: the protocol ones left out, and bounded in size.
+pub(crate) fn snapshot(claims: &Map<String, Value>) -> Map<String, Value> {
+    let mut kept: Map<String, Value> = claims
+        .iter()
+        .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let size = |m: &Map<String, Value>| serde_json::to_vec(m).map_or(usize::MAX, |v| v.len());
+    if size(&kept) <= MAX_CLAIMS_BYTES {
+        return kept;
+    }
+    let mut by_size: Vec<(String, usize)> = kept
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())))
+        .collect();
+    by_size.sort_by_key(|b| std::cmp::Reverse(b.1));
+    let mut dropped = Vec::new();
+    for (name, _) in by_size {
+        if size(&kept) + 64 + dropped.iter().map(|d: &String| d.len() + 3).sum::<usize>() <= MAX_CLAIMS_BYTES {
+            break;
+        }
+        kept.remove(&name);
+        dropped.push(name);
+    }
+    kept.insert("_rosetta_dropped".into(), Value::from(dropped));
+    kept
+}
+
+/// Applies the source's preset rules (the email and where it comes from, `hd`, `tid`,
+/// guests) and builds the identity; the groups as the token states them.
 pub(crate) fn identity_from_claims(
     config: &SourceConfig,
     subject: String,
     claims: &Map<String, Value>,
-) -> Result<VerifiedIdentity, OidcError> {
-    let email = match claims.get("email") {
-        Some(Value::String(e)) if !e.is_empty() => e.clone(),
-        _ => return Err(OidcError::EmailMissing),
-    };
-    // Only a JSON `true`: a missing claim or the string "true" does not count.
-    if claims.get("email_verified") != Some(&Value::Bool(true)) {
-        return Err(OidcError::EmailNotVerified);
-    }
-    if !email_domain_allowed(&email, &config.allowed_email_domains) {
-        return Err(OidcError::EmailDomainNotAllowed);
-    }
+) -> Result<(VerifiedIdentity, Groups), OidcError> {
+    let email = preset::email(&config.checks, claims, &config.allowed_email_domains)?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
     let amr = match claims.get("amr") {
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
@@ -471,17 +618,24 @@ pub(crate) fn identity_from_claims(
             .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
         _ => None,
     });
-    Ok(VerifiedIdentity {
-        issuer: config.issuer.clone(),
-        subject,
-        email,
-        given_name: text("given_name"),
-        family_name: text("family_name"),
-        name: text("name"),
-        amr,
-        acr: text("acr"),
-        auth_time,
-    })
+    let groups = preset::groups(&config.checks, claims);
+    Ok((
+        VerifiedIdentity {
+            issuer: config.issuer.clone(),
+            subject,
+            email,
+            given_name: text("given_name"),
+            family_name: text("family_name"),
+            name: text("name"),
+            amr,
+            acr: text("acr"),
+            auth_time,
+            claims: snapshot(claims),
+            groups: None,
+            groups_problem: None,
+        },
+        groups,
+    ))
 }
 
 #[cfg(test)]
@@ -525,7 +679,7 @@ mod tests {
     #[test]
     fn email_rules() {
         let ok = claims(json!({"email": "a@corp.com", "email_verified": true, "amr": ["pwd", "mfa"], "acr": "x"}));
-        let identity = identity_from_claims(&config(), "s1".into(), &ok);
+        let identity = identity_from_claims(&config(), "s1".into(), &ok).map(|(i, _)| i);
         assert!(matches!(&identity, Ok(i) if i.email == "a@corp.com" && i.amr == ["pwd", "mfa"] && i.subject == "s1"));
         let cases = [
             (json!({"email_verified": true}), OidcError::EmailMissing),
@@ -545,7 +699,7 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(
-                identity_from_claims(&config(), "s1".into(), &claims(value)),
+                identity_from_claims(&config(), "s1".into(), &claims(value)).map(|(i, _)| i),
                 Err(expected)
             );
         }

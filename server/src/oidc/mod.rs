@@ -10,6 +10,7 @@ mod email;
 mod error;
 mod id_token;
 mod login;
+pub mod preset;
 mod provider;
 
 pub use config::{DEFAULT_ALLOWED_ALGS, DEFAULT_CLOCK_SKEW, IdTokenAlg, SourceConfig};

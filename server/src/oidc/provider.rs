@@ -101,6 +101,8 @@ pub struct RpSettings {
     pub max_body_bytes: usize,
     /// Which addresses requests may reach (`outbound`).
     pub policy: outbound::Policy,
+    /// Microsoft Graph's base URL (Entra ID group overages).
+    pub graph_url: String,
 }
 
 impl Default for RpSettings {
@@ -112,6 +114,7 @@ impl Default for RpSettings {
             jwks_refetch_interval: Duration::from_secs(60),
             max_body_bytes: 512 * 1024,
             policy: outbound::Policy::default(),
+            graph_url: "https://graph.microsoft.com".into(),
         }
     }
 }

@@ -3,12 +3,12 @@
 
 use super::uri::{BINDING_POST, BINDING_REDIRECT, NS_DSIG, NS_METADATA, NS_PROTOCOL};
 // Also named here, where the admin use cases take the Atlassian preset's format from.
-pub use super::uri::{NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED};
+pub use super::uri::{NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED};
 use super::xml::{attr, text};
 
 /// The NameID formats Rosetta can produce: listed in its metadata, and the only ones an SP
 /// may be registered (or imported from metadata) with.
-pub const SUPPORTED_NAMEID_FORMATS: &[&str] = &[NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED];
+pub use super::uri::SUPPORTED_NAMEID_FORMATS;
 
 /// What the metadata document states.
 #[derive(Debug, Clone)]

@@ -418,7 +418,7 @@ fn invalid(message: impl Into<String>) -> MetadataError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::metadata::{NAMEID_EMAIL, NAMEID_PERSISTENT};
+    use crate::saml::metadata::NAMEID_EMAIL;
     use proptest::prelude::*;
 
     const ATLASSIAN: &str = include_str!("../../tests/fixtures/saml/metadata/atlassian-sp.xml");
@@ -471,8 +471,8 @@ mod tests {
             ]
         );
         assert!(sp.want_requests_signed);
-        // transient comes first in the document but Rosetta cannot produce it.
-        assert_eq!(sp.name_id_format.as_deref(), Some(NAMEID_PERSISTENT));
+        // The SP's first choice that Rosetta produces: transient (a one-time identifier).
+        assert_eq!(sp.name_id_format.as_deref(), Some(crate::saml::uri::NAMEID_TRANSIENT));
     }
 
     #[test]

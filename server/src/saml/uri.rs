@@ -21,10 +21,12 @@ pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 /// NameID format `unspecified`: the SP leaves the choice to us.
 pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
-/// NameID format `persistent`: a stable opaque ID (Rosetta's user ID).
+/// NameID format `persistent`: a stable opaque ID, pairwise (one per SP).
 pub const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+/// NameID format `transient`: a one-time identifier, new for every assertion.
+pub const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 /// The NameID formats Rosetta can produce, and so the only ones an SP may be registered with.
-pub const SUPPORTED_NAMEID_FORMATS: &[&str] = &[NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_UNSPECIFIED];
+pub const SUPPORTED_NAMEID_FORMATS: &[&str] = &[NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED];
 
 /// Top-level status: the request was fulfilled.
 pub const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";

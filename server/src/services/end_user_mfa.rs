@@ -99,9 +99,13 @@ mod tests {
             acs: vec![],
             name_id_format: String::new(),
             attributes: vec![],
+            name_id: Default::default(),
+            groups: Default::default(),
             want_requests_signed: false,
             request_signing_certs: vec![],
             mfa_policy: policy,
+            pairwise_salt: None,
+            rules: Default::default(),
         }
     }
 
@@ -116,6 +120,7 @@ mod tests {
             amr: amr.iter().map(|s| (*s).to_owned()).collect(),
             acr: acr.map(str::to_owned),
             auth_time: None,
+            ..VerifiedIdentity::default()
         }
     }
 

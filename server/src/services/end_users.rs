@@ -23,6 +23,38 @@ pub struct LoginIdentity<'a> {
     pub email: &'a str,
     /// Full name, if known.
     pub name: Option<&'a str>,
+    /// The login's claims and groups ([`snapshot_json`]), kept for previews and pushes.
+    pub claims: Option<&'a str>,
+}
+
+/// What a login leaves of the provider's claims for later (`end_user.claims`): the mapping
+/// preview and the provisioning pushes read it, so they map the values the login mapped.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ClaimsSnapshot {
+    /// The claims, bounded ([`crate::oidc::VerifiedIdentity::claims`]).
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The groups (`None`: unknown at that login).
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+}
+
+/// The JSON kept for a login's claims and groups (`None` only if it cannot be written).
+pub fn snapshot_json(claims: &serde_json::Map<String, serde_json::Value>, groups: Option<&[String]>) -> Option<String> {
+    #[derive(serde::Serialize)]
+    struct Borrowed<'a> {
+        claims: &'a serde_json::Map<String, serde_json::Value>,
+        groups: Option<&'a [String]>,
+    }
+    serde_json::to_string(&Borrowed { claims, groups }).ok()
+}
+
+/// The claims a user's last login left (empty for users who logged in before they were kept).
+pub fn snapshot_of(user: &end_user::Model) -> ClaimsSnapshot {
+    user.claims
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default()
 }
 
 /// Records a successful login: creates the user on first sight, refreshes email and name,
@@ -82,6 +114,7 @@ impl crate::db::local::FromSqliteRow for end_user::Model {
             totp_enabled_at: row.get("totp_enabled_at")?,
             totp_last_step: row.get("totp_last_step")?,
             recovery_codes: row.get("recovery_codes")?,
+            claims: row.get("claims")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
         })
@@ -104,6 +137,7 @@ fn login_row(id: Uuid, tenant_id: Uuid, who: &LoginIdentity<'_>, now: DateTime<U
         totp_enabled_at: Set(None),
         totp_last_step: Set(None),
         recovery_codes: Set(None),
+        claims: Set(who.claims.map(str::to_owned)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -149,6 +183,7 @@ fn upsert_by_sea_query(backend: DbBackend, row: end_user::ActiveModel) -> Statem
         // `active`: a departed user who logs in through the provider again is back.
         end_user::Column::Status,
         end_user::Column::LastLoginAt,
+        end_user::Column::Claims,
         end_user::Column::UpdatedAt,
     ])
     .action_and_where(Expr::col((end_user::Entity, end_user::Column::Status)).ne(BLOCKED))
@@ -298,6 +333,7 @@ mod tests {
                     subject: "248289761001",
                     email: "ada@corp.com",
                     name,
+                    claims: None,
                 };
                 let (id, tenant, now) = (crate::db::new_id(), crate::db::new_id(), Utc::now());
                 let ours = upsert_statement(backend, login_row(id, tenant, &who, now));

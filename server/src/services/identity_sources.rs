@@ -15,6 +15,8 @@ use super::{ServiceError, ServiceResult, conflict_on_unique};
 use crate::crypto::{Keyring, SecretContext};
 use crate::domain::{EmailDomain, Handle};
 use crate::oidc::SourceConfig;
+use crate::oidc::preset::{ProviderChecks, default_groups_claim, entra_tenant_of};
+pub use rosetta_api::SourcePreset;
 
 /// Associated-data kind of a sealed client secret.
 pub(crate) const KIND: &str = "identity_source.client_secret";
@@ -38,6 +40,14 @@ pub struct NewIdentitySource {
     pub use_userinfo: bool,
     /// Whether to ask for `offline_access` and check users' refresh tokens.
     pub offline_access: bool,
+    /// The kind of provider (its issuer already checked against it).
+    pub preset: SourcePreset,
+    /// The claim carrying groups; the preset's when `None`.
+    pub groups_claim: Option<String>,
+    /// Entra ID: guests may log in.
+    pub allow_guests: bool,
+    /// Entra ID: read group overages from Microsoft Graph.
+    pub fetch_group_overage: bool,
 }
 
 /// A source as shown to admins: never the secret.
@@ -61,6 +71,51 @@ pub struct IdentitySource {
     pub use_userinfo: bool,
     /// Whether `offline_access` is asked and refresh tokens checked.
     pub offline_access: bool,
+    /// The kind of provider.
+    pub preset: SourcePreset,
+    /// The claim carrying groups (empty: none).
+    pub groups_claim: String,
+    /// Entra ID: guests may log in.
+    pub allow_guests: bool,
+    /// Entra ID: group overages are read from Microsoft Graph.
+    pub fetch_group_overage: bool,
+}
+
+/// The stored name of a preset.
+pub fn preset_str(p: SourcePreset) -> &'static str {
+    match p {
+        SourcePreset::Generic => "generic",
+        SourcePreset::Google => "google",
+        SourcePreset::Entra => "entra",
+        SourcePreset::Okta => "okta",
+        SourcePreset::Auth0 => "auth0",
+        SourcePreset::Keycloak => "keycloak",
+        SourcePreset::Gitlab => "gitlab",
+    }
+}
+
+/// A stored preset; anything unknown is generic (the standard checks).
+pub fn parse_preset(s: &str) -> SourcePreset {
+    match s {
+        "google" => SourcePreset::Google,
+        "entra" => SourcePreset::Entra,
+        "okta" => SourcePreset::Okta,
+        "auth0" => SourcePreset::Auth0,
+        "keycloak" => SourcePreset::Keycloak,
+        "gitlab" => SourcePreset::Gitlab,
+        _ => SourcePreset::Generic,
+    }
+}
+
+/// Checks a groups claim name: up to 256 printable characters (empty: groups are not read).
+pub fn check_groups_claim(name: &str) -> ServiceResult<()> {
+    if name.len() > 256 || name.chars().any(char::is_control) || name.trim() != name {
+        return Err(ServiceError::Invalid {
+            field: "groups_claim",
+            message: "a claim name has up to 256 printable characters, without surrounding spaces".into(),
+        });
+    }
+    Ok(())
 }
 
 /// One email domain of a source and whether the tenant proved it owns it.
@@ -216,6 +271,10 @@ pub async fn create(
             message: "the client secret is empty".into(),
         });
     }
+    let groups_claim = new
+        .groups_claim
+        .unwrap_or_else(|| default_groups_claim(new.preset).to_owned());
+    check_groups_claim(&groups_claim)?;
     let id = crate::db::new_id();
     let sealed = seal_secret(keyring, tenant_id, id, &new.client_secret)?;
     let now = Utc::now();
@@ -230,6 +289,10 @@ pub async fn create(
         scopes: Set(scope_list(new.scopes)),
         use_userinfo: Set(new.use_userinfo),
         offline_access: Set(new.offline_access),
+        preset: Set(preset_str(new.preset).into()),
+        groups_claim: Set(groups_claim),
+        allow_guests: Set(new.allow_guests),
+        fetch_group_overage: Set(new.fetch_group_overage),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -252,6 +315,13 @@ impl IdentitySource {
             .with_allowed_domains(self.domains.iter().map(String::as_str));
         config.scopes = self.scopes.split_whitespace().map(str::to_owned).collect();
         config.fetch_userinfo = self.use_userinfo;
+        config.checks = ProviderChecks {
+            preset: self.preset,
+            entra_tenant: entra_tenant_of(&self.issuer),
+            allow_guests: self.allow_guests,
+            groups_claim: self.groups_claim.clone(),
+            fetch_group_overage: self.fetch_group_overage,
+        };
         config
     }
 
@@ -267,6 +337,10 @@ impl IdentitySource {
             domain_verification: self.claims.iter().map(DomainClaim::to_wire).collect(),
             use_userinfo: self.use_userinfo,
             offline_access: self.offline_access,
+            preset: self.preset,
+            groups_claim: self.groups_claim.clone(),
+            allow_guests: self.allow_guests,
+            fetch_group_overage: self.fetch_group_overage,
             redirect_uri,
         }
     }
@@ -293,6 +367,10 @@ fn view(m: identity_source::Model, mut rows: Vec<identity_source_domain::Model>)
         claims,
         use_userinfo: m.use_userinfo,
         offline_access: m.offline_access,
+        preset: parse_preset(&m.preset),
+        groups_claim: m.groups_claim,
+        allow_guests: m.allow_guests,
+        fetch_group_overage: m.fetch_group_overage,
     }
 }
 
@@ -399,6 +477,12 @@ pub struct SourceUpdate {
     pub use_userinfo: Option<bool>,
     /// Whether `offline_access` is asked.
     pub offline_access: Option<bool>,
+    /// The claim carrying groups (empty: none).
+    pub groups_claim: Option<String>,
+    /// Entra ID: guests may log in.
+    pub allow_guests: Option<bool>,
+    /// Entra ID: group overages are read from Microsoft Graph.
+    pub fetch_group_overage: Option<bool>,
 }
 
 /// Applies an update; returns the source before and after (never the secret).
@@ -436,6 +520,16 @@ pub async fn update(
     }
     if let Some(userinfo) = change.use_userinfo {
         active.use_userinfo = Set(userinfo);
+    }
+    if let Some(claim) = change.groups_claim {
+        check_groups_claim(&claim)?;
+        active.groups_claim = Set(claim);
+    }
+    if let Some(allow) = change.allow_guests {
+        active.allow_guests = Set(allow);
+    }
+    if let Some(fetch) = change.fetch_group_overage {
+        active.fetch_group_overage = Set(fetch);
     }
     active.updated_at = Set(Utc::now());
     let txn = db.begin().await?;

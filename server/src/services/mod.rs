@@ -32,6 +32,9 @@ pub enum ServiceError {
         /// What is wrong.
         message: String,
     },
+    /// Mapping rules did not compile; each names its rule.
+    #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Rules(Vec<crate::mapping::RuleError>),
     /// A unique value is taken.
     #[error("{0}")]
     Conflict(String),

@@ -294,6 +294,8 @@ pub enum Finish {
         scim_id: Option<String>,
         /// Whether the target holds them active.
         active: bool,
+        /// The groups they are now in there (`None`: left as they were).
+        groups: Option<Vec<String>>,
     },
     /// Try again at `due_ms` (transient failure).
     Retry {
@@ -328,6 +330,7 @@ pub async fn finish(db: &DatabaseConnection, claimed: &push::Model, finish: Fini
         active: Set(active),
         reason: Set(reason),
         pushed_at: Set(Utc::now()),
+        groups: sea_orm::ActiveValue::NotSet,
     };
     // What the link becomes, and which of its columns a known link takes: a refusal keeps
     // the SCIM `id` and `active` the target last had.
@@ -345,7 +348,29 @@ pub async fn finish(db: &DatabaseConnection, claimed: &push::Model, finish: Fini
             this_push().col_expr(push::Column::DueMs, 0i64.into()).exec(db).await?;
             return Ok(());
         }
-        Finish::Synced { scim_id, active } => (
+        Finish::Synced {
+            scim_id,
+            active,
+            groups: Some(groups),
+        } => (
+            link::ActiveModel {
+                groups: Set(serde_json::to_string(&groups).ok()),
+                ..link_row("synced", scim_id, active, None)
+            },
+            &[
+                link::Column::ScimId,
+                link::Column::State,
+                link::Column::Active,
+                link::Column::Reason,
+                link::Column::PushedAt,
+                link::Column::Groups,
+            ],
+        ),
+        Finish::Synced {
+            scim_id,
+            active,
+            groups: None,
+        } => (
             link_row("synced", scim_id, active, None),
             &[
                 link::Column::ScimId,

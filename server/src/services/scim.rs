@@ -15,6 +15,7 @@ use url::Url;
 use crate::outbound::{self, OutboundError, Policy};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const SCIM_JSON: &str = "application/scim+json";
 /// Larger answers are refused: a user or a one-user list is a few kilobytes.
@@ -111,6 +112,9 @@ pub struct DesiredUser {
     pub external_id: String,
     /// Whether the user may use the service.
     pub active: bool,
+    /// The SCIM groups (display names) the user belongs in; `None`: their memberships are
+    /// left as they are (groups not provisioned for this SP, or unknown at the last login).
+    pub groups: Option<Vec<String>>,
 }
 
 impl DesiredUser {
@@ -313,6 +317,58 @@ impl<'a> ScimClient<'a> {
         remote_user(&answer)
     }
 
+    /// The `id` of the group with this `displayName`, if any (Atlassian filters groups on
+    /// `displayName eq`).
+    pub async fn find_group(&self, display_name: &str) -> Result<Option<String>, ScimError> {
+        let mut url = self.url("Groups")?;
+        let escaped = display_name.replace('\\', "\\\\").replace('"', "\\\"");
+        url.query_pairs_mut()
+            .append_pair("filter", &format!("displayName eq \"{escaped}\""));
+        let answer = self.send(reqwest::Method::GET, url, None).await?;
+        let list: ListResponse = serde_json::from_value(answer)
+            .map_err(|_| ScimError::NotScim("a group search did not answer a ListResponse".into()))?;
+        Ok(list
+            .resources
+            .iter()
+            .find(|g| g.get("displayName").and_then(Value::as_str) == Some(display_name))
+            .and_then(|g| g.get("id").and_then(Value::as_str))
+            .map(str::to_owned))
+    }
+
+    /// The `id` of the group with this `displayName`, created when absent (a 409 means
+    /// another push created it meanwhile: it is looked up again).
+    pub async fn ensure_group(&self, display_name: &str) -> Result<String, ScimError> {
+        if let Some(id) = self.find_group(display_name).await? {
+            return Ok(id);
+        }
+        let body = json!({"schemas": [GROUP_SCHEMA], "displayName": display_name});
+        match self.send(reqwest::Method::POST, self.url("Groups")?, Some(&body)).await {
+            Ok(created) => created
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ScimError::NotScim("a created group has no id".into())),
+            Err(ScimError::Conflict) => self.find_group(display_name).await?.ok_or(ScimError::Conflict),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds the user with SCIM `id` `user_id` to the group `group_id`, or removes them.
+    pub async fn set_member(&self, group_id: &str, user_id: &str, member: bool) -> Result<(), ScimError> {
+        let mut url = self.url("Groups")?;
+        url.path_segments_mut()
+            .map_err(|()| ScimError::NotScim("the base URL cannot carry a path".into()))?
+            .push(group_id);
+        let op = if member {
+            json!({"op": "add", "path": "members", "value": [{"value": user_id}]})
+        } else {
+            let escaped = user_id.replace('"', "\\\"");
+            json!({"op": "remove", "path": format!("members[value eq \"{escaped}\"]")})
+        };
+        let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [op]});
+        self.send(reqwest::Method::PATCH, url, Some(&body)).await.map(drop)
+    }
+
     /// Applies `operations` (`replace`s) to the user with this `id`.
     pub async fn patch(&self, id: &str, operations: Vec<Value>) -> Result<(), ScimError> {
         let url = self.user_url(id)?;
@@ -398,6 +454,7 @@ mod tests {
             display_name: "Ada".into(),
             external_id: "u1".into(),
             active: true,
+            groups: None,
         };
         let mut remote = RemoteUser {
             id: "1".into(),

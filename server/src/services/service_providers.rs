@@ -1,7 +1,11 @@
 //! SAML service providers of a tenant.
 
 use chrono::Utc;
-pub use rosetta_api::{AcsEndpoint, AttributeRule, Claim, Preset, SpMfaPolicy};
+use std::sync::Arc;
+
+pub use rosetta_api::{
+    AcsEndpoint, AttributeRule, Claim, GroupsRule, Mapping, NameIdRule, Preset, SpMfaPolicy, ValueSource,
+};
 use rosetta_entity::service_provider;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
@@ -55,7 +59,10 @@ pub fn atlassian_attributes() -> Vec<AttributeRule> {
     .map(|(n, claim)| AttributeRule {
         name: format!("{CLAIMS_NS}{n}"),
         name_format: ATTRNAME_FORMAT_URI.into(),
-        claim,
+        value: ValueSource::User { value: claim },
+        transforms: Vec::new(),
+        multi_valued: false,
+        required: false,
     })
     .collect()
 }
@@ -71,7 +78,10 @@ fn generic_attributes() -> Vec<AttributeRule> {
     .map(|(n, claim)| AttributeRule {
         name: n.into(),
         name_format: ATTRNAME_FORMAT_UNSPECIFIED.into(),
-        claim,
+        value: ValueSource::User { value: claim },
+        transforms: Vec::new(),
+        multi_valued: false,
+        required: false,
     })
     .collect()
 }
@@ -95,12 +105,83 @@ pub struct ServiceProvider {
     pub name_id_format: String,
     /// Attributes released.
     pub attributes: Vec<AttributeRule>,
+    /// The NameID's value (email and unspecified formats).
+    pub name_id: NameIdRule,
+    /// The groups rule.
+    pub groups: GroupsRule,
     /// Whether AuthnRequests must be signed.
     pub want_requests_signed: bool,
     /// Base64 DER certificates that may sign requests.
     pub request_signing_certs: Vec<String>,
     /// End-user MFA override.
     pub mfa_policy: SpMfaPolicy,
+    /// The secret of this SP's pairwise persistent NameIDs (never shown or audited).
+    #[serde(skip)]
+    pub pairwise_salt: Option<String>,
+    /// The mapping compiled (once per configuration: this value is cached with the SP).
+    #[serde(skip)]
+    pub rules: Rules,
+}
+
+/// A compiled mapping, shared by every clone of its SP.
+#[derive(Clone, Debug, Default)]
+pub struct Rules(pub Arc<crate::mapping::Compiled>);
+
+/// Compiled rules compare equal: they are a function of the mapping fields beside them,
+/// which are compared.
+impl PartialEq for Rules {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Rules {}
+
+impl ServiceProvider {
+    /// The mapping, as the API shows and takes it.
+    pub fn mapping(&self) -> Mapping {
+        Mapping {
+            name_id_format: Some(self.name_id_format.clone()),
+            name_id: self.name_id.clone(),
+            attributes: self.attributes.clone(),
+            groups: self.groups.clone(),
+        }
+    }
+
+    /// What `subject` sends to this SP in `format` (the request's NameID format).
+    pub fn release(
+        &self,
+        format: &str,
+        subject: &crate::mapping::Subject<'_>,
+    ) -> Result<crate::mapping::Release, crate::mapping::MappingError> {
+        self.rules.0.release(format, self.pairwise_salt.as_deref(), subject)
+    }
+}
+
+/// Reads the stored mapping: a JSON object, or the list of attributes SPs had before.
+fn parse_mapping(json: &str) -> Result<Mapping, serde_json::Error> {
+    if json.trim_start().starts_with('[') {
+        Ok(crate::mapping::default_mapping(serde_json::from_str(json)?))
+    } else {
+        serde_json::from_str(json)
+    }
+}
+
+/// The mapping as stored (the format has its own column).
+fn mapping_json(name_id: &NameIdRule, attributes: &[AttributeRule], groups: &GroupsRule) -> ServiceResult<String> {
+    to_json(&Mapping {
+        name_id_format: None,
+        name_id: name_id.clone(),
+        attributes: attributes.to_vec(),
+        groups: groups.clone(),
+    })
+}
+
+/// Compiles `mapping`, or says which rules are wrong.
+fn compile(mapping: &Mapping) -> ServiceResult<Rules> {
+    crate::mapping::compile(mapping)
+        .map(|c| Rules(Arc::new(c)))
+        .map_err(ServiceError::Rules)
 }
 
 impl ServiceProvider {
@@ -114,6 +195,8 @@ impl ServiceProvider {
             acs: self.acs.clone(),
             name_id_format: self.name_id_format.clone(),
             attributes: self.attributes.clone(),
+            name_id: self.name_id.clone(),
+            groups: self.groups.clone(),
             want_requests_signed: self.want_requests_signed,
             request_signing_certs: self.request_signing_certs.clone(),
             mfa_policy: self.mfa_policy,
@@ -126,6 +209,9 @@ impl TryFrom<service_provider::Model> for ServiceProvider {
 
     fn try_from(m: service_provider::Model) -> ServiceResult<Self> {
         let json = |e: serde_json::Error| ServiceError::Internal(format!("service provider {}: {e}", m.id));
+        let mapping = parse_mapping(&m.attribute_mapping).map_err(json)?;
+        // What was saved compiled then; failing now is a bug (or a hand-edited row).
+        let rules = compile(&mapping).map_err(|e| ServiceError::Internal(format!("service provider {}: {e}", m.id)))?;
         Ok(Self {
             id: m.id,
             tenant_id: m.tenant_id,
@@ -135,7 +221,11 @@ impl TryFrom<service_provider::Model> for ServiceProvider {
                 Preset::Generic
             },
             acs: serde_json::from_str(&m.acs_urls).map_err(json)?,
-            attributes: serde_json::from_str(&m.attribute_mapping).map_err(json)?,
+            attributes: mapping.attributes,
+            name_id: mapping.name_id,
+            groups: mapping.groups,
+            pairwise_salt: m.pairwise_salt,
+            rules,
             request_signing_certs: serde_json::from_str(&m.request_signing_certs).map_err(json)?,
             name: m.name,
             entity_id: m.entity_id,
@@ -238,6 +328,7 @@ pub async fn create(
         Preset::Atlassian => atlassian_attributes(),
         Preset::Generic => generic_attributes(),
     };
+    let mapping = crate::mapping::default_mapping(attributes);
     let now = Utc::now();
     let row = service_provider::ActiveModel {
         id: Set(crate::db::new_id()),
@@ -247,10 +338,11 @@ pub async fn create(
         entity_id: Set(new.entity_id.to_string()),
         acs_urls: Set(to_json(&acs)?),
         name_id_format: Set(format),
-        attribute_mapping: Set(to_json(&attributes)?),
+        attribute_mapping: Set(mapping_json(&mapping.name_id, &mapping.attributes, &mapping.groups)?),
         want_requests_signed: Set(new.want_requests_signed),
         request_signing_certs: Set(to_json(&new.request_signing_certs)?),
         mfa_policy: Set(None),
+        pairwise_salt: Set(Some(crate::credentials::hex(&rand::random::<[u8; 32]>()))),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -345,32 +437,6 @@ pub struct SpUpdate {
     pub mfa_policy: Option<SpMfaPolicy>,
 }
 
-fn check_attributes(rules: &[AttributeRule]) -> ServiceResult<()> {
-    let invalid = |m: String| ServiceError::Invalid {
-        field: "attributes",
-        message: m,
-    };
-    if rules.len() > 32 {
-        return Err(invalid("at most 32 attributes".into()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for r in rules {
-        if r.name.trim().is_empty() || r.name.len() > 256 || r.name.chars().any(char::is_control) {
-            return Err(invalid("an attribute name has 1 to 256 printable characters".into()));
-        }
-        if r.name_format.trim().is_empty() || r.name_format.len() > 256 || r.name_format.chars().any(char::is_control) {
-            return Err(invalid(format!(
-                "attribute `{}`: the name format is a URI of up to 256 characters",
-                r.name
-            )));
-        }
-        if !seen.insert(r.name.as_str()) {
-            return Err(invalid(format!("attribute `{}` appears twice", r.name)));
-        }
-    }
-    Ok(())
-}
-
 /// Applies an update with the same checks as [`create`]; returns the SP before and after.
 pub async fn update(
     db: &DatabaseConnection,
@@ -407,8 +473,8 @@ pub async fn update(
         next.name_id_format = format;
     }
     if let Some(attributes) = change.attributes {
-        check_attributes(&attributes)?;
         next.attributes = attributes;
+        next.rules = compile(&next.mapping())?;
     }
     if let Some(certs) = change.request_signing_certs {
         next.request_signing_certs = certs;
@@ -428,10 +494,39 @@ pub async fn update(
     let mut active: service_provider::ActiveModel = current.into();
     active.acs_urls = Set(to_json(&next.acs)?);
     active.name_id_format = Set(next.name_id_format.clone());
-    active.attribute_mapping = Set(to_json(&next.attributes)?);
+    active.attribute_mapping = Set(mapping_json(&next.name_id, &next.attributes, &next.groups)?);
     active.want_requests_signed = Set(next.want_requests_signed);
     active.request_signing_certs = Set(to_json(&next.request_signing_certs)?);
     active.mfa_policy = Set(sp_mfa_str(next.mfa_policy).map(str::to_owned));
+    active.updated_at = Set(Utc::now());
+    let after = active.update(db).await?.try_into()?;
+    Ok((before, after))
+}
+
+/// Replaces the SP's mapping (and its NameID format, when given) after compiling it: every
+/// rule that cannot be compiled is reported, naming it. Returns the SP before and after.
+pub async fn set_mapping(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    mapping: Mapping,
+) -> ServiceResult<(ServiceProvider, ServiceProvider)> {
+    let current = row(db, tenant_id, id).await?;
+    let before: ServiceProvider = current.clone().try_into()?;
+    if let Some(format) = &mapping.name_id_format
+        && !SUPPORTED_NAMEID_FORMATS.contains(&format.as_str())
+    {
+        return Err(ServiceError::Invalid {
+            field: "name_id_format",
+            message: format!("unsupported NameID format `{}`", format.escape_default()),
+        });
+    }
+    compile(&mapping)?;
+    let mut active: service_provider::ActiveModel = current.into();
+    if let Some(format) = mapping.name_id_format {
+        active.name_id_format = Set(format);
+    }
+    active.attribute_mapping = Set(mapping_json(&mapping.name_id, &mapping.attributes, &mapping.groups)?);
     active.updated_at = Set(Utc::now());
     let after = active.update(db).await?.try_into()?;
     Ok((before, after))

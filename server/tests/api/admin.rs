@@ -851,6 +851,7 @@ both_stacks!(end_users_search_block_and_unknown_routes, |stack| async move {
                 subject: sub,
                 email,
                 name: Some("Person"),
+                claims: None,
             },
         )
         .await
@@ -990,6 +991,7 @@ async fn every_route_isolates_tenants() {
             subject: "b-user",
             email: "b-user@b-only.example",
             name: None,
+            claims: None,
         },
     )
     .await
@@ -1062,6 +1064,7 @@ async fn every_route_isolates_tenants() {
                     .replace("{domain}", "b-only.example");
                 let body = match (m.as_str(), kind) {
                     ("PATCH", "members") => Some(json!({"role": "admin"})),
+                    ("PUT", "service-providers") if path.ends_with("/mapping") => Some(json!({"attributes": []})),
                     ("PUT", "service-providers") => Some(json!({
                         "base_url": "https://api.atlassian.com/scim/directory/b", "api_key": "k", "enabled": true
                     })),

@@ -37,6 +37,10 @@ fn corp(domains: &[&str]) -> NewIdentitySource {
         domains: domains.iter().map(|d| EmailDomain::parse(d).unwrap()).collect(),
         use_userinfo: false,
         offline_access: false,
+        preset: Default::default(),
+        groups_claim: None,
+        allow_guests: false,
+        fetch_group_overage: false,
     }
 }
 
@@ -338,6 +342,7 @@ both_stacks!(
             subject,
             email: "ada@acme.example",
             name: None,
+            claims: None,
         };
         let a = end_users::record_login(&app.state.db, acme.id, &who("https://idp.one", "sub-1"))
             .await
@@ -369,6 +374,7 @@ both_stacks!(
             subject: "sub-1",
             email: "ada@acme.example",
             name: Some("Ada"),
+            claims: None,
         };
         // The test's thread runs a current-thread runtime, as a worker does: the upsert runs
         // on the thread's own connection (rosetta::db::local), made now.
@@ -431,6 +437,7 @@ both_stacks!(
             subject: "sub-1",
             email: "ada@acme.example",
             name: Some("Ada"),
+            claims: None,
         };
         // The test's thread runs a current-thread runtime, as a worker does: the upsert runs on
         // the thread's own connection (on SQLite a rusqlite one, which binds and reads values
@@ -458,6 +465,7 @@ both_stacks!(
             totp_enabled_at: Set(Some(now)),
             totp_last_step: Set(Some(59_000_001)),
             recovery_codes: Set(Some("[\"a\",\"b\"]".into())),
+            claims: Set(Some("{\"claims\":{\"dept\":\"R&D\"},\"groups\":null}".into())),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -545,6 +553,7 @@ both_stacks!(
                 subject: "u1",
                 email: "u1@acme.example",
                 name: None,
+                claims: None,
             },
         )
         .await

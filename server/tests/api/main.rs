@@ -11,6 +11,7 @@ mod brokering_config;
 mod ending_access;
 mod health;
 mod lifecycle;
+mod mapping;
 mod migrations;
 mod outbound;
 mod provisioning;

@@ -132,7 +132,7 @@ fn later_than(name: &str) -> u32 {
 async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
     use rosetta::domain::{AcsUrl, EntityId, Handle};
     use rosetta::services::service_providers::{self, NewAcs, NewServiceProvider, Preset};
-    use rosetta_entity::{identity_source, identity_source_domain};
+    use rosetta_entity::{identity_source, identity_source_domain, service_provider};
     use sea_orm::sea_query::{Alias, Query};
     use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
@@ -172,12 +172,39 @@ async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
         want_requests_signed: false,
         request_signing_certs: vec![],
     };
-    service_providers::create(&conn, acme.id, sp("jira")).await.unwrap();
+    let now = chrono::Utc::now();
+    // Written as the code of that time did: without the columns of later migrations.
+    let old_sp = |tenant_id: uuid::Uuid| {
+        service_provider::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        tenant_id: Set(tenant_id),
+        name: Set("jira".into()),
+        preset: Set("atlassian".into()),
+        entity_id: Set(crate::helpers::SP.into()),
+        acs_urls: Set(format!(r#"[{{"index":0,"url":"{}","default":true}}]"#, crate::helpers::ACS)),
+        name_id_format: Set("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into()),
+        attribute_mapping: Set(
+            r#"[{"name":"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress","name_format":"urn:oasis:names:tc:SAML:2.0:attrname-format:uri","claim":"email"}]"#.into(),
+        ),
+        want_requests_signed: Set(false),
+        request_signing_certs: Set("[]".into()),
+        mfa_policy: Set(None),
+        pairwise_salt: sea_orm::ActiveValue::NotSet,
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    };
+    service_provider::Entity::insert(old_sp(acme.id))
+        .exec_without_returning(&conn)
+        .await
+        .unwrap();
     assert!(
-        service_providers::create(&conn, globex.id, sp("jira")).await.is_err(),
+        service_provider::Entity::insert(old_sp(globex.id))
+            .exec_without_returning(&conn)
+            .await
+            .is_err(),
         "before: unique across tenants"
     );
-    let now = chrono::Utc::now();
     let source_id = uuid::Uuid::new_v4();
     let old_source = identity_source::ActiveModel {
         id: Set(source_id),
@@ -190,6 +217,10 @@ async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
         use_userinfo: Set(false),
         // A column of a later migration: not in this schema yet.
         offline_access: sea_orm::ActiveValue::NotSet,
+        preset: sea_orm::ActiveValue::NotSet,
+        groups_claim: sea_orm::ActiveValue::NotSet,
+        allow_guests: sea_orm::ActiveValue::NotSet,
+        fetch_group_overage: sea_orm::ActiveValue::NotSet,
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -228,7 +259,15 @@ async fn claims_become_per_tenant(stack: rosetta_e2e::Stack) {
         db::migrate_down(&conn, Some(later)).await.unwrap();
     }
     assert!(db::migrate_down(&conn, Some(1)).await.is_err());
-    service_providers::remove(&conn, globex.id, "jira").await.unwrap();
+    // The old schema has no `pairwise_salt`: deleted without reading the row.
+    {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        service_provider::Entity::delete_many()
+            .filter(service_provider::Column::TenantId.eq(globex.id))
+            .exec(&conn)
+            .await
+            .unwrap();
+    }
     db::migrate_down(&conn, Some(1)).await.unwrap();
     db::migrate_up(&conn).await.unwrap();
     let rows = identity_source_domain::Entity::find().all(&conn).await.unwrap();

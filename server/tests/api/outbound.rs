@@ -37,6 +37,10 @@ async fn add(app: &TestApp, scope: &Scope, name: &str, issuer: &str) {
         domains: vec![format!("{name}.example")],
         use_userinfo: false,
         offline_access: false,
+        preset: Default::default(),
+        groups_claim: None,
+        allow_guests: false,
+        fetch_group_overage: false,
     };
     identity_sources::create(&app.state, scope, body).await.unwrap();
 }
@@ -101,6 +105,10 @@ async fn test_connection_refuses_inside_addresses_without_mapping_them() {
             domains: vec!["plain.example".into()],
             use_userinfo: false,
             offline_access: false,
+            preset: Default::default(),
+            groups_claim: None,
+            allow_guests: false,
+            fetch_group_overage: false,
         },
     )
     .await;

@@ -488,6 +488,7 @@ async fn two_replicas_push_each_user_once() {
             subject: &sub,
             email: &email,
             name: None,
+            claims: None,
         };
         // Half the logins land on each replica.
         let app = if i % 2 == 0 { &first } else { &second };
@@ -528,4 +529,99 @@ async fn two_replicas_push_each_user_once() {
         .sum();
     assert_eq!(pushed, USERS as u64);
     drop(second);
+}
+
+/// The members (SCIM user `id`s) of each group the directory holds, by display name.
+fn memberships(state: &Value) -> std::collections::BTreeMap<String, Vec<String>> {
+    state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let members = g["members"]
+                .as_array()
+                .map(|m| m.iter().map(|v| v["value"].as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
+            (g["displayName"].as_str().unwrap().to_owned(), members)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn groups_arrive_as_scim_memberships_and_leave_when_the_provider_drops_them() {
+    let c = crate::rp_conformance::case_with_source(|_| {}, |s| s.groups_claim = Some("groups".into())).await;
+    let scim = ScimServer::start(DIRECTORY, KEY).unwrap();
+    let s = scope_of(&c.app).await;
+    let mut m = rosetta::admin::service_providers::get(&c.app.state, &s, Which::Name("jira"))
+        .await
+        .unwrap();
+    m.groups = rosetta_api::GroupsRule {
+        allow: vec!["eng-*".into()],
+        rename: vec![rosetta_api::GroupRename {
+            from: "eng-all".into(),
+            to: "jira-software-users".into(),
+        }],
+        provision: true,
+    };
+    let mapping = rosetta_api::Mapping {
+        name_id_format: None,
+        name_id: m.name_id,
+        attributes: m.attributes,
+        groups: m.groups,
+    };
+    rosetta::admin::mapping::set(&c.app.state, &s, Which::Name("jira"), mapping)
+        .await
+        .unwrap();
+    // Atlassian's product-access group exists already: it is found, not created twice.
+    let created = reqwest::Client::new()
+        .post(format!("{}/Groups", scim.base_url()))
+        .bearer_auth(KEY)
+        .header("content-type", "application/scim+json")
+        .body(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"jira-software-users"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    provision(&c.app, &scim, KEY).await;
+
+    c.assert_accepted(
+        c.login_edited(|claims| {
+            claims.insert("groups".into(), json!(["eng-all", "sales", "eng-ops"]));
+        })
+        .await,
+    )
+    .await;
+    let state = until(&scim, "the memberships", |s| {
+        s["groups"].as_array().is_some_and(|g| g.len() == 2) && memberships(s).values().all(|m| m.len() == 1)
+    })
+    .await;
+    let user_id = users(&state)[0]["id"].as_str().unwrap().to_owned();
+    let held = memberships(&state);
+    assert_eq!(
+        held.keys().collect::<Vec<_>>(),
+        ["eng-ops", "jira-software-users"],
+        "renamed, filtered (no `sales`), the existing group reused"
+    );
+    assert!(held.values().all(|m| m.as_slice() == std::slice::from_ref(&user_id)));
+
+    // The provider drops `eng-ops`: the next login takes the user out of it (the group stays).
+    c.assert_accepted(
+        c.login_edited(|claims| {
+            claims.insert("groups".into(), json!(["eng-all"]));
+        })
+        .await,
+    )
+    .await;
+    let state = until(&scim, "the membership removed", |s| {
+        memberships(s).get("eng-ops").is_some_and(Vec::is_empty)
+    })
+    .await;
+    assert_eq!(memberships(&state)["jira-software-users"], [user_id]);
+    let events = audit_actions(&c.app, c.tenant_id).await;
+    assert!(
+        events
+            .iter()
+            .any(|(a, o, _)| a == "provisioning.groups" && o == "success"),
+        "{events:?}"
+    );
 }

@@ -82,28 +82,37 @@ pub(crate) async fn case() -> Case {
 }
 
 pub(crate) async fn case_with(tweak: impl FnOnce(&mut rosetta::configuration::Settings)) -> Case {
+    case_with_source(tweak, |_| {}).await
+}
+
+/// [`case_with`], the source `corp` as `source` edits it (a preset, a groups claim...).
+pub(crate) async fn case_with_source(
+    tweak: impl FnOnce(&mut rosetta::configuration::Settings),
+    source: impl FnOnce(&mut NewIdentitySource),
+) -> Case {
     let key = RsaKey::generate("k1");
     let op = provider::spawn(vec![key.jwk()]);
     let app = spawn_app_with(rosetta_e2e::Stack::embedded(), tweak).await;
     let acme = app.create_tenant("acme", "Acme").await;
     add_atlassian_sp(&app, acme.id).await;
-    let source = identity_sources::create(
-        &app.state.db,
-        &app.state.keyring,
-        acme.id,
-        NewIdentitySource {
-            name: Handle::parse("corp").unwrap(),
-            issuer: op.issuer.clone(),
-            client_id: CLIENT_ID.into(),
-            client_secret: SecretString::from(CLIENT_SECRET),
-            scopes: vec![],
-            domains: vec![EmailDomain::parse("corp.com").unwrap()],
-            use_userinfo: false,
-            offline_access: false,
-        },
-    )
-    .await
-    .unwrap();
+    let mut new = NewIdentitySource {
+        name: Handle::parse("corp").unwrap(),
+        issuer: op.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+        scopes: vec![],
+        domains: vec![EmailDomain::parse("corp.com").unwrap()],
+        use_userinfo: false,
+        offline_access: false,
+        preset: Default::default(),
+        groups_claim: None,
+        allow_guests: false,
+        fetch_group_overage: false,
+    };
+    source(&mut new);
+    let source = identity_sources::create(&app.state.db, &app.state.keyring, acme.id, new)
+        .await
+        .unwrap();
     let browser = std::sync::Mutex::new(browser(app.port));
     Case {
         tenant_id: acme.id,

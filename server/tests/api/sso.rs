@@ -40,7 +40,7 @@ async fn sso(app: &TestApp, query: &str) -> reqwest::Response {
 }
 
 /// The SAML Response posted by an auto-submit page, decoded.
-fn posted_response(page: &str) -> String {
+pub(crate) fn posted_response(page: &str) -> String {
     let marker = "name=\"SAMLResponse\" value=\"";
     let start = page.find(marker).expect("an auto-post form") + marker.len();
     let end = page[start..].find('"').unwrap() + start;

@@ -31,6 +31,10 @@ async fn add_source_at(app: &TestApp, scope: &Scope, issuer: &str, domains: &[&s
         domains: domains.iter().map(|d| (*d).to_owned()).collect(),
         use_userinfo: false,
         offline_access: false,
+        preset: Default::default(),
+        groups_claim: None,
+        allow_guests: false,
+        fetch_group_overage: false,
     };
     identity_sources::create(&app.state, scope, body).await.unwrap()
 }

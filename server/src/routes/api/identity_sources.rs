@@ -10,6 +10,16 @@ use crate::admin::identity_sources;
 use crate::admin::service_providers::Which;
 use crate::state::AppState;
 
+/// Every provider preset: what to set up at the provider, what Rosetta checks at each login.
+#[utoipa::path(tag = "identity-sources", responses(
+    (status = 200, description = "Presets", body = Vec<rosetta_api::SourcePresetInfo>),
+    (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
+))]
+#[get("/api/v1/identity-source-presets")]
+pub async fn list_presets(_admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(identity_sources::presets()))
+}
+
 /// The tenant's identity sources (client secrets are write-only and never shown).
 #[utoipa::path(tag = "identity-sources", responses(
     (status = 200, description = "Identity sources", body = Vec<IdentitySource>),

@@ -13,6 +13,7 @@ pub mod end_users;
 pub mod error;
 pub mod identity_sources;
 pub mod invitations;
+pub mod mapping;
 pub mod members;
 pub mod provisioning;
 pub mod service_providers;
@@ -79,6 +80,8 @@ api_routes![
     service_providers::get_sp,
     service_providers::update_sp,
     service_providers::delete_sp,
+    mapping::put_mapping,
+    mapping::preview_mapping,
     provisioning::get_provisioning,
     provisioning::put_provisioning,
     provisioning::delete_provisioning,
@@ -87,6 +90,7 @@ api_routes![
     provisioning::sync_provisioning,
     provisioning::provisioning_users,
     provisioning::retry_provisioning,
+    identity_sources::list_presets,
     identity_sources::list_sources,
     identity_sources::create_source,
     identity_sources::get_source,
