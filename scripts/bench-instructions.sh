@@ -9,6 +9,7 @@
 #   scripts/bench-instructions.sh            # 200 logins, SQLite + in-process store
 #   LOGINS=500 STACK=both scripts/bench-instructions.sh
 #   PROFILE=/tmp/logins.callgrind scripts/bench-instructions.sh   # keep the profile of the logins
+#   BENCH_ARGS=--mapping scripts/bench-instructions.sh            # ten mapping rules and a groups rule
 #   callgrind_annotate --inclusive=yes /tmp/logins.callgrind.* | less
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ valgrind --quiet --tool=callgrind --callgrind-out-file="$work/sign.out" \
 per_sign="$(awk -v n="$n" '/^(summary|totals):/ {print int($2 / n); exit}' "$work/sign.out")"
 [ -n "$per_sign" ] && [ "$per_sign" -gt 0 ] || { echo "bench-instructions: no signature count" >&2; exit 1; }
 
-ROSETTA_BIN="$work/rosetta-callgrind" "$target/release/rosetta-bench" --peers fast --callgrind \
+ROSETTA_BIN="$work/rosetta-callgrind" "$target/release/rosetta-bench" --peers fast --callgrind ${BENCH_ARGS:-} \
   --logins "$logins" --concurrency 4 --stack "$stack" --json "$work/report.json" >/dev/null
 if [ -n "${PROFILE:-}" ]; then
   # The dump the driver asked for after the last login (suffix .1, .2, ... per stack).

@@ -440,6 +440,7 @@ wire! {
     }
 
     /// `PATCH /api/v1/identity-sources/{id}`: only the fields present change.
+    #[derive(Default)]
     pub struct UpdateIdentitySourceRequest {
         /// Issuer URL.
         #[serde(default)]

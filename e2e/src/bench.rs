@@ -49,7 +49,30 @@ pub struct BenchOptions {
     /// which the worker sends off the response path. The report counts what the directory
     /// received.
     pub provisioning: bool,
+    /// Fast peers only: the SP's mapping is [`TEN_RULES_AND_GROUPS`] and the source reads
+    /// the `groups` claim (issue 23's benchmark).
+    pub mapping: bool,
 }
+
+/// Ten attribute rules of every kind (user values, claim paths, a namespaced claim, first-of,
+/// lowercase, replace-domain and regex transforms, a static value, the groups) and a groups
+/// rule that filters and renames: what `--mapping` installs.
+pub const TEN_RULES_AND_GROUPS: &str = r#"{
+  "name_id": {"value": {"from": "first_of", "paths": ["upn", "email"]}, "transforms": [{"op": "lowercase"}]},
+  "attributes": [
+    {"name": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri", "value": {"from": "user", "value": "email"}},
+    {"name": "department", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "claim", "path": "department"}},
+    {"name": "department_lc", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "claim", "path": "department"}, "transforms": [{"op": "lowercase"}]},
+    {"name": "country", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "claim", "path": "address.country"}},
+    {"name": "roles", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "claim", "path": "https://acme.example/roles"}, "multi_valued": true},
+    {"name": "atlassian_email", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "user", "value": "email"}, "transforms": [{"op": "replace_domain", "domain": "acme.example"}]},
+    {"name": "employee_number", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "claim", "path": "employee_id"}, "transforms": [{"op": "regex", "pattern": "^E-(\\d+)$"}]},
+    {"name": "tier", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "static", "values": ["gold"]}},
+    {"name": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri", "value": {"from": "user", "value": "user_id"}},
+    {"name": "groups", "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic", "value": {"from": "groups"}, "multi_valued": true}
+  ],
+  "groups": {"allow": ["eng-*", "admins", "all-staff"], "rename": [{"from": "eng-all", "to": "jira-software-users"}, {"from": "admins", "to": "site-admins"}], "provision": true}
+}"#;
 
 /// Latency percentiles, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -520,6 +543,27 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let pid = w.pid().ok_or_else(|| anyhow::anyhow!("rosetta is not running"))?;
     if options.pin {
         pin(pid, "0")?;
+    }
+    if options.mapping {
+        let Driven::Fast(fast) = w.as_ref() else {
+            anyhow::bail!("--mapping needs --peers fast");
+        };
+        let file = fast.rosetta.data_dir().join("mapping.json");
+        std::fs::write(&file, TEN_RULES_AND_GROUPS)?;
+        let path = file.to_str().ok_or_else(|| anyhow::anyhow!("a UTF-8 path"))?;
+        let env = fast.rosetta.env();
+        cli_json(
+            &fast.rosetta,
+            env,
+            &["source", "set", "acme", "corp", "--groups-claim", "groups", "--json"],
+        )
+        .await;
+        cli_json(
+            &fast.rosetta,
+            env,
+            &["sp", "mapping", "acme", "fast", "--set", path, "--json"],
+        )
+        .await;
     }
     let scim = if options.provisioning {
         let (rosetta, sp) = match w.as_ref() {

@@ -271,9 +271,16 @@ async fn token(state: web::Data<OpState>, req: HttpRequest, form: web::Form<Hash
     }
     let now = chrono::Utc::now().timestamp();
     let (sub, email, name) = FAST_USER;
+    // What a directory-backed provider sends besides (Entra's `upn`, a department, an
+    // address, Auth0-style namespaced roles, an employee number, a dozen groups): mapping
+    // rules read them (`rosetta-bench --mapping`), and a login without rules carries them too.
     let mut claims = json!({
         "iss": state.issuer, "sub": sub, "aud": state.client_id, "iat": now, "exp": now + 300,
         "email": email, "email_verified": true, "name": name,
+        "upn": email, "department": "R&D", "address": {"country": "UK"},
+        "https://acme.example/roles": ["admin", "dev"], "employee_id": "E-042",
+        "groups": ["eng-all", "eng-ops", "eng-platform", "sales", "support", "finance", "hr", "legal",
+                   "admins", "all-staff", "london", "contractors"],
     });
     if let Some(nonce) = grant.nonce {
         claims["nonce"] = json!(nonce);

@@ -17,6 +17,7 @@ fn options() -> BenchOptions {
         pin: false,
         callgrind: false,
         provisioning: false,
+        mapping: false,
     }
 }
 
@@ -59,6 +60,7 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
         pin: false,
         callgrind: false,
         provisioning: false,
+        mapping: false,
     };
     let report = run(Stack::embedded(), &options).await.unwrap();
     println!("{}", report.summary());
@@ -109,6 +111,25 @@ async fn fifty_logins_with_a_provisioning_target_all_valid() {
         report.scim_requests.is_some_and(|n| n > 0),
         "{:?}",
         report.scim_requests
+    );
+}
+
+/// With ten mapping rules and a groups rule on the SP (the mapping benchmark), every
+/// response is as valid.
+#[tokio::test]
+async fn fifty_logins_with_ten_mapping_rules_all_valid() {
+    let options = BenchOptions {
+        peers: Peers::Fast,
+        mapping: true,
+        ..options()
+    };
+    let report = run(Stack::embedded(), &options).await.unwrap();
+    println!("{}", report.summary());
+    assert_eq!(
+        (report.logins_ok, report.failures),
+        (50, 0),
+        "{:?}",
+        report.failure_samples
     );
 }
 

@@ -199,6 +199,22 @@ pub enum SourceAction {
     },
     /// What each provider preset needs at the provider and checks at login.
     Presets,
+    /// Change a source's groups claim or its Entra ID options (audited like the console's).
+    Set {
+        /// Tenant slug.
+        tenant: String,
+        /// The source's name.
+        name: String,
+        /// The claim carrying groups (empty: groups are not read).
+        #[arg(long)]
+        groups_claim: Option<String>,
+        /// Entra ID: let guest (`#EXT#`) accounts log in.
+        #[arg(long)]
+        allow_guests: Option<bool>,
+        /// Entra ID: read group overages from Microsoft Graph.
+        #[arg(long)]
+        fetch_group_overage: Option<bool>,
+    },
     /// List a tenant's identity sources.
     List {
         /// Tenant slug.
@@ -455,6 +471,35 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
                     "registered identity source `{}` for tenant {slug}\n  issuer:       {}\n  redirect URI: {}\n\
 Register the redirect URI at the provider for client `{}`.",
                     wire.name, wire.issuer, wire.redirect_uri, wire.client_id
+                )
+            })
+        }
+        SourceAction::Set {
+            tenant,
+            name,
+            groups_claim,
+            allow_guests,
+            fetch_group_overage,
+        } => {
+            let slug = slug(&tenant)?;
+            let state = operator_state(settings).await?;
+            let scope = Scope::operator(&state, &slug).await?;
+            let body = rosetta_api::UpdateIdentitySourceRequest {
+                groups_claim,
+                allow_guests,
+                fetch_group_overage,
+                ..Default::default()
+            };
+            let wire = identity_sources::update(&state, &scope, Which::Name(&name), body)
+                .await
+                .map_err(|e| named(e, "identity source", &name))?;
+            emit(json, &wire, || {
+                format!(
+                    "identity source `{}`: groups claim `{}`, guests {}, group overage from Graph {}",
+                    wire.name,
+                    wire.groups_claim,
+                    if wire.allow_guests { "allowed" } else { "refused" },
+                    if wire.fetch_group_overage { "on" } else { "off" }
                 )
             })
         }
