@@ -3,15 +3,43 @@
 // Configured from JSON: the first argument (inline JSON, or @path to a file), else the
 // PEER_CONFIG environment variable. Fields (snake_case, as in OIDC metadata):
 //   port                    required; 0 picks a free one (reported in the listening line)
-//   issuer                  default http://127.0.0.1:<port>; "{port}" is replaced by the port
+//   issuer                  default http://127.0.0.1:<port>; "{port}" is replaced by the port.
+//                           It may have a path, as Entra ID's http://<host>/<tenant id>/v2.0
+//                           (the provider is then mounted under that path: discovery at
+//                           <issuer>/.well-known/openid-configuration, every endpoint below
+//                           it) or be a bare origin with a trailing slash, as Auth0's
+//                           https://<tenant>.auth0.com/ (kept as is in discovery, `iss` and
+//                           RFC 9207's `iss` parameter)
 //   clients                 [{client_id, client_secret, redirect_uris, token_endpoint_auth_method}]
-//   accounts                [{sub, email, email_verified, given_name, family_name, name, amr?, acr?}]
+//   accounts                [{sub, email, email_verified, given_name, family_name, name, amr?, acr?,
+//                             ...any other claim}]
 //   conform_id_token_claims default false: the ID token carries the profile/email claims
 //                           too, as Google and Entra do; true keeps them to userinfo only
+//   all_account_claims_in_id_token
+//                           default false: an account's claims other than the standard ones
+//                           above (sub, email, email_verified, name, given_name, family_name,
+//                           amr, acr) are dropped. true: every one of them goes into the ID
+//                           token (and userinfo) whatever the scopes, as providers put their
+//                           own claims there: Google's `hd`, Entra's `tid`, `oid`, `upn`,
+//                           `preferred_username`, `acct`, `groups`, Okta's `groups`,
+//                           Keycloak's `realm_access`, Auth0's namespaced claims such as
+//                           `https://acme.example/groups`. Distributed claims (OIDC Core
+//                           5.6.2, Entra's group overage): an account's `_claim_names` and
+//                           `_claim_sources` go in as they are, e.g.
+//                           {"_claim_names":{"groups":"src1"},"_claim_sources":{"src1":
+//                           {"endpoint":"https://graph.windows.net/<tid>/users/<oid>/getMemberObjects"}}}
+//   client_credentials      default true: clients may also use the client_credentials grant,
+//                           as for Entra's application tokens (scope
+//                           https://graph.microsoft.com/.default): an opaque access token,
+//                           expires_in 3599 as Entra's; other scopes than that one, openid,
+//                           offline_access, email and profile are dropped from the token.
+//                           false: the token endpoint refuses the grant (400 invalid_request,
+//                           "requested grant type is not allowed for this client")
 //
-// Login is scripted: GET /interaction/<uid> shows a form with one `login` field (sub or
-// email); POSTing it logs that account in and consents to everything asked, so a plain
-// HTTP client with a cookie jar and a browser both get through. Dev interactions are off.
+// Login is scripted: GET /interaction/<uid> shows a form with one `login` field (sub, email,
+// preferred_username or upn); POSTing it logs that account in and consents to everything
+// asked, so a plain HTTP client with a cookie jar and a browser both get through. Dev
+// interactions are off. The interaction pages are at the root, whatever the issuer's path.
 //
 // Test-only admin endpoints (loopback only, no auth):
 //   POST /__test/rotate-keys {"keep_old": bool}  new RS256 signing key with a new kid
@@ -25,6 +53,12 @@
 // `prompt=consent` (OpenID Connect Core 11, as oidc-provider enforces), redeemed with the
 // refresh_token grant.
 //   GET  /__test/keys                             kids in JWKS order, signing kid first
+//   POST /__test/client-credentials {"token": t}  what the provider knows of an access token
+//                                                 of the client_credentials grant:
+//                                                 {"active":true,"client_id","scope","exp"},
+//                                                 or {"active":false} (unknown, expired, or
+//                                                 of another grant); how the Microsoft Graph
+//                                                 stand-in (graph.mjs) checks its tokens
 //
 // Prints {"event":"listening","issuer":...,"port":...} on stdout once it answers; logs
 // go to stderr.
@@ -57,7 +91,7 @@ function addAccount(account) {
 
 function findAccountByLogin(login) {
   if (accounts.has(login)) return accounts.get(login);
-  return [...accounts.values()].find((a) => a.email === login);
+  return [...accounts.values()].find((a) => [a.email, a.preferred_username, a.upn].includes(login));
 }
 
 let keyCounter = 0;
@@ -76,8 +110,38 @@ const claimsByScope = {
   profile: ['name', 'given_name', 'family_name'],
 };
 
+// The claims of each scope: the standard ones, and with all_account_claims_in_id_token every
+// other claim some account carries, in `openid` (always granted, so in every ID token, also
+// with conform_id_token_claims). The names of distributed claims (`_claim_names`) count as
+// claims: oidc-provider keeps a `_claim_names` entry (and its `_claim_sources`) only when
+// that claim is one the token carries.
+function claimsConfig() {
+  const standard = new Set([...Object.values(claimsByScope).flat(), 'acr', 'amr']);
+  const extra = new Set();
+  if (config.all_account_claims_in_id_token) {
+    for (const account of accounts.values()) {
+      for (const name of Object.keys(account)) {
+        if (name !== '_claim_names' && name !== '_claim_sources') extra.add(name);
+      }
+      for (const name of Object.keys(account._claim_names ?? {})) extra.add(name);
+    }
+  }
+  for (const name of standard) extra.delete(name);
+  return {
+    openid: [...claimsByScope.openid, ...extra],
+    email: [...claimsByScope.email],
+    profile: [...claimsByScope.profile],
+  };
+}
+
 // The cookie signing keys outlive provider instances (see rotation below).
 const cookieKeys = [randomBytes(32).toString('hex')];
+
+const clientCredentials = config.client_credentials ?? true;
+// The scope of Entra's application tokens for Microsoft Graph. oidc-provider drops the
+// scopes it does not know from a client_credentials request, so it is declared here and
+// the token remembers it (graph.mjs accepts only tokens with it).
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 function buildProvider(issuer) {
   const provider = new Provider(issuer, {
@@ -86,11 +150,12 @@ function buildProvider(issuer) {
       client_secret: c.client_secret,
       redirect_uris: c.redirect_uris,
       token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])],
       response_types: ['code'],
     })),
     jwks: { keys },
-    claims: claimsByScope,
+    claims: claimsConfig(),
+    scopes: ['openid', 'offline_access', ...(clientCredentials ? [GRAPH_SCOPE] : [])],
     conformIdTokenClaims: config.conform_id_token_claims ?? false,
     acrValues: [...new Set([...accounts.values()].map((a) => a.acr).filter(Boolean))],
     cookies: {
@@ -102,7 +167,10 @@ function buildProvider(issuer) {
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
+      clientCredentials: { enabled: true },
     },
+    // Entra's application tokens say expires_in 3599.
+    ttl: { ClientCredentials: 3599 },
     pkce: { methods: ['S256'], required: () => true },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, id) {
@@ -225,9 +293,19 @@ async function handleAdmin(req, res, path) {
     json(res, removed ? 200 : 404, { ok: removed });
     return;
   }
+  if (path === '/__test/client-credentials') {
+    const found = typeof body.token === 'string' && body.token;
+    const token = found ? await provider.ClientCredentials.find(body.token) : undefined;
+    if (!token) {
+      json(res, 200, { active: false });
+      return;
+    }
+    json(res, 200, { active: true, client_id: token.clientId, scope: token.scope ?? '', exp: token.exp });
+    return;
+  }
   if (path === '/__test/accounts') {
     addAccount(body);
-    rebuild(); // acrValues may have changed
+    rebuild(); // acrValues and the claims of the ID token may have changed
     log('account set', body.sub);
     json(res, 200, { ok: true });
     return;
@@ -238,6 +316,9 @@ async function handleAdmin(req, res, path) {
 let issuer;
 let provider;
 let providerCallback;
+// The issuer's path without a trailing slash ('' for a bare origin, with or without '/'):
+// the provider is mounted there.
+let mountPath = '';
 
 // oidc-provider reads its keys once, at construction. Rotating therefore builds a new
 // instance with the new key set and routes requests to it. Nothing is lost: its default
@@ -256,8 +337,16 @@ const server = createServer(async (req, res) => {
       await handleAdmin(req, res, path);
     } else if (path.startsWith('/interaction/')) {
       await handleInteraction(req, res, current);
-    } else {
+    } else if (!mountPath) {
       providerCallback(req, res);
+    } else if (path.startsWith(`${mountPath}/`)) {
+      // Mounted as Express's app.use(mountPath, ...) would: the provider routes on the rest
+      // and finds its mount path (for the URLs it makes) in originalUrl.
+      req.originalUrl = req.url;
+      req.url = req.url.slice(mountPath.length);
+      providerCallback(req, res);
+    } else {
+      json(res, 404, { error: 'not_found', error_description: `this provider lives under ${mountPath}/` });
     }
   } catch (err) {
     log('error on', req.method, path, err?.name, err?.message);
@@ -272,6 +361,7 @@ keys.push(newSigningKey());
 server.listen(config.port, '127.0.0.1', () => {
   const { port } = server.address();
   issuer = (config.issuer ?? 'http://127.0.0.1:{port}').replaceAll('{port}', String(port));
+  mountPath = new URL(issuer).pathname.replace(/\/$/, '');
   rebuild();
   log('issuer', issuer, 'signing kid', keys[0].kid);
   process.stdout.write(`${JSON.stringify({ event: 'listening', issuer, port })}\n`);

@@ -16,6 +16,7 @@ pub mod bench_provisioning;
 mod browser;
 mod dns_server;
 pub mod fast_peers;
+mod graph_server;
 mod otlp;
 mod peers;
 mod postgres_server;
@@ -29,6 +30,7 @@ use std::path::Path;
 
 pub use browser::{Browser, artifacts_dir};
 pub use dns_server::DnsServer;
+pub use graph_server::GraphServer;
 pub use otlp::OtlpCollector;
 pub use peers::{
     InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,

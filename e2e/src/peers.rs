@@ -1,6 +1,7 @@
 //! Rosetta's real protocol peers, run as Node processes from `e2e/peers/`: an upstream
 //! OpenID provider (oidc-provider) and an independent SAML service provider that
-//! validates responses (node-saml). Each runs on a free 127.0.0.1 port, is configured
+//! validates responses (node-saml); the Microsoft Graph stand-in (`graph_server.rs`) runs
+//! the same way. Each runs on a free 127.0.0.1 port, is configured
 //! from JSON in `PEER_CONFIG`, logs to a temporary file and is killed on drop.
 //!
 //! The npm dependencies are installed by `e2e/peers/install.sh` (`npm ci`), which the
@@ -49,17 +50,17 @@ fn ensure_installed() -> std::io::Result<()> {
 }
 
 /// A Node peer process; killed on drop.
-struct NodePeer {
+pub(crate) struct NodePeer {
     child: Child,
-    port: u16,
-    listening: serde_json::Value,
+    pub(crate) port: u16,
+    pub(crate) listening: serde_json::Value,
     log: NamedTempFile,
 }
 
 impl NodePeer {
     /// Starts `node e2e/peers/<script>` with `config(port)` in `PEER_CONFIG` on a free
     /// port, and waits (bounded) for its `{"event":"listening"}` line.
-    fn start(script: &str, config: impl Fn(u16) -> serde_json::Value) -> std::io::Result<Self> {
+    pub(crate) fn start(script: &str, config: impl Fn(u16) -> serde_json::Value) -> std::io::Result<Self> {
         ensure_installed()?;
         let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
         let mut last = String::new();
@@ -110,7 +111,7 @@ impl NodePeer {
         Err(std::io::Error::other(format!("{script} did not start: {last}")))
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         crate::read_text(self.log.path())
     }
 }
@@ -171,6 +172,12 @@ impl OidcClient {
 }
 
 /// An end user of the test OpenID provider. `None` fields are left out of the claims.
+///
+/// Other claims go in [`Self::extra`] (or [`Self::with_claim`], [`Self::from_claims`]):
+/// Google's `hd`, Entra's `tid`, `oid`, `upn`, `preferred_username`, `acct`, `groups` or a
+/// group overage's `_claim_names` / `_claim_sources`, Keycloak's `realm_access`, Auth0's
+/// namespaced claims. They reach the ID token when the provider says
+/// [`OidcProviderConfig::all_account_claims_in_id_token`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OidcAccount {
     /// `sub`; also accepted as the login name.
@@ -196,6 +203,10 @@ pub struct OidcAccount {
     /// `acr` of the ID token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// Any other claim, by name. A name also set above (e.g. `email_verified` as the
+    /// string `"true"`, as some providers send it) takes the place of a `None` field.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl OidcAccount {
@@ -210,7 +221,25 @@ impl OidcAccount {
             name: Some(format!("{given} {family}")),
             amr: None,
             acr: None,
+            extra: serde_json::Map::new(),
         }
+    }
+
+    /// The account whose claims are `claims`, a JSON object with a string `sub`, e.g. an
+    /// Entra ID user: `{"sub", "tid", "oid", "preferred_username", "upn"}` (no `email`).
+    ///
+    /// # Panics
+    /// When `claims` is not such an object.
+    pub fn from_claims(claims: serde_json::Value) -> Self {
+        let text = claims.to_string();
+        serde_json::from_value(claims).unwrap_or_else(|e| panic!("an account's claims: {e}: {text}"))
+    }
+
+    /// This account with one more claim (replacing one of that name in [`Self::extra`]).
+    #[must_use]
+    pub fn with_claim(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra.insert(name.to_owned(), value.into());
+        self
     }
 }
 
@@ -218,9 +247,16 @@ impl OidcAccount {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OidcProviderConfig {
     /// Host of the issuer: `127.0.0.1` when `None`, or a `*.localhost` name (the client
-    /// must then resolve it to 127.0.0.1). The issuer is `http://<host>:<port>`.
+    /// must then resolve it to 127.0.0.1). The issuer is `http://<host>:<port><issuer_path>`.
     #[serde(skip)]
     pub issuer_host: Option<String>,
+    /// Path of the issuer, `None` for none: e.g. `/<tenant id>/v2.0` as Entra ID's
+    /// `https://login.microsoftonline.com/<tenant id>/v2.0` (the provider is mounted there:
+    /// discovery at `<issuer>/.well-known/openid-configuration`, every endpoint under it),
+    /// `/realms/<realm>` as Keycloak's, or `/` as Auth0's `https://<tenant>.auth0.com/`
+    /// (the trailing slash is kept in discovery and in `iss`).
+    #[serde(skip)]
+    pub issuer_path: Option<String>,
     /// Registered clients.
     pub clients: Vec<OidcClient>,
     /// Accounts that can log in.
@@ -229,6 +265,72 @@ pub struct OidcProviderConfig {
     /// come from userinfo alone (strict OIDC Core). `false` (default): the ID token
     /// carries them too, as Google and Entra ID do.
     pub conform_id_token_claims: bool,
+    /// `true`: every claim of an account other than the standard ones of [`OidcAccount`]'s
+    /// fields (its [`OidcAccount::extra`]) goes into the ID token (and userinfo) whatever the
+    /// scopes, as Google's `hd`, Entra's `tid`/`oid`/`groups`, Okta's and Keycloak's group
+    /// claims do; distributed claims (`_claim_names`, `_claim_sources`) go in as they are.
+    /// `false` (default): those claims are dropped.
+    pub all_account_claims_in_id_token: bool,
+    /// `true`: the token endpoint refuses the `client_credentials` grant (400
+    /// `invalid_request`, "requested grant type is not allowed for this client"). By default clients may use it, e.g. for an Entra-style
+    /// application token for Microsoft Graph (scope `https://graph.microsoft.com/.default`),
+    /// which [`crate::GraphServer`] accepts once it trusts this provider.
+    #[serde(skip)]
+    pub deny_client_credentials: bool,
+}
+
+impl OidcProviderConfig {
+    /// A provider shaped like Google: issuer at the origin, provider claims (`hd`) in the
+    /// ID token. Clients and accounts are to be added.
+    pub fn google() -> Self {
+        Self {
+            all_account_claims_in_id_token: true,
+            ..Self::default()
+        }
+    }
+
+    /// A provider shaped like Entra ID's v2.0 endpoint of the tenant `tenant_id`: issuer
+    /// `http://127.0.0.1:<port>/<tenant_id>/v2.0`, provider claims (`tid`, `oid`, `upn`,
+    /// `groups` or an overage...) in the ID token, client credentials for Graph tokens.
+    pub fn entra(tenant_id: &str) -> Self {
+        Self {
+            issuer_path: Some(format!("/{tenant_id}/v2.0")),
+            all_account_claims_in_id_token: true,
+            ..Self::default()
+        }
+    }
+
+    /// A provider shaped like Okta's custom authorization server `server` (`default` for
+    /// the one every org has): issuer `http://127.0.0.1:<port>/oauth2/<server>`, claims
+    /// such as `groups` in the ID token.
+    pub fn okta(server: &str) -> Self {
+        Self {
+            issuer_path: Some(format!("/oauth2/{server}")),
+            all_account_claims_in_id_token: true,
+            ..Self::default()
+        }
+    }
+
+    /// A provider shaped like Auth0: issuer `http://127.0.0.1:<port>/` (trailing slash),
+    /// namespaced claims (`https://.../groups`) in the ID token.
+    pub fn auth0() -> Self {
+        Self {
+            issuer_path: Some("/".into()),
+            all_account_claims_in_id_token: true,
+            ..Self::default()
+        }
+    }
+
+    /// A provider shaped like Keycloak's realm `realm`: issuer
+    /// `http://127.0.0.1:<port>/realms/<realm>`, mapped claims (`groups`, `realm_access`) in
+    /// the ID token.
+    pub fn keycloak(realm: &str) -> Self {
+        Self {
+            issuer_path: Some(format!("/realms/{realm}")),
+            all_account_claims_in_id_token: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// The provider's keys: the signing kid and every kid its JWKS publishes.
@@ -253,10 +355,15 @@ impl OidcProvider {
     /// Starts the provider on a free port.
     pub fn start(config: &OidcProviderConfig) -> std::io::Result<Self> {
         let host = config.issuer_host.clone().unwrap_or_else(|| "127.0.0.1".into());
+        let path = config.issuer_path.clone().unwrap_or_default();
+        if !(path.is_empty() || path.starts_with('/')) {
+            return Err(std::io::Error::other(format!("issuer_path {path:?} must start with /")));
+        }
         let peer = NodePeer::start("op.mjs", |port| {
             let mut value = serde_json::to_value(config).unwrap_or_default();
             value["port"] = port.into();
-            value["issuer"] = format!("http://{host}:{port}").into();
+            value["issuer"] = format!("http://{host}:{port}{path}").into();
+            value["client_credentials"] = (!config.deny_client_credentials).into();
             value
         })?;
         let issuer = peer.listening["issuer"].as_str().unwrap_or_default().to_owned();
@@ -267,7 +374,9 @@ impl OidcProvider {
         })
     }
 
-    /// The issuer, `http://<host>:<port>` (no trailing slash).
+    /// The issuer, `http://<host>:<port>` followed by the configured
+    /// [`OidcProviderConfig::issuer_path`], exactly as in discovery and `iss` (no trailing
+    /// slash unless the path has one).
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
@@ -277,9 +386,10 @@ impl OidcProvider {
         self.peer.port
     }
 
-    /// `<issuer>/.well-known/openid-configuration`.
+    /// `<issuer>/.well-known/openid-configuration` (one slash after an issuer with a
+    /// trailing one).
     pub fn discovery_url(&self) -> String {
-        format!("{}/.well-known/openid-configuration", self.issuer)
+        format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'))
     }
 
     /// `http://127.0.0.1:<port><path>`: reachable whatever the issuer host.

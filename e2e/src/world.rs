@@ -33,6 +33,12 @@ pub async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> 
 
 /// Rosetta on `stack`, with a metrics listener.
 pub async fn start_rosetta(stack: &Stack) -> Rosetta {
+    start_rosetta_with(stack, &[]).await
+}
+
+/// [`start_rosetta`] with more `ROSETTA_*` settings, e.g.
+/// `("ROSETTA_MICROSOFT_GRAPH_URL", graph.base_url())` for a [`crate::GraphServer`].
+pub async fn start_rosetta_with(stack: &Stack, extra: &[(&str, &str)]) -> Rosetta {
     let mut env = stack.env();
     env.push((
         "ROSETTA_METRICS_LISTEN".into(),
@@ -43,6 +49,7 @@ pub async fn start_rosetta(stack: &Stack) -> Rosetta {
     for name in ["ROSETTA_LOGIN_STARTS_PER_ADDRESS", "ROSETTA_LOGIN_STARTS_PER_TENANT"] {
         env.push((name.into(), "100000000".into()));
     }
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     Rosetta::start(&env).await
 }
 
@@ -114,18 +121,31 @@ pub async fn world_with(rosetta: Rosetta, stack: Stack) -> World {
 
 /// [`world_with`], the source `corp` added with extra options (e.g. `--offline-access`).
 pub async fn world_with_source(rosetta: Rosetta, stack: Stack, source_options: &[&str]) -> World {
-    let env = rosetta.env().to_vec();
-    let port = rosetta.port();
-    let op = OidcProvider::start(&OidcProviderConfig {
-        clients: vec![OidcClient::new(
-            "rosetta",
-            "op-client-secret",
-            &format!("http://acme.localhost:{port}/oidc/callback/corp"),
-        )],
+    let op = OidcProviderConfig {
         accounts: vec![OidcAccount::verified("ada-sub", "ada@acme.example", "Ada", "Lovelace")],
         ..OidcProviderConfig::default()
-    })
-    .expect("the test OP starts (e2e/peers/install.sh)");
+    };
+    world_with_provider(rosetta, stack, op, source_options).await
+}
+
+/// [`world_with_source`] with the test OpenID provider started from `op` (shaped like a
+/// real provider, e.g. `OidcProviderConfig::entra(tid)`, with its own accounts) plus the
+/// client `rosetta` (secret `op-client-secret`, acme's `corp` callback), which is added
+/// here. With `source_options` such as `["--preset", "entra"]`.
+pub async fn world_with_provider(
+    rosetta: Rosetta,
+    stack: Stack,
+    mut op: OidcProviderConfig,
+    source_options: &[&str],
+) -> World {
+    let env = rosetta.env().to_vec();
+    let port = rosetta.port();
+    op.clients.push(OidcClient::new(
+        "rosetta",
+        "op-client-secret",
+        &format!("http://acme.localhost:{port}/oidc/callback/corp"),
+    ));
+    let op = OidcProvider::start(&op).expect("the test OP starts (e2e/peers/install.sh)");
     run(&rosetta, &env, &["tenant", "create", "acme", "--json"]).await;
     run(&rosetta, &env, &["tenant", "create", "globex", "--json"]).await;
     add_corp_source_with(&rosetta, op.issuer(), "op-client-secret", source_options).await;
