@@ -11,10 +11,11 @@ use rosetta_api::{
     AcceptInvitationRequest, ApiError, AuditPage, AuditQuery, ChangePasswordRequest, CodeRequest, ConnectionTest,
     CreateIdentitySourceRequest, CreateServiceProviderRequest, EmailRequest, EndUser, EndUserPage, EndUserQuery,
     ErrorCode, IdentitySource, ImportServiceProviderRequest, InactivePreview, InactiveQuery, Invitation, InviteRequest,
-    Member, Message, PageQuery, ProvisioningTarget, ProvisioningTest, ProvisioningUser, ProvisioningUserPage,
-    PutProvisioningRequest, RecoveryCodes, ResetPasswordRequest, ServiceProvider, Session, SetupProgress,
-    SignInRequest, SignUpRequest, SigningKey, SwitchTenantRequest, SyncPreview, SyncResult, TenantSettings,
-    TokenRequest, TotpEnrolment, UpdateIdentitySourceRequest, UpdateServiceProviderRequest, UpdateTenantRequest,
+    Mapping, MappingPreview, MappingPreviewRequest, Member, Message, PageQuery, ProvisioningTarget, ProvisioningTest,
+    ProvisioningUser, ProvisioningUserPage, PutProvisioningRequest, RecoveryCodes, ResetPasswordRequest,
+    ServiceProvider, Session, SetupProgress, SignInRequest, SignUpRequest, SigningKey, SourcePresetInfo,
+    SwitchTenantRequest, SyncPreview, SyncResult, TenantSettings, TokenRequest, TotpEnrolment,
+    UpdateIdentitySourceRequest, UpdateServiceProviderRequest, UpdateTenantRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -286,6 +287,15 @@ impl Client {
         get("service-providers").await
     }
 
+    /// `GET /api/v1/service-providers/{id}`; `None` when there is no such SP (any more).
+    pub async fn service_provider(self, id: String) -> Result<Option<ServiceProvider>, Failure> {
+        match get(&format!("service-providers/{}", percent_encode(&id))).await {
+            Ok(sp) => Ok(Some(sp)),
+            Err(f) if f.code() == Some(ErrorCode::NotFound) => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
     /// `POST /api/v1/service-providers`.
     pub async fn create_service_provider(self, body: CreateServiceProviderRequest) -> Result<ServiceProvider, Failure> {
         send_json(self.post("service-providers"), &body).await
@@ -308,6 +318,26 @@ impl Client {
     /// `DELETE /api/v1/service-providers/{id}`.
     pub async fn delete_service_provider(self, id: String) -> Result<(), Failure> {
         self.delete(&format!("service-providers/{}", percent_encode(&id))).await
+    }
+
+    // What a service provider receives (attributes, NameID, groups).
+
+    /// `PUT /api/v1/service-providers/{id}/mapping`: the whole mapping.
+    pub async fn put_mapping(self, sp_id: String, body: Mapping) -> Result<ServiceProvider, Failure> {
+        send_json(
+            self.put(&format!("service-providers/{}/mapping", percent_encode(&sp_id))),
+            &body,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/service-providers/{id}/mapping/preview`: what the SP would receive.
+    pub async fn preview_mapping(self, sp_id: String, body: MappingPreviewRequest) -> Result<MappingPreview, Failure> {
+        send_json(
+            self.post(&format!("service-providers/{}/mapping/preview", percent_encode(&sp_id))),
+            &body,
+        )
+        .await
     }
 
     // Provisioning (SCIM) of a service provider.
@@ -370,6 +400,11 @@ impl Client {
     }
 
     // Identity sources.
+
+    /// `GET /api/v1/identity-source-presets`: the kinds of provider, for the chooser.
+    pub async fn identity_source_presets(self) -> Result<Vec<SourcePresetInfo>, Failure> {
+        get("identity-source-presets").await
+    }
 
     /// `GET /api/v1/identity-sources`.
     pub async fn identity_sources(self) -> Result<Vec<IdentitySource>, Failure> {

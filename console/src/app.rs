@@ -10,8 +10,8 @@ use leptos_router::path;
 use rosetta_api::Role;
 
 use crate::pages::{
-    account, applications, atlassian, audit, end_users, keys, members, overview, provisioning, public, security,
-    sources,
+    account, applications, atlassian, audit, end_users, groups, keys, mapping, members, overview, provisioning, public,
+    security, sources,
 };
 use crate::session::{Auth, Stage, use_auth};
 use crate::ui::{Loading, NoticeArea, Notices, use_notices};
@@ -33,6 +33,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/atlassian") view=atlassian::AtlassianWizard/>
                     <Route path=path!("/applications") view=applications::Applications/>
                     <Route path=path!("/applications/:id/provisioning") view=provisioning::Provisioning/>
+                    <Route path=path!("/applications/:id/mapping") view=mapping::Attributes/>
+                    <Route path=path!("/applications/:id/groups") view=groups::Groups/>
                     <Route path=path!("/sources") view=sources::Sources/>
                     <Route path=path!("/people") view=end_users::EndUsers/>
                     <Route path=path!("/members") view=members::Members/>

@@ -101,6 +101,57 @@ pub fn Field(
     }
 }
 
+/// A labelled input whose ID is made at run time (several alike on a page: one per rule or
+/// per card), with its hint and its error from the API next to it.
+#[component]
+pub fn FieldAt(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    value: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional, into)] hint: Option<String>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    /// Classes of the input (for styles and tests).
+    #[prop(optional)]
+    class: &'static str,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let has_hint = hint.is_some();
+    let described = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if has_hint {
+                ids.push(hint_id.clone());
+            }
+            if error.with(Option::is_some) {
+                ids.push(error_id.clone());
+            }
+            ids.join(" ")
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || error.with(Option::is_some)>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <input
+                id=id
+                class=class
+                type="text"
+                autocomplete="off"
+                spellcheck="false"
+                placeholder=placeholder
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
+                aria-describedby=described
+            />
+            {move || error.get().map(|e| view! { <p class="field-error" id=error_id.clone()>{e}</p> })}
+        </div>
+    }
+}
+
 /// A labelled multi-line input with its error next to it.
 #[component]
 pub fn TextArea(

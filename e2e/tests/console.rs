@@ -776,6 +776,28 @@ async fn set_up_progress_to_a_first_login(stack: Stack, screenshots: bool) {
         b.click(".sidenav a[href='/people']").await.unwrap();
         b.wait_for_text("ada@acme.example", LIMIT).await.unwrap();
         keep_screenshot(&b, "end-users").await;
+        // What the Atlassian application receives, previewed for the person who signed in;
+        // its groups rule; an identity provider from the Entra ID preset.
+        b.click(".sidenav a[href='/applications']").await.unwrap();
+        b.wait_for_text("attributes-link", LIMIT).await.unwrap();
+        b.click("a.attributes-link").await.unwrap();
+        b.wait_for_text("id=\"attribute-rules\"", LIMIT).await.unwrap();
+        b.click("#preview-person").await.unwrap();
+        b.type_into("#preview-search", "ada").await.unwrap();
+        b.click("#preview-find").await.unwrap();
+        b.wait_for_text("preview-user", LIMIT).await.unwrap();
+        b.click("button.preview-user").await.unwrap();
+        b.click("#run-preview").await.unwrap();
+        b.wait_for_text("id=\"preview-result\"", LIMIT).await.unwrap();
+        keep_screenshot(&b, "attributes").await;
+        b.click("a.subnav-groups").await.unwrap();
+        b.wait_for_text("id=\"groups-allow\"", LIMIT).await.unwrap();
+        keep_screenshot(&b, "groups").await;
+        b.click(".sidenav a[href='/sources']").await.unwrap();
+        b.wait_for_text("id=\"preset-entra\"", LIMIT).await.unwrap();
+        b.click("#preset-entra").await.unwrap();
+        b.wait_for_text("At Microsoft Entra ID", LIMIT).await.unwrap();
+        keep_screenshot(&b, "add-identity-provider").await;
         // Provisioning of the Atlassian application to a real SCIM server, synced.
         let scim = ScimServer::start(
             "2fb21891-7bee-4c2d-a61a-ade3834c8b2b",

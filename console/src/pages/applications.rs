@@ -1,15 +1,15 @@
-//! SAML applications: Atlassian and any other SP from its metadata; what each receives
-//! (attributes) and its two-step rule; whether Rosetta provisions its accounts (the page is
-//! `provisioning`); deleting one.
+//! SAML applications: Atlassian and any other SP from its metadata; the names of the
+//! attributes each receives and its two-step rule (where the values come from, the NameID and
+//! the groups have their pages: `mapping`, `groups`); whether Rosetta provisions its accounts
+//! (the page is `provisioning`); deleting one.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use rosetta_api::{
-    AttributeRule, Claim, ImportServiceProviderRequest, Preset, ServiceProvider, SpMfaPolicy,
-    UpdateServiceProviderRequest,
+    AttributeRule, ImportServiceProviderRequest, Preset, ServiceProvider, SpMfaPolicy, UpdateServiceProviderRequest,
 };
 
-use super::provisioning;
+use super::{mapping, provisioning};
 use crate::api::Failure;
 use crate::session::use_api;
 use crate::ui::{Confirm, Empty, Field, FormState, FormStatus, Loaded, PageHeader, TextArea, use_notices};
@@ -87,18 +87,14 @@ fn AppCard(sp: ServiceProvider, sps: Sps) -> impl IntoView {
             </div>
             {move || failure.get().map(|f| view! { <p class="notice error" role="alert">{f.message()}</p> })}
             <provisioning::Summary sp_id=sp.id.clone()/>
+            <p class="card-links">
+                <a class="button secondary small attributes-link" href=mapping::attributes_href(&sp.id)>"Attributes & NameID"</a>
+                <a class="button secondary small groups-link" href=mapping::groups_href(&sp.id)>"Groups"</a>
+            </p>
             <SpEditor sp=sp.clone()/>
         </li>
     }
 }
-
-const CLAIMS: [(Claim, &str); 5] = [
-    (Claim::Email, "email"),
-    (Claim::GivenName, "given name"),
-    (Claim::FamilyName, "family name"),
-    (Claim::Name, "full name"),
-    (Claim::UserId, "stable user ID"),
-];
 
 const MFA_CHOICES: [(SpMfaPolicy, &str); 4] = [
     (SpMfaPolicy::Inherit, "as the organisation"),
@@ -107,8 +103,8 @@ const MFA_CHOICES: [(SpMfaPolicy, &str); 4] = [
     (SpMfaPolicy::Required, "always"),
 ];
 
-/// The attributes an application receives (which value under which SAML name) and its
-/// two-step sign-in rule.
+/// The names of the attributes an application receives (where their values come from is said,
+/// and changed on the Attributes & NameID page) and its two-step sign-in rule.
 #[component]
 fn SpEditor(sp: ServiceProvider) -> impl IntoView {
     let api = use_api();
@@ -133,6 +129,7 @@ fn SpEditor(sp: ServiceProvider) -> impl IntoView {
         });
     };
     let prefix = sp.name.clone();
+    let attributes_link = mapping::attributes_href(&sp.id);
     let mfa_id = format!("{}-mfa", sp.name);
     view! {
         <details id=format!("{}-editor", sp.name) class="editor">
@@ -148,21 +145,14 @@ fn SpEditor(sp: ServiceProvider) -> impl IntoView {
                                 <tr>
                                     <td><input id=name_id.clone() aria-label=format!("SAML attribute name {}", i + 1) prop:value=rule.name.clone()
                                         on:change=move |ev| rules.update(|r| if let Some(rule) = r.get_mut(i) { rule.name = event_target_value(&ev) })/></td>
-                                    <td><select aria-label=format!("Value of attribute {}", i + 1) on:change=move |ev| {
-                                        let chosen = event_target_value(&ev);
-                                        if let Some((claim, _)) = CLAIMS.iter().find(|(_, l)| *l == chosen) {
-                                            rules.update(|r| if let Some(rule) = r.get_mut(i) { rule.claim = *claim });
-                                        }
-                                    }>
-                                        {CLAIMS.iter().map(|(claim, label)| view! {
-                                            <option value=*label selected=*claim == rule.claim>{*label}</option>
-                                        }).collect_view()}
-                                    </select></td>
+                                    <td class="attribute-value">{mapping::describe(&rule.value, &rule.transforms)}</td>
                                 </tr>
                             }
                         }).collect_view()}
                     </tbody>
                 </table></div>
+                <p class="muted small">"Where the values come from, the NameID and added attributes: "
+                    <a href=attributes_link>"Attributes & NameID"</a> "."</p>
                 <div class="field">
                     <label for=mfa_id.clone()>"Two-step sign-in for this application"</label>
                     <select id=mfa_id on:change=move |ev| {
