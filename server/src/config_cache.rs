@@ -35,7 +35,7 @@ type Map<K, T> = Mutex<HashMap<K, Entry<T>>>;
 pub struct ConfigCache {
     ttl: Duration,
     tenants: Map<String, Arc<Tenant>>,
-    service_providers: Map<Uuid, Arc<Vec<ServiceProvider>>>,
+    service_providers: Map<Uuid, Arc<Vec<Arc<ServiceProvider>>>>,
     sources: Map<Uuid, Arc<Vec<SourceWithSecret>>>,
     keys: Map<Uuid, Arc<signing_key::Model>>,
 }
@@ -91,11 +91,19 @@ impl ConfigCache {
         &self,
         db: &DatabaseConnection,
         tenant_id: Uuid,
-    ) -> ServiceResult<Arc<Vec<ServiceProvider>>> {
+    ) -> ServiceResult<Arc<Vec<Arc<ServiceProvider>>>> {
         if let Some(v) = fresh(&self.service_providers, &tenant_id, self.ttl) {
             return Ok(v);
         }
-        let all = Arc::new(service_providers::list(db, tenant_id).await?);
+        // Each SP behind its own `Arc`: a login holds the one it serves without copying its
+        // mapping.
+        let all = Arc::new(
+            service_providers::list(db, tenant_id)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect::<Vec<_>>(),
+        );
         if !self.ttl.is_zero() {
             put(&self.service_providers, tenant_id, all.clone());
         }

@@ -370,7 +370,7 @@ impl<'a> Flow<'a> {
     /// Answers from a live broker session, or sends the browser to a provider.
     async fn proceed(
         &self,
-        sp: ServiceProvider,
+        sp: Arc<ServiceProvider>,
         request: SpRequest,
         sso_cookie: Option<&str>,
         guard: Option<ReplayGuard>,
@@ -673,7 +673,7 @@ impl<'a> Flow<'a> {
     }
 
     /// The tenant's SP with this entity ID (from the configuration cache).
-    async fn sp_by_entity_id(&self, entity_id: &str) -> Result<Option<ServiceProvider>, FlowError> {
+    async fn sp_by_entity_id(&self, entity_id: &str) -> Result<Option<Arc<ServiceProvider>>, FlowError> {
         Ok(self
             .state
             .config

@@ -79,6 +79,9 @@ pub struct IdentitySource {
     pub allow_guests: bool,
     /// Entra ID: group overages are read from Microsoft Graph.
     pub fetch_group_overage: bool,
+    /// Entra ID: the directory (tenant) ID of the issuer, read once with the row.
+    #[serde(skip)]
+    pub entra_tenant: Option<String>,
 }
 
 /// The stored name of a preset.
@@ -317,7 +320,7 @@ impl IdentitySource {
         config.fetch_userinfo = self.use_userinfo;
         config.checks = ProviderChecks {
             preset: self.preset,
-            entra_tenant: entra_tenant_of(&self.issuer),
+            entra_tenant: self.entra_tenant.clone(),
             allow_guests: self.allow_guests,
             groups_claim: self.groups_claim.clone(),
             fetch_group_overage: self.fetch_group_overage,
@@ -357,6 +360,12 @@ fn view(m: identity_source::Model, mut rows: Vec<identity_source_domain::Model>)
             token: d.verify_token,
         })
         .collect();
+    let preset = parse_preset(&m.preset);
+    let entra_tenant = if preset == SourcePreset::Entra {
+        entra_tenant_of(&m.issuer)
+    } else {
+        None
+    };
     IdentitySource {
         id: m.id,
         name: m.name,
@@ -367,10 +376,11 @@ fn view(m: identity_source::Model, mut rows: Vec<identity_source_domain::Model>)
         claims,
         use_userinfo: m.use_userinfo,
         offline_access: m.offline_access,
-        preset: parse_preset(&m.preset),
+        preset,
         groups_claim: m.groups_claim,
         allow_guests: m.allow_guests,
         fetch_group_overage: m.fetch_group_overage,
+        entra_tenant,
     }
 }
 
