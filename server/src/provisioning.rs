@@ -277,19 +277,8 @@ impl Worker {
             .ok_or_else(|| anyhow::anyhow!("the target's service provider is gone"))?;
         let desired = match desired(&sp, &user) {
             Ok(desired) => desired,
-            Err(e) => {
-                // The SP's rules refuse this person, as a login would: nothing is pushed.
-                self.count("failed");
-                self.audit(
-                    &target,
-                    &sp,
-                    &user,
-                    "provisioning.push",
-                    "failure",
-                    json!({"reason": e.to_string()}),
-                );
-                return Ok(Some(Finish::Failed { reason: e.to_string() }));
-            }
+            // The SP's rules refuse this person, as a login would: nothing is pushed.
+            Err(e) => return Ok(Some(self.failed(&target, &sp, &user, e.to_string()))),
         };
         let key = queue::open_key(&self.state.keyring, &target)?;
         let link = queue::link_of(db, target.id, user.id).await?;
@@ -365,19 +354,23 @@ impl Worker {
                     reason: e.to_string(),
                 }
             }
-            Err(e) => {
-                self.count("failed");
-                self.audit(
-                    &target,
-                    &sp,
-                    &user,
-                    "provisioning.push",
-                    "failure",
-                    json!({"reason": e.to_string()}),
-                );
-                Finish::Failed { reason: e.to_string() }
-            }
+            Err(e) => self.failed(&target, &sp, &user, e.to_string()),
         }))
+    }
+
+    /// A push refused for good (until the user changes or an admin retries): counted,
+    /// audited with `reason`.
+    fn failed(&self, target: &target::Model, sp: &ServiceProvider, user: &end_user::Model, reason: String) -> Finish {
+        self.count("failed");
+        self.audit(
+            target,
+            sp,
+            user,
+            "provisioning.push",
+            "failure",
+            json!({"reason": reason}),
+        );
+        Finish::Failed { reason }
     }
 
     fn audit(
