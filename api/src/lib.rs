@@ -225,6 +225,9 @@ pub struct CertificateInfo {
     pub fingerprint_sha256: String,
     /// Expiry, as text.
     pub not_after: String,
+    /// Whole days until it expires (negative once it has); the console warns from 30.
+    #[serde(default)]
+    pub days_left: i64,
 }
 
 /// Where a signing key is in its rotation.

@@ -38,6 +38,8 @@ pub struct Model {
     pub activated_at: Option<DateTimeUtc>,
     /// When it was retired.
     pub retired_at: Option<DateTimeUtc>,
+    /// The expiry threshold (30 or 7 days) the owners were last emailed about.
+    pub expiry_warned: Option<i32>,
 }
 
 impl std::fmt::Debug for Model {

@@ -15,6 +15,7 @@ mod m20261203_000009_tenant_scoped_claims;
 mod m20261204_000010_provisioning;
 mod m20261204_000011_liveness;
 mod m20261205_000012_mapping;
+mod m20261205_000013_signing_key_expiry;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_provisioning::Migration),
             Box::new(m20261204_000011_liveness::Migration),
             Box::new(m20261205_000012_mapping::Migration),
+            Box::new(m20261205_000013_signing_key_expiry::Migration),
         ]
     }
 }

@@ -117,6 +117,35 @@ pub fn provisioning_paused(to: &str, sp_name: &str, reason: &str, link: &str) ->
     )
 }
 
+/// "The signing certificate of <tenant> expires in N days" (sent to owners at 30 and 7
+/// days): every SP that pins it (Atlassian does) refuses logins once it has expired.
+pub fn signing_certificate_expiring(
+    to: &str,
+    tenant_name: &str,
+    state: &str,
+    days_left: i64,
+    link: &str,
+) -> OutgoingEmail {
+    let when = if days_left < 0 {
+        "has expired".to_owned()
+    } else {
+        format!("expires in {days_left} day(s)")
+    };
+    email(
+        to,
+        &format!("The {state} signing certificate of {tenant_name} {when}"),
+        vec![
+            format!("The {state} certificate Rosetta signs {tenant_name}'s SAML responses with {when}."),
+            "Applications that check it (Atlassian does) refuse every login once it has expired. On the \
+             console's Signing keys page: publish a next key, add its certificate to each application (for \
+             Atlassian: admin.atlassian.com → Security → Identity providers → your SAML provider), then \
+             promote it."
+                .into(),
+        ],
+        Some(("Open Signing keys", link)),
+    )
+}
+
 /// "The provisioning key for <SP> expires on <date>" (sent to owners at 30 and 7 days).
 pub fn provisioning_key_expiring(
     to: &str,

@@ -13,8 +13,9 @@
 //!    directory API.
 //! 2. **inactivity**: with `deactivate_after_days` set, active users without a login for
 //!    that long are marked departed the same way.
-//! 3. **key expiry**: owners are emailed when a provisioning target's API key expires in
-//!    30 days or fewer, and again at 7 (Atlassian sends no warning).
+//! 3. **key expiry**: owners are emailed when a provisioning target's API key, or a published
+//!    signing certificate, expires in 30 days or fewer, and again at 7 (Atlassian sends no
+//!    warning for its keys, and refuses every login once the certificate it pinned expires).
 //!
 //! A departed user who logs in through the provider again is active again (the login's
 //! upsert), and is pushed as such. Every departure is audited (actor `lifecycle`) with its
@@ -30,8 +31,9 @@ use serde_json::json;
 
 use crate::domain::TenantSlug;
 use crate::services::audit::AuditEvent;
-use crate::services::{end_users, grants, provisioning};
+use crate::services::{end_users, grants, provisioning, signing_keys};
 use crate::state::AppState;
+use rosetta_entity::signing_key::KeyState;
 
 /// How often a replica looks for due runs.
 const TICK: Duration = Duration::from_secs(60);
@@ -49,6 +51,9 @@ pub struct RunReport {
     pub inactive: u64,
     /// Expiry warnings sent (one per target and threshold).
     pub key_warnings: u64,
+    /// Signing certificate expiry warnings sent (one per key and threshold).
+    #[serde(default)]
+    pub certificate_warnings: u64,
 }
 
 /// Starts this replica's scheduler.
@@ -117,7 +122,91 @@ pub async fn run_tenant(state: &AppState, t: &tenant::Model) -> anyhow::Result<R
         }
     }
     report.key_warnings = warn_expiring_keys(state, t).await?;
+    report.certificate_warnings = warn_expiring_certificates(state, t).await?;
     Ok(report)
+}
+
+/// The expiry threshold (30 or 7 days) `days_left` falls under, if any.
+fn expiry_threshold(days_left: i64) -> Option<i32> {
+    match days_left {
+        ..=7 => Some(7),
+        8..=30 => Some(30),
+        _ => None,
+    }
+}
+
+/// Emails the owners about published signing certificates (active or next) that expire
+/// within 30 days (again within 7); how many warnings went out.
+async fn warn_expiring_certificates(state: &AppState, t: &tenant::Model) -> anyhow::Result<u64> {
+    let mut sent = 0;
+    for key in signing_keys::published(&state.db, t.id).await? {
+        let days_left = signing_keys::days_left(&key)?;
+        let Some(threshold) = expiry_threshold(days_left) else {
+            continue;
+        };
+        if key.expiry_warned.is_some_and(|w| w <= threshold) {
+            continue;
+        }
+        let which = if key.state == KeyState::Active {
+            "active"
+        } else {
+            "next"
+        };
+        let link = format!("{}keys", state.settings.server.public_url);
+        email_owners(state, t.id, &link, |to, link| {
+            crate::emails::signing_certificate_expiring(to, &t.display_name, which, days_left, link)
+        })
+        .await?;
+        signing_keys::set_expiry_warned(&state.db, key.id, threshold).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// Emails each owner of the tenant the message `email(to, link)` makes. A message that
+/// cannot be sent is logged; the others still go.
+pub(crate) async fn email_owners(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    link: &str,
+    email: impl Fn(&str, &str) -> crate::mail::OutgoingEmail,
+) -> crate::services::ServiceResult<()> {
+    let members = crate::services::members::list(&state.db, tenant_id).await?;
+    for owner in members.iter().filter(|m| m.role == rosetta_api::Role::Owner) {
+        if let Err(e) = state.mailer.send(&email(&owner.email, link)).await {
+            tracing::warn!(error = %e, "emailing an owner failed");
+        }
+    }
+    Ok(())
+}
+
+/// Sets `rosetta_signing_certificate_expiry_seconds` from the database: every published key
+/// of every tenant (at scrape time, so every replica reports the same, and a retired key
+/// leaves the exposition).
+pub async fn update_certificate_gauge(state: &AppState) -> anyhow::Result<()> {
+    let keys = signing_keys::all_published(&state.db).await?;
+    let slugs: std::collections::HashMap<uuid::Uuid, String> = tenant::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect();
+    let gauge = &state.metrics.signing_certificate_expiry_seconds;
+    gauge.reset();
+    for key in keys {
+        let Some(slug) = slugs.get(&key.tenant_id) else {
+            continue;
+        };
+        let which = if key.state == KeyState::Active {
+            "active"
+        } else {
+            "next"
+        };
+        gauge
+            .with_label_values(&[slug.as_str(), which])
+            .set(signing_keys::seconds_left(&key)?);
+    }
+    Ok(())
 }
 
 async fn liveness(
@@ -194,10 +283,8 @@ async fn warn_expiring_keys(state: &AppState, t: &tenant::Model) -> anyhow::Resu
             continue;
         };
         let days_left = (expires - today).num_days();
-        let threshold = match days_left {
-            ..=7 => 7,
-            8..=30 => 30,
-            _ => continue,
+        let Some(threshold) = expiry_threshold(days_left) else {
+            continue;
         };
         if target.expiry_warned.is_some_and(|w| w <= threshold) {
             continue;

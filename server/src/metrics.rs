@@ -2,7 +2,7 @@
 //! port never exposes them.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The metrics of one process.
@@ -32,6 +32,9 @@ pub struct Metrics {
     /// Provisioning pushes ended, by outcome (`create`, `update`, `deactivate`, `reactivate`,
     /// `unchanged`, `absent`, `retry`, `paused`, `failed`).
     pub provisioning_pushes: IntCounterVec,
+    /// Seconds until each published signing certificate expires, by tenant and key state
+    /// (`active`, `next`); read from the database at scrape time, so every replica agrees.
+    pub signing_certificate_expiry_seconds: IntGaugeVec,
 }
 
 impl Metrics {
@@ -94,6 +97,14 @@ impl Metrics {
             Opts::new("rosetta_provisioning_pushes_total", "Provisioning pushes by outcome"),
             &["outcome"],
         )?;
+        let signing_certificate_expiry_seconds = IntGaugeVec::new(
+            Opts::new(
+                "rosetta_signing_certificate_expiry_seconds",
+                "Seconds until each published signing certificate expires (negative once it has)",
+            ),
+            &["tenant", "state"],
+        )?;
+        registry.register(Box::new(signing_certificate_expiry_seconds.clone()))?;
         registry.register(Box::new(provisioning_queue_depth.clone()))?;
         registry.register(Box::new(provisioning_oldest_pending_seconds.clone()))?;
         registry.register(Box::new(provisioning_pushes.clone()))?;
@@ -118,6 +129,7 @@ impl Metrics {
             provisioning_queue_depth,
             provisioning_oldest_pending_seconds,
             provisioning_pushes,
+            signing_certificate_expiry_seconds,
         })
     }
 

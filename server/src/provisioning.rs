@@ -427,13 +427,7 @@ pub(crate) async fn email_owners(
         "{}applications/{}/provisioning",
         state.settings.server.public_url, target.service_provider_id
     );
-    let members = crate::services::members::list(&state.db, target.tenant_id).await?;
-    for owner in members.iter().filter(|m| m.role == rosetta_api::Role::Owner) {
-        if let Err(e) = state.mailer.send(&email(&owner.email, &link)).await {
-            tracing::warn!(error = %e, "emailing an owner about provisioning failed");
-        }
-    }
-    Ok(())
+    crate::lifecycle::email_owners(state, target.tenant_id, &link, email).await
 }
 
 /// What the user should be at the SP's directory.

@@ -143,6 +143,9 @@ fn metrics_server(listen: &str, state: web::Data<AppState>) -> anyhow::Result<(S
                     Ok(n) => state.metrics.pending_logins.set(i64::try_from(n).unwrap_or(i64::MAX)),
                     Err(e) => tracing::warn!(error = %e, "counting pending logins failed"),
                 }
+                if let Err(e) = crate::lifecycle::update_certificate_gauge(&state).await {
+                    tracing::warn!(error = %e, "reading the signing certificates' expiry failed");
+                }
                 actix_web::HttpResponse::Ok()
                     .content_type("text/plain; version=0.0.4; charset=utf-8")
                     .body(state.metrics.render())

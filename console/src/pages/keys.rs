@@ -11,6 +11,40 @@ use crate::ui::{Confirm, FormState, FormStatus, Loaded, PageHeader, short_time, 
 
 type KeysResource = LocalResource<Result<Vec<SigningKey>, Failure>>;
 
+/// Banners for published signing certificates that expire within 30 days (the owners are
+/// emailed at 30 and 7): applications that pin the certificate refuse logins once it has.
+#[component]
+pub fn ExpiryAlerts() -> impl IntoView {
+    let api = use_api();
+    let tenant = LocalResource::new(move || api.tenant());
+    move || {
+        tenant.get().and_then(Result::ok).map(|t| {
+            t.details
+                .idp
+                .certificates
+                .into_iter()
+                .filter(|c| c.days_left <= 30)
+                .map(|c| {
+                    let which = if c.state == KeyState::Active { "active" } else { "next" };
+                    let when = if c.days_left < 0 {
+                        "has expired".to_owned()
+                    } else {
+                        format!("expires in {} day{}", c.days_left, if c.days_left == 1 { "" } else { "s" })
+                    };
+                    view! {
+                        <div class=if c.days_left <= 7 { "banner danger certificate-alert" } else { "banner warning certificate-alert" } role="alert">
+                            {format!(
+                                "The {which} signing certificate {when}: applications that check it (Atlassian does) refuse every login once it has expired. "
+                            )}
+                            <a href="/keys">"Rotate the signing key"</a>
+                        </div>
+                    }
+                })
+                .collect_view()
+        })
+    }
+}
+
 #[component]
 pub fn Keys() -> impl IntoView {
     let api = use_api();

@@ -1,11 +1,12 @@
-//! The tenant at a glance: warnings about provisioning (paused, API keys expiring), the
+//! The tenant at a glance: warnings about provisioning (paused, API keys expiring) and
+//! expiring signing certificates, the
 //! set-up progress card (until it is complete), the applications and identity providers
 //! with their recent health, the latest logins.
 
 use leptos::prelude::*;
 use rosetta_api::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, IdentitySource, ServiceProvider, SetupProgress};
 
-use super::provisioning;
+use super::{keys, provisioning};
 use crate::session::use_api;
 use crate::ui::{Empty, Loaded, PageHeader, short_time};
 
@@ -25,6 +26,7 @@ pub fn Overview() -> impl IntoView {
     view! {
         <PageHeader title="Overview"/>
         <provisioning::Alerts/>
+        <keys::ExpiryAlerts/>
         <Loaded resource=progress what="the set-up progress" let:p>
             <SetupCard progress=p/>
         </Loaded>

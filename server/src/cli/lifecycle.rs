@@ -246,8 +246,13 @@ pub async fn lifecycle(settings: Settings, action: LifecycleAction, json: bool) 
             emit(json, &report, || {
                 format!(
                     "{tenant}: {} refresh token(s) accepted, {} refused (departed), {} unanswered; {} inactive \
-                     user(s) departed; {} key expiry warning(s)",
-                    report.redeemed, report.refused, report.unanswered, report.inactive, report.key_warnings
+                     user(s) departed; {} key and {} certificate expiry warning(s)",
+                    report.redeemed,
+                    report.refused,
+                    report.unanswered,
+                    report.inactive,
+                    report.key_warnings,
+                    report.certificate_warnings
                 )
             })
         }

@@ -53,6 +53,11 @@ impl fmt::Debug for SigningKey {
 impl SigningKey {
     /// A fresh RSA-2048 key with a self-signed SHA-256 certificate naming `common_name`.
     pub fn generate(common_name: &str) -> Result<Self, KeyError> {
+        Self::generate_valid_for(common_name, CERT_VALIDITY_DAYS)
+    }
+
+    /// [`Self::generate`] with a certificate valid for `days` from now.
+    pub fn generate_valid_for(common_name: &str, days: u32) -> Result<Self, KeyError> {
         let key = PKey::from_rsa(Rsa::generate(2048)?)?;
         let mut name = X509NameBuilder::new()?;
         // X.509 caps CN at 64 characters; the entity ID can be longer.
@@ -69,7 +74,7 @@ impl SigningKey {
         builder.set_issuer_name(&name)?;
         builder.set_pubkey(&key)?;
         let not_before = Asn1Time::days_from_now(0)?;
-        let not_after = Asn1Time::days_from_now(CERT_VALIDITY_DAYS)?;
+        let not_after = Asn1Time::days_from_now(days)?;
         builder.set_not_before(&not_before)?;
         builder.set_not_after(&not_after)?;
         builder.sign(&key, MessageDigest::sha256())?;

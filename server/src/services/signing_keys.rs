@@ -51,6 +51,7 @@ pub async fn generate<C: ConnectionTrait>(
         created_at: Set(now),
         activated_at: Set((state == KeyState::Active).then_some(now)),
         retired_at: Set(None),
+        expiry_warned: Set(None),
     };
     Ok(row.insert(db).await?)
 }
@@ -179,6 +180,40 @@ pub fn to_wire(row: &signing_key::Model) -> ServiceResult<rosetta_api::SigningKe
         not_after,
         created_at: row.created_at.to_rfc3339(),
     })
+}
+
+/// Whole days until the key's certificate expires (negative once it has).
+pub fn days_left(row: &signing_key::Model) -> ServiceResult<i64> {
+    Ok(seconds_left(row)? / 86_400)
+}
+
+/// Seconds until the key's certificate expires (negative once it has).
+pub fn seconds_left(row: &signing_key::Model) -> ServiceResult<i64> {
+    let cert = openssl::x509::X509::from_der(&row.certificate).map_err(internal)?;
+    let now = openssl::asn1::Asn1Time::days_from_now(0).map_err(internal)?;
+    let diff = now.diff(cert.not_after()).map_err(internal)?;
+    Ok(i64::from(diff.days) * 86_400 + i64::from(diff.secs))
+}
+
+/// Every published key (active or next) of every tenant: what the expiry gauge reads.
+pub async fn all_published<C: ConnectionTrait>(db: &C) -> ServiceResult<Vec<signing_key::Model>> {
+    Ok(signing_key::Entity::find()
+        .filter(signing_key::Column::State.is_in([KeyState::Active, KeyState::Next]))
+        .all(db)
+        .await?)
+}
+
+/// Records that the owners were emailed about the key's expiry at `threshold` days.
+pub async fn set_expiry_warned(db: &sea_orm::DatabaseConnection, id: Uuid, threshold: i32) -> ServiceResult<()> {
+    signing_key::Entity::update_many()
+        .col_expr(
+            signing_key::Column::ExpiryWarned,
+            sea_orm::sea_query::Expr::value(threshold),
+        )
+        .filter(signing_key::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The key's certificate as PEM, and its expiry as text.

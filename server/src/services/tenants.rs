@@ -126,6 +126,7 @@ pub async fn idp_info(
             pem,
             fingerprint_sha256: crate::saml::keys::cert_fingerprint_sha256(&row.certificate),
             not_after,
+            days_left: signing_keys::days_left(&row)?,
         });
     }
     Ok(rosetta_api::IdpInfo {

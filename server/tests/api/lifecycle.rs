@@ -439,3 +439,91 @@ async fn owners_are_warned_of_an_expiring_key_at_30_and_at_7_days() {
         .unwrap();
     assert_eq!(target.key_expires_in_days, Some(5));
 }
+
+#[tokio::test]
+async fn owners_are_warned_of_an_expiring_signing_certificate_and_the_gauge_reads_it() {
+    use rosetta::domain::{DisplayName, EmailAddress, NewPassword};
+    use rosetta::services::accounts::{self, SignUp};
+    use rosetta_entity::signing_key::{self, KeyState};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = crate::helpers::spawn_app(rosetta_e2e::Stack::embedded()).await;
+    let email = EmailAddress::parse("owner@gamma.example").unwrap();
+    let outcome = accounts::sign_up(
+        &app.state.db,
+        &app.state.keyring,
+        &app.state.hosts,
+        SignUp {
+            password: NewPassword::parse("a long enough passphrase 42", &email).unwrap(),
+            email,
+            slug: TenantSlug::parse("gamma").unwrap(),
+            name: DisplayName::parse("Gamma").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let accounts::SignUpOutcome::Created { tenant: gamma, .. } = outcome else {
+        panic!("created");
+    };
+    // The active key's certificate now expires in `days` (only the certificate is read).
+    let expiring_in = |days: u32| {
+        let db = app.state.db.clone();
+        async move {
+            let key = rosetta::saml::keys::SigningKey::generate_valid_for("gamma", days).unwrap();
+            signing_key::Entity::update_many()
+                .col_expr(
+                    signing_key::Column::Certificate,
+                    sea_orm::sea_query::Expr::value(key.cert_der().to_vec()),
+                )
+                .filter(signing_key::Column::TenantId.eq(gamma.id))
+                .filter(signing_key::Column::State.eq(KeyState::Active))
+                .exec(&db)
+                .await
+                .unwrap();
+        }
+    };
+    let warnings = || {
+        std::fs::read_dir(app.state.settings.outbox_dir())
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+                    .filter(|t| t.contains("active signing certificate of Gamma") && t.contains("owner@gamma.example"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let run = || async {
+        let t = rosetta::services::tenants::by_id(&app.state.db, gamma.id)
+            .await
+            .unwrap();
+        rosetta::lifecycle::run_tenant(&app.state, &t).await.unwrap()
+    };
+    assert_eq!(
+        run().await.certificate_warnings,
+        0,
+        "a fresh certificate lives ten years"
+    );
+    expiring_in(20).await;
+    assert_eq!(run().await.certificate_warnings, 1);
+    assert_eq!(warnings(), 1, "warned at 30 days or fewer");
+    assert_eq!(run().await.certificate_warnings, 0, "once per threshold");
+    expiring_in(5).await;
+    assert_eq!(run().await.certificate_warnings, 1, "again at 7 days or fewer");
+    assert_eq!(warnings(), 2);
+
+    // What the console's banner reads, and the gauge every replica reports.
+    let t = rosetta::services::tenants::by_id(&app.state.db, gamma.id)
+        .await
+        .unwrap();
+    let idp = rosetta::services::tenants::idp_info(&app.state.db, &app.state.hosts, &t)
+        .await
+        .unwrap();
+    // Certificates count whole seconds: 5 days from the same second, or 4 and change.
+    assert!((4..=5).contains(&idp.certificates[0].days_left), "{:?}", idp.certificates[0]);
+    rosetta::lifecycle::update_certificate_gauge(&app.state).await.unwrap();
+    let exposition = app.state.metrics.render();
+    let line = exposition
+        .lines()
+        .find(|l| l.starts_with("rosetta_signing_certificate_expiry_seconds{state=\"active\",tenant=\"gamma\"}"))
+        .unwrap_or_else(|| panic!("{exposition}"));
+    let seconds: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((4 * 86_400..=5 * 86_400).contains(&seconds), "{line}");
+}
