@@ -517,7 +517,11 @@ async fn owners_are_warned_of_an_expiring_signing_certificate_and_the_gauge_read
         .await
         .unwrap();
     // Certificates count whole seconds: 5 days from the same second, or 4 and change.
-    assert!((4..=5).contains(&idp.certificates[0].days_left), "{:?}", idp.certificates[0]);
+    assert!(
+        (4..=5).contains(&idp.certificates[0].days_left),
+        "{:?}",
+        idp.certificates[0]
+    );
     rosetta::lifecycle::update_certificate_gauge(&app.state).await.unwrap();
     let exposition = app.state.metrics.render();
     let line = exposition
