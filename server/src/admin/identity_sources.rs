@@ -58,12 +58,18 @@ fn domains(values: &[String], fields: &mut Fields) -> Option<Vec<EmailDomain>> {
 /// Google's exact issuer, Auth0's trailing slash...): the message alone, the field is named
 /// by the form.
 fn issuer(value: &str, preset: SourcePreset, dev: bool) -> Result<String, String> {
-    let value = identity_sources::parse_issuer(value, dev).map_err(|e| match e {
-        crate::services::ServiceError::Invalid { message, .. } => message,
-        other => other.to_string(),
-    })?;
+    let value = identity_sources::parse_issuer(value, dev).map_err(message_only)?;
     preset::check_issuer(preset, &value, dev)?;
     Ok(value)
+}
+
+/// A service's refusal of one field as the form shows it: its message alone (the form names
+/// the field).
+fn message_only(e: crate::services::ServiceError) -> String {
+    match e {
+        crate::services::ServiceError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    }
 }
 
 /// Every provider preset: what to set up at the provider and what is checked.
@@ -104,7 +110,7 @@ pub async fn create(state: &AppState, scope: &Scope, body: CreateIdentitySourceR
     if let Some(claim) = &body.groups_claim {
         fields.check(
             "groups_claim",
-            identity_sources::check_groups_claim(claim).map_err(|e| e.to_string()),
+            identity_sources::check_groups_claim(claim).map_err(message_only),
         );
     }
     if body.preset == SourcePreset::Google && body.domains.is_empty() {
@@ -164,7 +170,7 @@ pub async fn update(
     if let Some(claim) = &body.groups_claim {
         fields.check(
             "groups_claim",
-            identity_sources::check_groups_claim(claim).map_err(|e| e.to_string()),
+            identity_sources::check_groups_claim(claim).map_err(message_only),
         );
     }
     if let Some(scopes) = &body.scopes {
