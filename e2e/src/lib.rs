@@ -14,6 +14,7 @@
 pub mod bench;
 pub mod bench_provisioning;
 mod browser;
+pub mod console_kit;
 mod dns_server;
 pub mod fast_peers;
 mod graph_server;

@@ -7,30 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rosetta_e2e::console_kit::{LIMIT, console_dist, link_in, sign_in, sign_up_and_verify};
 use rosetta_e2e::{Browser, PostgresServer, Rosetta, ScimServer, SmtpServer, Stack, TestDatabase};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-fn console_dist() -> PathBuf {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/dist");
-    assert!(
-        dist.join("index.html").is_file(),
-        "the console is not built: run `make console` (scripts/test.sh does)"
-    );
-    dist
-}
-
-/// The link in a raw email (quoted-printable undone enough for URLs).
-fn link_in(message: &str, path: &str) -> String {
-    let text = message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = text.find("http://localhost:").expect("a link");
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
-        .collect();
-    assert!(link.contains(path), "{link}");
-    link
-}
 
 #[tokio::test]
 async fn sign_up_verify_and_sign_in_in_the_console() {
@@ -321,34 +299,6 @@ async fn sign_up_through_the_outbox(b: &Browser, rosetta: &Rosetta) {
     sign_up_and_verify(b, rosetta, None).await;
 }
 
-async fn sign_up_and_verify(b: &Browser, rosetta: &Rosetta, smtp: Option<&SmtpServer>) {
-    let console = rosetta.console_url();
-    b.goto(&format!("{console}/signup")).await.unwrap();
-    b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
-    for (field, value) in [
-        ("#field-email", "ada@acme.example"),
-        ("#field-password", "plum harbour violet engine"),
-        ("#field-tenant_slug", "acme"),
-        ("#field-tenant_name", "Acme"),
-    ] {
-        b.type_into(field, value).await.unwrap();
-    }
-    b.click("button[type=submit]").await.unwrap();
-    b.wait_for_text("Check your email", LIMIT).await.unwrap();
-    let message = match smtp {
-        Some(smtp) => smtp.wait_for(1, LIMIT).remove(0),
-        None => std::fs::read_dir(rosetta.data_dir().join("outbox"))
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .next()
-            .expect("the verification email"),
-    };
-    b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
-    b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
-    b.click("button[type=submit]").await.unwrap();
-    b.wait_for_text("confirmed", LIMIT).await.unwrap();
-}
-
 /// The running-a-tenant pages: key rotation, people, two-step settings (and the admin's own
 /// authenticator), members, the audit log of it all.
 #[tokio::test]
@@ -600,16 +550,6 @@ async fn wait_for_step(b: &Browser, key: &str, state: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Signs `ada@acme.example` in on the page the browser shows.
-async fn sign_in(b: &Browser) {
-    b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
-    b.type_into("#field-email", "ada@acme.example").await.unwrap();
-    b.type_into("#field-password", "plum harbour violet engine")
-        .await
-        .unwrap();
-    b.click("button[type=submit]").await.unwrap();
 }
 
 /// Dismisses the passing notices.

@@ -7,72 +7,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::time::Duration;
-
+use rosetta_e2e::console_kit::{LIMIT, console_dist, sign_in, sign_up_and_verify};
 use rosetta_e2e::{Browser, Rosetta};
 
-const LIMIT: Duration = Duration::from_secs(20);
-const PASSWORD: &str = "plum harbour violet engine";
 /// The sample claims of the brief: `department` is `R&D`.
 const SAMPLE: &str = r#"{"email":"ada@corp.example","email_verified":true,"department":"R&D"}"#;
-
-fn console_dist() -> PathBuf {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/dist");
-    assert!(
-        dist.join("index.html").is_file(),
-        "the console is not built: run `make console` (scripts/test.sh does)"
-    );
-    dist
-}
-
-/// The link in a raw email (quoted-printable undone enough for URLs).
-fn link_in(message: &str, path: &str) -> String {
-    let text = message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = text.find("http://localhost:").expect("a link");
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
-        .collect();
-    assert!(link.contains(path), "{link}");
-    link
-}
 
 /// A running Rosetta serving the console, and a browser signed in as the owner of tenant
 /// `acme`, which has just signed up (the verification link from the embedded outbox).
 async fn signed_in() -> (Rosetta, Browser) {
     let env = vec![("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string())];
     let rosetta = Rosetta::start(&env).await;
-    let console = rosetta.console_url();
     let b = Browser::start()
         .await
         .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
-    b.goto(&format!("{console}/signup")).await.unwrap();
-    b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
-    for (field, value) in [
-        ("#field-email", "ada@acme.example"),
-        ("#field-password", PASSWORD),
-        ("#field-tenant_slug", "acme"),
-        ("#field-tenant_name", "Acme"),
-    ] {
-        b.type_into(field, value).await.unwrap();
-    }
-    b.click("button[type=submit]").await.unwrap();
-    b.wait_for_text("Check your email", LIMIT).await.unwrap();
-    let message = std::fs::read_dir(rosetta.data_dir().join("outbox"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .next()
-        .expect("the verification email");
-    b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
-    b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
-    b.click("button[type=submit]").await.unwrap();
-    b.wait_for_text("confirmed", LIMIT).await.unwrap();
-    b.goto(&format!("{console}/")).await.unwrap();
-    b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
-    b.type_into("#field-email", "ada@acme.example").await.unwrap();
-    b.type_into("#field-password", PASSWORD).await.unwrap();
-    b.click("button[type=submit]").await.unwrap();
+    sign_up_and_verify(&b, &rosetta, None).await;
+    b.goto(&format!("{}/", rosetta.console_url())).await.unwrap();
+    sign_in(&b).await;
     b.wait_for_text("setup-progress", LIMIT).await.unwrap();
     (rosetta, b)
 }

@@ -372,12 +372,12 @@ fn nothing() -> UpdateTenantRequest {
     }
 }
 
-#[tokio::test]
-async fn owners_are_warned_of_an_expiring_key_at_30_and_at_7_days() {
+/// Tenant `slug` (named `name`) signed up by its owner `owner@<slug>.example`, who gets the
+/// owners' emails.
+async fn with_owner(app: &TestApp, slug: &str, name: &str) -> rosetta_entity::tenant::Model {
     use rosetta::domain::{DisplayName, EmailAddress, NewPassword};
     use rosetta::services::accounts::{self, SignUp};
-    let app = crate::helpers::spawn_app(rosetta_e2e::Stack::embedded()).await;
-    let email = EmailAddress::parse("owner@beta.example").unwrap();
+    let email = EmailAddress::parse(&format!("owner@{slug}.example")).unwrap();
     let outcome = accounts::sign_up(
         &app.state.db,
         &app.state.keyring,
@@ -385,15 +385,22 @@ async fn owners_are_warned_of_an_expiring_key_at_30_and_at_7_days() {
         SignUp {
             password: NewPassword::parse("a long enough passphrase 42", &email).unwrap(),
             email,
-            slug: TenantSlug::parse("beta").unwrap(),
-            name: DisplayName::parse("Beta").unwrap(),
+            slug: TenantSlug::parse(slug).unwrap(),
+            name: DisplayName::parse(name).unwrap(),
         },
     )
     .await
     .unwrap();
-    let accounts::SignUpOutcome::Created { tenant: beta, .. } = outcome else {
+    let accounts::SignUpOutcome::Created { tenant, .. } = outcome else {
         panic!("created");
     };
+    tenant
+}
+
+#[tokio::test]
+async fn owners_are_warned_of_an_expiring_key_at_30_and_at_7_days() {
+    let app = crate::helpers::spawn_app(rosetta_e2e::Stack::embedded()).await;
+    let beta = with_owner(&app, "beta", "Beta").await;
     add_atlassian_sp(&app, beta.id).await;
     let scope = scope_of(&app, "beta").await;
     let put = |days: i64| PutProvisioningRequest {
@@ -442,28 +449,10 @@ async fn owners_are_warned_of_an_expiring_key_at_30_and_at_7_days() {
 
 #[tokio::test]
 async fn owners_are_warned_of_an_expiring_signing_certificate_and_the_gauge_reads_it() {
-    use rosetta::domain::{DisplayName, EmailAddress, NewPassword};
-    use rosetta::services::accounts::{self, SignUp};
     use rosetta_entity::signing_key::{self, KeyState};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = crate::helpers::spawn_app(rosetta_e2e::Stack::embedded()).await;
-    let email = EmailAddress::parse("owner@gamma.example").unwrap();
-    let outcome = accounts::sign_up(
-        &app.state.db,
-        &app.state.keyring,
-        &app.state.hosts,
-        SignUp {
-            password: NewPassword::parse("a long enough passphrase 42", &email).unwrap(),
-            email,
-            slug: TenantSlug::parse("gamma").unwrap(),
-            name: DisplayName::parse("Gamma").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    let accounts::SignUpOutcome::Created { tenant: gamma, .. } = outcome else {
-        panic!("created");
-    };
+    let gamma = with_owner(&app, "gamma", "Gamma").await;
     // The active key's certificate now expires in `days` (only the certificate is read).
     let expiring_in = |days: u32| {
         let db = app.state.db.clone();

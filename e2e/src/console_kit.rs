@@ -1,0 +1,74 @@
+//! What the console's browser tests share: the built console, the admin they sign up, and
+//! the links of the emails it is sent.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::{Browser, Rosetta, SmtpServer};
+
+/// How long a console page may take to show what a test waits for.
+pub const LIMIT: Duration = Duration::from_secs(20);
+/// The admin every console test signs up.
+pub const ADMIN_EMAIL: &str = "ada@acme.example";
+/// Their password.
+pub const ADMIN_PASSWORD: &str = "plum harbour violet engine";
+
+/// The built console (`make console`), which Rosetta serves with `ROSETTA_CONSOLE_DIR`.
+pub fn console_dist() -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "the console is not built: run `make console` (scripts/test.sh does)"
+    );
+    dist
+}
+
+/// The link in a raw email (quoted-printable undone enough for URLs).
+pub fn link_in(message: &str, path: &str) -> String {
+    let text = message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = text.find("http://localhost:").expect("a link");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
+        .collect();
+    assert!(link.contains(path), "{link}");
+    link
+}
+
+/// Signs up organisation `acme` with [`ADMIN_EMAIL`] in the console and confirms the
+/// address with the emailed link (from `smtp`, else from Rosetta's outbox).
+pub async fn sign_up_and_verify(b: &Browser, rosetta: &Rosetta, smtp: Option<&SmtpServer>) {
+    let console = rosetta.console_url();
+    b.goto(&format!("{console}/signup")).await.unwrap();
+    b.wait_for_text("Create your organisation", LIMIT).await.unwrap();
+    for (field, value) in [
+        ("#field-email", ADMIN_EMAIL),
+        ("#field-password", ADMIN_PASSWORD),
+        ("#field-tenant_slug", "acme"),
+        ("#field-tenant_name", "Acme"),
+    ] {
+        b.type_into(field, value).await.unwrap();
+    }
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("Check your email", LIMIT).await.unwrap();
+    let message = match smtp {
+        Some(smtp) => smtp.wait_for(1, LIMIT).remove(0),
+        None => std::fs::read_dir(rosetta.data_dir().join("outbox"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .next()
+            .expect("the verification email"),
+    };
+    b.goto(&link_in(&message, "/verify-email?token=")).await.unwrap();
+    b.wait_for_text("Confirm my email address", LIMIT).await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for_text("confirmed", LIMIT).await.unwrap();
+}
+
+/// Fills in and sends the sign-in form shown on the current page.
+pub async fn sign_in(b: &Browser) {
+    b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();
+    b.type_into("#field-email", ADMIN_EMAIL).await.unwrap();
+    b.type_into("#field-password", ADMIN_PASSWORD).await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+}
