@@ -702,11 +702,17 @@ impl<'a> Flow<'a> {
     ) -> Result<Outcome, FlowError> {
         let sso_cookie = random_token();
         let body = serde_json::to_vec(&session).map_err(anyhow::Error::from)?;
-        self.state
-            .store
-            .set(&self.key("sso", &fingerprint(&sso_cookie)), &body, SSO_SESSION_TTL)
-            .await?;
-        self.respond(sp, request, &session, Some(sso_cookie)).await
+        let key = self.key("sso", &fingerprint(&sso_cookie));
+        self.state.store.set(&key, &body, SSO_SESSION_TTL).await?;
+        let answered = self.respond(sp, request, &session, Some(sso_cookie)).await;
+        if answered.is_err() {
+            // Refused (a mapping rule): the browser never gets the cookie, so the session
+            // it would have named goes too, rather than waiting out its TTL.
+            if let Err(e) = self.state.store.delete(&key).await {
+                tracing::warn!(error = %e, "deleting the session of a refused login failed; it expires unused");
+            }
+        }
+        answered
     }
 
     /// The broker session of this cookie, if it is live and its user's sessions were not

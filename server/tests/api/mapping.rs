@@ -223,6 +223,11 @@ async fn a_rule_that_refuses_a_person_ends_the_login_audited_with_the_rule() {
     let detail: Value = serde_json::from_str(&failure.detail).unwrap();
     assert_eq!(detail["reason"], "mapping");
     assert_eq!(detail["rule"], "attributes[department]");
+    assert_eq!(
+        c.app.state.store.count_kind("sso").await.unwrap(),
+        0,
+        "no broker session is left behind by the refused login"
+    );
 
     // A claim of the wrong type is a clear failure too, never a half-filled assertion.
     m.attributes[1].required = false;
