@@ -65,6 +65,21 @@ pub async fn sign_up_and_verify(b: &Browser, rosetta: &Rosetta, smtp: Option<&Sm
     b.wait_for_text("confirmed", LIMIT).await.unwrap();
 }
 
+/// Atlassian's ACS URL as the console tests paste it (its query string included).
+pub const ATLASSIAN_ACS: &str = "https://auth.atlassian.com/login/callback?connection=saml-acme";
+
+/// Step 2 of the Atlassian wizard (the page shown): pastes the entity ID and `acs_url`,
+/// saves, and waits for step 3.
+pub async fn save_atlassian_values(b: &Browser, acs_url: &str) {
+    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
+    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
+        .await
+        .unwrap();
+    b.type_into("#field-acs_urls", acs_url).await.unwrap();
+    b.click("form button[type=submit]").await.unwrap();
+    b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+}
+
 /// Fills in and sends the sign-in form shown on the current page.
 pub async fn sign_in(b: &Browser) {
     b.wait_for_text("Forgot your password?", LIMIT).await.unwrap();

@@ -7,7 +7,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rosetta_e2e::console_kit::{LIMIT, console_dist, link_in, sign_in, sign_up_and_verify};
+use rosetta_e2e::console_kit::{
+    ATLASSIAN_ACS, LIMIT, console_dist, link_in, save_atlassian_values, sign_in, sign_up_and_verify,
+};
 use rosetta_e2e::{Browser, PostgresServer, Rosetta, ScimServer, SmtpServer, Stack, TestDatabase};
 
 #[tokio::test]
@@ -424,18 +426,7 @@ async fn provisioning_and_departures_are_set_up_in_the_console() {
     // The Atlassian application, through the wizard.
     b.goto(&format!("{console}/atlassian")).await.unwrap();
     sign_in(&b).await;
-    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
-    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
-        .await
-        .unwrap();
-    b.type_into(
-        "#field-acs_urls",
-        "https://auth.atlassian.com/login/callback?connection=saml-acme",
-    )
-    .await
-    .unwrap();
-    b.click("form button[type=submit]").await.unwrap();
-    b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+    save_atlassian_values(&b, ATLASSIAN_ACS).await;
 
     // Its card leads to provisioning; Atlassian's directory is asked for by its ID, and a
     // missing one is refused next to its field.
@@ -620,13 +611,7 @@ async fn set_up_progress_to_a_first_login(stack: Stack, screenshots: bool) {
     );
     config.idp_issuer = Some(text_of(&page, "idp-entity-id"));
     let sp = SamlSp::start(&config).unwrap();
-    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
-    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
-        .await
-        .unwrap();
-    b.type_into("#field-acs_urls", sp.acs_url()).await.unwrap();
-    b.click("form button[type=submit]").await.unwrap();
-    b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+    save_atlassian_values(&b, sp.acs_url()).await;
     if screenshots {
         b.goto(&format!("{console}/atlassian")).await.unwrap();
         b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();

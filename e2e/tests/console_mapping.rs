@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rosetta_e2e::console_kit::{LIMIT, console_dist, sign_in, sign_up_and_verify};
+use rosetta_e2e::console_kit::{
+    ATLASSIAN_ACS, LIMIT, console_dist, save_atlassian_values, sign_in, sign_up_and_verify,
+};
 use rosetta_e2e::{Browser, Rosetta};
 
 /// The sample claims of the brief: `department` is `R&D`.
@@ -31,18 +33,7 @@ async fn signed_in() -> (Rosetta, Browser) {
 /// Registers the Atlassian application through the wizard, then opens the Applications page.
 async fn with_atlassian(b: &Browser, console: &str) {
     b.goto(&format!("{console}/atlassian")).await.unwrap();
-    b.wait_for_text("field-entity_id", LIMIT).await.unwrap();
-    b.type_into("#field-entity_id", "https://acme.atlassian.example/saml")
-        .await
-        .unwrap();
-    b.type_into(
-        "#field-acs_urls",
-        "https://auth.atlassian.com/login/callback?connection=saml-acme",
-    )
-    .await
-    .unwrap();
-    b.click("form button[type=submit]").await.unwrap();
-    b.wait_for_text("Step 3 of 3", LIMIT).await.unwrap();
+    save_atlassian_values(b, ATLASSIAN_ACS).await;
     b.click(".sidenav a[href='/applications']").await.unwrap();
     b.wait_for_text("attributes-link", LIMIT).await.unwrap();
 }

@@ -2,7 +2,10 @@
 
 use rosetta_api::GroupsRule;
 
-use super::{Renames, RuleError};
+use super::RuleError;
+
+/// Renames indexed by upstream name.
+type Renames = std::collections::HashMap<String, String>;
 
 /// At most this many allow entries, and as many renames.
 const MAX_ENTRIES: usize = 256;

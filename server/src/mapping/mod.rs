@@ -11,8 +11,6 @@
 mod groups;
 mod path;
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rosetta_api::{AttributeRule, Claim, Mapping, NameIdRule, Transform, ValueSource};
@@ -121,6 +119,8 @@ impl Default for Compiled {
 #[derive(Debug, Clone)]
 struct CompiledRule {
     name: String,
+    /// `attributes[<name>]`: how errors, the audit log and the preview name the rule.
+    label: String,
     name_format: String,
     value: CompiledValue,
     multi_valued: bool,
@@ -233,6 +233,7 @@ fn compile_rule(rule: &AttributeRule, field: &str, errors: &mut Vec<RuleError>) 
     )?;
     Some(CompiledRule {
         name: rule.name.clone(),
+        label: format!("attributes[{}]", rule.name),
         name_format: rule.name_format.clone(),
         value,
         multi_valued: rule.multi_valued,
@@ -433,33 +434,19 @@ impl Compiled {
         let mut total = 0usize;
         let mut attributes = Vec::with_capacity(self.attributes.len());
         for rule in &self.attributes {
-            let label = format!("attributes[{}]", rule.name);
-            let fail = |message: String| MappingError {
-                rule: label.clone(),
-                message,
-            };
-            let mut values = rule.value.values(subject, groups.as_deref(), &label)?;
-            if !rule.multi_valued {
-                values.truncate(1);
-            }
+            let values = rule.values(subject, groups.as_deref())?;
             if values.is_empty() {
                 if rule.required {
-                    return Err(fail("it gives no value for this person, and it is required".into()));
+                    return Err(rule.no_value());
                 }
                 continue;
             }
-            if values.len() > MAX_VALUES {
-                return Err(fail(format!(
-                    "{} values, more than the {MAX_VALUES} allowed",
-                    values.len()
-                )));
-            }
             total += values.iter().map(String::len).sum::<usize>();
             if total > MAX_TOTAL_BYTES {
-                return Err(fail(format!(
-                    "the attributes reach more than {} KiB together",
-                    MAX_TOTAL_BYTES / 1024
-                )));
+                return Err(MappingError {
+                    rule: rule.label.clone(),
+                    message: format!("the attributes reach more than {} KiB together", MAX_TOTAL_BYTES / 1024),
+                });
             }
             attributes.push(Attribute {
                 name: rule.name.clone(),
@@ -485,24 +472,10 @@ impl Compiled {
         let groups = subject.groups.map(|g| self.groups.apply(g));
         let mut attributes = Vec::new();
         for rule in &self.attributes {
-            let label = format!("attributes[{}]", rule.name);
-            match rule.value.values(subject, groups.as_deref(), &label) {
-                Ok(mut values) => {
-                    if !rule.multi_valued {
-                        values.truncate(1);
-                    }
+            match rule.values(subject, groups.as_deref()) {
+                Ok(values) => {
                     if values.is_empty() {
-                        problems.push((
-                            MappingError {
-                                rule: label,
-                                message: if rule.required {
-                                    "it gives no value for this person, and it is required".into()
-                                } else {
-                                    "it gives no value for this person: the attribute is left out".into()
-                                },
-                            },
-                            rule.required,
-                        ));
+                        problems.push((rule.no_value(), rule.required));
                     }
                     attributes.push((rule.name.clone(), values));
                 }
@@ -552,6 +525,30 @@ pub struct Preview {
 fn looks_like_email(v: &str) -> bool {
     v.rsplit_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+}
+
+impl CompiledRule {
+    /// The rule's values for `subject` (only the first unless multi-valued); `groups` are
+    /// the SP's groups.
+    fn values(&self, subject: &Subject<'_>, groups: Option<&[String]>) -> Result<Vec<String>, MappingError> {
+        let mut values = self.value.values(subject, groups, &self.label)?;
+        if !self.multi_valued {
+            values.truncate(1);
+        }
+        Ok(values)
+    }
+
+    /// What an empty result means: a refusal when the rule is required, else a note.
+    fn no_value(&self) -> MappingError {
+        MappingError {
+            rule: self.label.clone(),
+            message: if self.required {
+                "it gives no value for this person, and it is required".into()
+            } else {
+                "it gives no value for this person: the attribute is left out".into()
+            },
+        }
+    }
 }
 
 impl CompiledValue {
@@ -642,9 +639,6 @@ pub fn default_mapping(attributes: Vec<AttributeRule>) -> Mapping {
         groups: rosetta_api::GroupsRule::default(),
     }
 }
-
-/// Renames indexed by upstream name.
-pub(crate) type Renames = HashMap<String, String>;
 
 #[cfg(test)]
 mod tests;
