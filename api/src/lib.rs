@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 mod admin;
 mod mapping;
+mod trace;
 pub use admin::*;
 pub use mapping::*;
+pub use trace::*;
 
 /// Lifecycle state of a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,12 +10,13 @@ use leptos::prelude::*;
 use rosetta_api::{
     AcceptInvitationRequest, ApiError, AuditPage, AuditQuery, ChangePasswordRequest, CodeRequest, ConnectionTest,
     CreateIdentitySourceRequest, CreateServiceProviderRequest, EmailRequest, EndUser, EndUserPage, EndUserQuery,
-    ErrorCode, IdentitySource, ImportServiceProviderRequest, InactivePreview, InactiveQuery, Invitation, InviteRequest,
-    Mapping, MappingPreview, MappingPreviewRequest, Member, Message, PageQuery, ProvisioningTarget, ProvisioningTest,
-    ProvisioningUser, ProvisioningUserPage, PutProvisioningRequest, RecoveryCodes, ResetPasswordRequest,
-    ServiceProvider, Session, SetupProgress, SignInRequest, SignUpRequest, SigningKey, SourcePresetInfo,
-    SwitchTenantRequest, SyncPreview, SyncResult, TenantSettings, TokenRequest, TotpEnrolment,
-    UpdateIdentitySourceRequest, UpdateServiceProviderRequest, UpdateTenantRequest,
+    ErrorCode, GoLiveChecklist, IdentitySource, ImportServiceProviderRequest, InactivePreview, InactiveQuery,
+    Invitation, InviteRequest, LoginTrace, LoginTracePage, LoginTraceQuery, Mapping, MappingPreview,
+    MappingPreviewRequest, Member, Message, PageQuery, ProvisioningTarget, ProvisioningTest, ProvisioningUser,
+    ProvisioningUserPage, PutProvisioningRequest, RecoveryCodes, ResetPasswordRequest, ServiceProvider, Session,
+    SetupProgress, SignInRequest, SignUpRequest, SigningKey, SourcePresetInfo, SwitchTenantRequest, SyncPreview,
+    SyncResult, TenantSettings, TestLoginStart, TokenRequest, TotpEnrolment, UpdateIdentitySourceRequest,
+    UpdateServiceProviderRequest, UpdateTenantRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -79,8 +80,9 @@ fn url(path: &str) -> String {
     format!("/api/v1/{path}")
 }
 
-/// A query string from a serializable query struct (`None` fields are left out).
-fn query_string<Q: Serialize>(query: &Q) -> String {
+/// A query string from a serializable query struct (`None` fields are left out); pages use
+/// it for links that carry filters (`/logins?service_provider=jira`).
+pub fn query_string<Q: Serialize>(query: &Q) -> String {
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(query) else {
         return String::new();
     };
@@ -506,6 +508,52 @@ impl Client {
     /// The address of `GET /api/v1/audit.csv` for the same filters (a download link).
     pub fn audit_csv_url(self, query: &AuditQuery) -> String {
         url(&format!("audit.csv?{}", query_string(query)))
+    }
+
+    // Login debugger.
+
+    /// `GET /api/v1/logins`: login attempts, newest first.
+    pub async fn logins(self, query: LoginTraceQuery) -> Result<LoginTracePage, Failure> {
+        get(&format!("logins?{}", query_string(&query))).await
+    }
+
+    /// `GET /api/v1/logins/{id}`; `None` when there is no such trace (yet: a Test login's
+    /// trace is written once its first request has been handled).
+    pub async fn login(self, id: String) -> Result<Option<LoginTrace>, Failure> {
+        match get(&format!("logins/{}", percent_encode(&id))).await {
+            Ok(trace) => Ok(Some(trace)),
+            Err(f) if f.code() == Some(ErrorCode::NotFound) => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// The address of `GET /api/v1/logins/{id}/bundle`, the support bundle (a download link).
+    pub fn login_bundle_url(self, id: &str) -> String {
+        url(&format!("logins/{}/bundle", percent_encode(id)))
+    }
+
+    /// `POST /api/v1/service-providers/{id}/test-login`: a single-use link that starts a login
+    /// to the SP, and the trace it will write.
+    pub async fn test_login(self, sp_id: String) -> Result<TestLoginStart, Failure> {
+        self.start_test_login("service-providers", &sp_id).await
+    }
+
+    /// `POST /api/v1/identity-sources/{id}/test-login`: a single-use link that signs in at the
+    /// source and comes back to Rosetta's "Test login passed" page (no application, no user
+    /// recorded, no session), and the trace it will write.
+    pub async fn test_source_login(self, source_id: String) -> Result<TestLoginStart, Failure> {
+        self.start_test_login("identity-sources", &source_id).await
+    }
+
+    /// `POST /api/v1/{collection}/{id}/test-login`.
+    async fn start_test_login(self, collection: &str, id: &str) -> Result<TestLoginStart, Failure> {
+        self.post_empty(&format!("{collection}/{}/test-login", percent_encode(id)))
+            .await
+    }
+
+    /// `GET /api/v1/service-providers/{id}/go-live`.
+    pub async fn go_live(self, sp_id: String) -> Result<GoLiveChecklist, Failure> {
+        get(&format!("service-providers/{}/go-live", percent_encode(&sp_id))).await
     }
 
     // Members and invitations.

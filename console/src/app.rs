@@ -10,8 +10,8 @@ use leptos_router::path;
 use rosetta_api::Role;
 
 use crate::pages::{
-    account, applications, atlassian, audit, end_users, groups, keys, mapping, members, overview, provisioning, public,
-    security, sources,
+    account, applications, atlassian, audit, end_users, go_live, groups, keys, logins, mapping, members, overview,
+    provisioning, public, security, sources,
 };
 use crate::session::{Auth, Stage, use_auth};
 use crate::ui::{Loading, NoticeArea, Notices, use_notices};
@@ -35,12 +35,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id/provisioning") view=provisioning::Provisioning/>
                     <Route path=path!("/applications/:id/mapping") view=mapping::Attributes/>
                     <Route path=path!("/applications/:id/groups") view=groups::Groups/>
+                    <Route path=path!("/applications/:id/go-live") view=go_live::GoLive/>
                     <Route path=path!("/sources") view=sources::Sources/>
                     <Route path=path!("/people") view=end_users::EndUsers/>
                     <Route path=path!("/members") view=members::Members/>
                     <Route path=path!("/keys") view=keys::Keys/>
                     <Route path=path!("/security") view=security::Security/>
                     <Route path=path!("/account") view=account::Account/>
+                    <Route path=path!("/logins") view=logins::Logins/>
+                    <Route path=path!("/logins/:id") view=logins::Trace/>
                     <Route path=path!("/audit") view=audit::Audit/>
                 </ParentRoute>
             </Routes>
@@ -153,6 +156,7 @@ fn Layout() -> impl IntoView {
                 </ul>
                 <p class="nav-group" id="nav-activity">"Activity"</p>
                 <ul aria-labelledby="nav-activity">
+                    <NavLink href="/logins" label="Logins"/>
                     <NavLink href="/audit" label="Audit log"/>
                 </ul>
             </nav>

@@ -53,6 +53,12 @@
 // `prompt=consent` (OpenID Connect Core 11, as oidc-provider enforces), redeemed with the
 // refresh_token grant.
 //   GET  /__test/keys                             kids in JWKS order, signing kid first
+//   GET  /__test/issued                           every token the token endpoint has issued
+//                                                 so far, in order, by any grant:
+//                                                 {"access_tokens":[...],"id_tokens":[...],
+//                                                 "refresh_tokens":[...]}; what a test needs
+//                                                 to show that the relying party stores or
+//                                                 logs none of them
 //   POST /__test/client-credentials {"token": t}  what the provider knows of an access token
 //                                                 of the client_credentials grant:
 //                                                 {"active":true,"client_id","scope","exp"},
@@ -134,6 +140,10 @@ function claimsConfig() {
   };
 }
 
+// Every token the token endpoint answered with (GET /__test/issued). Module-level, so a
+// key rotation's new provider instance keeps adding to it.
+const issued = { access_tokens: [], id_tokens: [], refresh_tokens: [] };
+
 // The cookie signing keys outlive provider instances (see rotation below).
 const cookieKeys = [randomBytes(32).toString('hex')];
 
@@ -199,6 +209,16 @@ function buildProvider(issuer) {
     },
   });
   provider.on('server_error', (ctx, err) => log('server_error', err));
+  // Runs around oidc-provider's own middleware: after it, the token endpoint's answer is
+  // still the object it will send.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || typeof ctx.body !== 'object') return;
+    const { access_token: access, id_token: id, refresh_token: refresh } = ctx.body;
+    if (access) issued.access_tokens.push(access);
+    if (id) issued.id_tokens.push(id);
+    if (refresh) issued.refresh_tokens.push(refresh);
+  });
   return provider;
 }
 
@@ -270,6 +290,10 @@ async function handleInteraction(req, res, provider) {
 async function handleAdmin(req, res, path) {
   if (req.method === 'GET' && path === '/__test/keys') {
     json(res, 200, { signing_kid: keys[0].kid, kids: keys.map((k) => k.kid) });
+    return;
+  }
+  if (req.method === 'GET' && path === '/__test/issued') {
+    json(res, 200, issued);
     return;
   }
   if (req.method !== 'POST') {

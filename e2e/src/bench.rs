@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::Stack;
 use crate::fast_peers::{FAST_USER, FastOp, FastSp};
-use crate::world::{World, add_corp_source, idp_details, run as cli_json, start_rosetta, world};
+use crate::world::{
+    World, add_corp_source, idp_details, run as cli_json, start_rosetta, start_rosetta_with, world_with,
+};
 
 /// Which peers the logins go through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,6 +54,9 @@ pub struct BenchOptions {
     /// Fast peers only: the SP's mapping is [`TEN_RULES_AND_GROUPS`] and the source reads
     /// the `groups` claim (issue 23's benchmark).
     pub mapping: bool,
+    /// The tenant's cap on login traces (`login_trace_max`; 5000 by default): the report
+    /// says how many the tenant holds after the run.
+    pub trace_max: u64,
 }
 
 /// Ten attribute rules of every kind (user values, claim paths, a namespaced claim, first-of,
@@ -167,6 +172,9 @@ pub struct BenchReport {
     pub target_rate: Option<f64>,
     /// Rosetta's resident memory every 10 s of the run, KiB (flat under steady load).
     pub rosetta_rss_samples_kib: Vec<u64>,
+    /// Login traces the tenant holds after the run (one per login, the warm-up's included,
+    /// at most the cap, `--trace-max`), and that cap; `None` for a build without traces.
+    pub login_traces: Option<(u64, u64)>,
 }
 
 fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
@@ -448,7 +456,11 @@ pub struct FastWorld {
 
 /// Starts Rosetta on `stack` and the fast peers, and configures the tenant.
 pub async fn fast_world(stack: Stack) -> anyhow::Result<FastWorld> {
-    let rosetta = start_rosetta(&stack).await;
+    fast_world_with(start_rosetta(&stack).await, stack).await
+}
+
+/// [`fast_world`] around an already started Rosetta.
+pub async fn fast_world_with(rosetta: crate::Rosetta, stack: Stack) -> anyhow::Result<FastWorld> {
     let callback = format!("http://acme.localhost:{}/oidc/callback/corp", rosetta.port());
     let op = FastOp::start("rosetta", "fast-client-secret", &callback)?;
     cli_json(&rosetta, rosetta.env(), &["tenant", "create", "acme", "--json"]).await;
@@ -509,11 +521,15 @@ enum Driven {
 }
 
 impl Driven {
-    fn pid(&self) -> Option<u32> {
+    fn rosetta(&self) -> &crate::Rosetta {
         match self {
-            Self::Node(w) => w.rosetta.pid(),
-            Self::Fast(w) => w.rosetta.pid(),
+            Self::Node(w) => &w.rosetta,
+            Self::Fast(w) => &w.rosetta,
         }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.rosetta().pid()
     }
 
     async fn login(&self, n: usize) -> anyhow::Result<Timings> {
@@ -536,9 +552,11 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         anyhow::ensure!(cpus >= 2, "--pin needs at least two CPUs");
         pin(std::process::id(), &format!("1-{}", cpus - 1))?;
     }
+    let cap = options.trace_max.to_string();
+    let rosetta = start_rosetta_with(&stack, &[("ROSETTA_LOGIN_TRACE_MAX", cap.as_str())]).await;
     let w = Arc::new(match options.peers {
-        Peers::Node => Driven::Node(Box::new(world(stack).await)),
-        Peers::Fast => Driven::Fast(Box::new(fast_world(stack).await?)),
+        Peers::Node => Driven::Node(Box::new(world_with(rosetta, stack).await)),
+        Peers::Fast => Driven::Fast(Box::new(fast_world_with(rosetta, stack).await?)),
     });
     let pid = w.pid().ok_or_else(|| anyhow::anyhow!("rosetta is not running"))?;
     if options.pin {
@@ -641,6 +659,7 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
     let failures: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
     let cpu_ms = (cpu_after.saturating_sub(cpu_before)) as f64 * 1000.0 / clock_ticks_per_second();
     let cpu_per_login = cpu_ms / (ok.len() + failures.len()).max(1) as f64;
+    let login_traces = traces_kept(w.rosetta(), (ok.len() + failures.len() + 1) as u64, options.trace_max).await;
     let signatures = sign_us.map(|us| cpu_per_login * 1000.0 / us);
     Ok(BenchReport {
         stack: label,
@@ -673,7 +692,29 @@ pub async fn run(stack: Stack, options: &BenchOptions) -> anyhow::Result<BenchRe
         rosetta_peak_rss_kib: peak_rss,
         target_rate: options.rate,
         rosetta_rss_samples_kib: rss_samples,
+        login_traces,
     })
+}
+
+/// The tenant's login traces once the writer has caught up with `logins` logins (it writes
+/// within half a second of each), and the cap they are held to; `None` for a Rosetta
+/// without traces (an older build being compared).
+async fn traces_kept(rosetta: &crate::Rosetta, logins: u64, cap: u64) -> Option<(u64, u64)> {
+    let expected = logins.min(cap);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = crate::cli(rosetta.data_dir(), rosetta.env(), &["trace", "list", "acme", "--json"]).await;
+        if !out.status.success() {
+            return None;
+        }
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let total = page["total"].as_u64().unwrap_or(0);
+        // Exactly: a read between a batch's insert and its trim may see a few more.
+        if total == expected || Instant::now() >= deadline {
+            return Some((total, cap));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 impl BenchReport {
@@ -688,7 +729,8 @@ impl BenchReport {
         format!(
             "{stack} ({peers} peers): {ok}/{req} logins ok, {fail} failed, concurrency {c}, {s:.1} s, {lps:.1} logins/s\n  \
 full login        {full}\n  Rosetta SSO leg   {sso}\n  Rosetta callback  {cb}\n  Rosetta legs sum  {legs}\n  \
-Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB{rsa}{instructions}{rate}{scim}{samples}",
+Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS idle {idle} KiB, peak {peak} KiB\n  \
+{traces}{rsa}{instructions}{rate}{scim}{samples}",
             stack = self.stack,
             peers = self.peers,
             ok = self.logins_ok,
@@ -706,6 +748,10 @@ Rosetta CPU {cpu:.3} ms/login{pinned}, {switches:.1} context switches/login; RSS
             switches = self.rosetta_context_switches_per_login,
             idle = self.rosetta_idle_rss_kib,
             peak = self.rosetta_peak_rss_kib,
+            traces = self
+                .login_traces
+                .map(|(kept, cap)| format!("login traces kept {kept} (cap {cap})"))
+                .unwrap_or_else(|| "no login traces (an older build)".into()),
             rsa = match (
                 self.rsa2048_sign_us,
                 self.rosetta_cpu_signatures_per_login,

@@ -158,6 +158,23 @@ impl Browser {
         Ok(v.as_bool().unwrap_or(true))
     }
 
+    /// Whether the element matching `css` scrolls sideways (its content wider than it): the
+    /// console's page scrolls in `#main`, not in the window.
+    pub async fn scrolls_horizontally(&self, css: &str) -> anyhow::Result<bool> {
+        let el = self.find(css).await?;
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({
+                    "script": "return arguments[0].scrollWidth > arguments[0].clientWidth;",
+                    "args": [{ELEMENT: el}],
+                })),
+            )
+            .await?;
+        Ok(v.as_bool().unwrap_or(true))
+    }
+
     /// Empties the input matching `css`.
     pub async fn clear(&self, css: &str) -> anyhow::Result<()> {
         let el = self.find(css).await?;
@@ -199,6 +216,64 @@ impl Browser {
             anyhow::ensure!(Instant::now() < deadline, "the page never showed {text:?}: {page}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits (bounded) until the page no longer holds `text` (a notice gone, a live view
+    /// settled); returns the page.
+    pub async fn wait_for_no_text(&self, text: &str, limit: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let page = self.source().await?;
+            if !page.contains(text) {
+                return Ok(page);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the page still shows {text:?}: {page}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The handle of the window (tab) the session drives.
+    pub async fn window(&self) -> anyhow::Result<String> {
+        Ok(self
+            .call(reqwest::Method::GET, "/window", None)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// The handles of every open window (tab), in the order they were opened.
+    pub async fn windows(&self) -> anyhow::Result<Vec<String>> {
+        let handles = self.call(reqwest::Method::GET, "/window/handles", None).await?;
+        Ok(handles
+            .as_array()
+            .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
+    }
+
+    /// Waits (bounded) until `count` windows (tabs) are open (a page opened one); returns
+    /// their handles.
+    pub async fn wait_for_windows(&self, count: usize, limit: Duration) -> anyhow::Result<Vec<String>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let handles = self.windows().await?;
+            if handles.len() >= count {
+                return Ok(handles);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} window(s) open, expected {count}",
+                handles.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Drives the window (tab) `handle` from now on.
+    pub async fn switch_to_window(&self, handle: &str) -> anyhow::Result<()> {
+        self.call(reqwest::Method::POST, "/window", Some(json!({"handle": handle})))
+            .await
+            .map(drop)
     }
 
     /// Saves a PNG screenshot as a test artifact under `target/e2e-artifacts/` (next to the

@@ -87,3 +87,20 @@ pub async fn sign_in(b: &Browser) {
     b.type_into("#field-password", ADMIN_PASSWORD).await.unwrap();
     b.click("button[type=submit]").await.unwrap();
 }
+
+/// A running Rosetta serving the console (with `env` too), and a browser signed in as the
+/// owner of tenant `acme` ([`ADMIN_EMAIL`]), who has just signed up (the verification link
+/// from the embedded outbox), on the overview.
+pub async fn signed_in_owner(env: &[(String, String)]) -> (Rosetta, Browser) {
+    let mut all = vec![("ROSETTA_CONSOLE_DIR".to_owned(), console_dist().display().to_string())];
+    all.extend(env.iter().cloned());
+    let rosetta = Rosetta::start(&all).await;
+    let b = Browser::start()
+        .await
+        .expect("chromium and chromedriver (apt-get install chromium chromium-driver)");
+    sign_up_and_verify(&b, &rosetta, None).await;
+    b.goto(&format!("{}/", rosetta.console_url())).await.unwrap();
+    sign_in(&b).await;
+    b.wait_for_text("setup-progress", LIMIT).await.unwrap();
+    (rosetta, b)
+}

@@ -24,6 +24,7 @@ mod postgres_server;
 mod process;
 mod redis_server;
 mod scim_server;
+pub mod second_factor;
 mod smtp_server;
 pub mod world;
 
@@ -34,8 +35,8 @@ pub use dns_server::DnsServer;
 pub use graph_server::GraphServer;
 pub use otlp::OtlpCollector;
 pub use peers::{
-    InResponseTo, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig, SamlResponseFixture, SamlSp,
-    SamlSpConfig, SamlValidation, cookie_client, peers_dir, sign_saml_response,
+    InResponseTo, IssuedTokens, OidcAccount, OidcClient, OidcKeys, OidcProvider, OidcProviderConfig,
+    SamlResponseFixture, SamlSp, SamlSpConfig, SamlValidation, cookie_client, peers_dir, sign_saml_response,
 };
 pub use postgres_server::PostgresServer;
 pub use process::{Rosetta, cli, rosetta_bin};

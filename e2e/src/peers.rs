@@ -342,6 +342,28 @@ pub struct OidcKeys {
     pub kids: Vec<String>,
 }
 
+/// Every token a provider's token endpoint has issued, in order, by any grant.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IssuedTokens {
+    /// Access tokens (opaque).
+    pub access_tokens: Vec<String>,
+    /// ID tokens (JWTs).
+    pub id_tokens: Vec<String>,
+    /// Refresh tokens.
+    pub refresh_tokens: Vec<String>,
+}
+
+impl IssuedTokens {
+    /// Every one of them, access tokens first.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.access_tokens
+            .iter()
+            .chain(&self.id_tokens)
+            .chain(&self.refresh_tokens)
+            .map(String::as_str)
+    }
+}
+
 /// A real OpenID provider (`e2e/peers/op.mjs`, oidc-provider 8): authorization code flow
 /// with PKCE S256 required, RFC 9207 `iss` in authorization responses, userinfo, RS256
 /// keys made at start, a scripted login form, and key rotation without restart.
@@ -417,6 +439,12 @@ impl OidcProvider {
     /// The current keys.
     pub async fn keys(&self) -> anyhow::Result<OidcKeys> {
         json_or_error(self.admin.get(self.local_url("/__test/keys")).send().await?).await
+    }
+
+    /// The tokens its token endpoint has issued so far (to check that a relying party
+    /// keeps none of them).
+    pub async fn issued_tokens(&self) -> anyhow::Result<IssuedTokens> {
+        json_or_error(self.admin.get(self.local_url("/__test/issued")).send().await?).await
     }
 
     /// Adds an account, or replaces the one with the same `sub`.

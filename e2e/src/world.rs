@@ -20,6 +20,26 @@ pub struct World {
     pub stack: Stack,
 }
 
+/// The rows of `sql` once `done` accepts them, or as they are after 10 s. Logins' audit
+/// events and traces are written just after the login's response, in batches off the
+/// response path: a test waits for them rather than assuming they are there.
+pub async fn rows_when(
+    db: &sea_orm::DatabaseConnection,
+    sql: &str,
+    done: impl Fn(&[sea_orm::QueryResult]) -> bool,
+) -> Vec<sea_orm::QueryResult> {
+    use sea_orm::ConnectionTrait;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned());
+        let rows = db.query_all_raw(statement).await.unwrap();
+        if done(&rows) || std::time::Instant::now() >= deadline {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs the CLI against the deployment and returns its JSON answer.
 pub async fn run(rosetta: &Rosetta, env: &[(String, String)], args: &[&str]) -> serde_json::Value {
     let out = cli(rosetta.data_dir(), env, args).await;

@@ -18,6 +18,7 @@ fn options() -> BenchOptions {
         callgrind: false,
         provisioning: false,
         mapping: false,
+        trace_max: 5000,
     }
 }
 
@@ -61,6 +62,8 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
         callgrind: false,
         provisioning: false,
         mapping: false,
+        // Fewer than the logins: the cap on login traces holds under the load.
+        trace_max: 40,
     };
     let report = run(Stack::embedded(), &options).await.unwrap();
     println!("{}", report.summary());
@@ -69,6 +72,11 @@ async fn a_steady_load_for_twenty_seconds_has_no_failure() {
     // point is that every one that ran was valid.
     assert!(report.logins_ok >= 50, "the paced logins ran: {}", report.logins_ok);
     assert!(!report.rosetta_rss_samples_kib.is_empty(), "memory is sampled");
+    assert_eq!(
+        report.login_traces,
+        Some((40, 40)),
+        "the tenant keeps its newest 40 traces"
+    );
 }
 
 /// The fast peers (in-process provider, libxmlsec1 SP) that the latency bar is measured
@@ -88,6 +96,11 @@ async fn fifty_logins_through_the_fast_peers_all_valid() {
         report.failure_samples
     );
     assert_eq!(report.peers, "fast");
+    assert_eq!(
+        report.login_traces,
+        Some((51, 5000)),
+        "one trace per login, the warm-up's too"
+    );
 }
 
 /// With a provisioning target on the SP, the logins are as valid and the directory hears

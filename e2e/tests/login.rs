@@ -4,7 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rosetta_e2e::world::{World, run, world, world_with};
+use rosetta_e2e::second_factor::{codes_in, now_unix, require_end_user_mfa, text_of, totp_code};
+use rosetta_e2e::world::{World, rows_when, run, world, world_with};
 use rosetta_e2e::{OidcAccount, Rosetta, SamlSp, Stack};
 use sea_orm::ConnectionTrait;
 
@@ -65,26 +66,6 @@ fn unescape(s: &str) -> String {
 }
 
 /// Rosetta's Prometheus exposition, when it was started with a metrics listener.
-/// The rows of `sql` once there are at least `expected` of them. Login events are written
-/// just after the login's response, in batches off the response path, so the test waits
-/// for them (at most 10 s) rather than assuming they are already there.
-async fn audit_rows(db: &sea_orm::DatabaseConnection, sql: &str, expected: usize) -> Vec<sea_orm::QueryResult> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let rows = db
-            .query_all_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await
-            .unwrap();
-        if rows.len() >= expected || std::time::Instant::now() >= deadline {
-            return rows;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 async fn metrics(w: &World) -> String {
     let listen = w
         .rosetta
@@ -259,10 +240,10 @@ AssertionConsumerServiceURL=\"{}\" ID=\"_force1\" IssueInstant=\"{now}\" Version
     // 7. Every login is in the audit log (with the source and SP, never a token), and the
     //    user is recorded once, keyed on issuer + sub.
     let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
-    let rows = audit_rows(
+    let rows = rows_when(
         &db,
         "SELECT outcome, actor, target, detail FROM audit_event WHERE action = 'login'",
-        5,
+        |rows| rows.len() >= 5,
     )
     .await;
     let successes = rows
@@ -739,10 +720,10 @@ async fn the_callback_refuses_unverified_foreign_and_blocked_users() {
     assert_eq!(status, 403);
     assert!(page.contains("blocked") && !page.contains("SAMLResponse"), "{page}");
 
-    let failures = audit_rows(
+    let failures = rows_when(
         &db,
         "SELECT detail FROM audit_event WHERE action = 'login' AND outcome = 'failure'",
-        3,
+        |rows| rows.len() >= 3,
     )
     .await;
     assert_eq!(failures.len(), 3, "each refusal is in the audit log with its reason");
@@ -867,53 +848,6 @@ async fn login_spans_reach_an_otlp_collector_without_secrets() {
 
 /// How long a browser step may take.
 const LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// The 6-digit code of a base32 secret at `unix` (what an authenticator app shows).
-fn totp_code(secret_b32: &str, unix: u64) -> String {
-    let secret = totp_rs::Secret::Encoded(secret_b32.to_owned()).to_bytes().unwrap();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret, None, "user".into())
-        .unwrap()
-        .generate(unix)
-}
-
-fn now_unix() -> u64 {
-    chrono::Utc::now().timestamp().unsigned_abs()
-}
-
-/// The text of the element with `id` (no markup inside).
-fn text_of(page: &str, id: &str) -> String {
-    let start = page
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {page}"));
-    let rest = &page[start..];
-    let open = rest.find('>').unwrap() + 1;
-    let close = rest[open..].find('<').unwrap() + open;
-    rest[open..close].to_owned()
-}
-
-/// The text of every `<code>` inside the element with `id`.
-fn codes_in(page: &str, id: &str) -> Vec<String> {
-    let start = page
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {page}"));
-    let rest = &page[start..];
-    let end = rest
-        .find("</ul>")
-        .or_else(|| rest.find("</code>").map(|i| i + 7))
-        .unwrap();
-    rest[..end]
-        .split("<code>")
-        .skip(1)
-        .map(|c| c.split("</code>").next().unwrap().to_owned())
-        .collect()
-}
-
-async fn require_end_user_mfa(w: &World) {
-    let db = sea_orm::Database::connect(w.stack.database.url()).await.unwrap();
-    db.execute_unprepared("UPDATE tenant SET end_user_mfa = 'required' WHERE slug = 'acme'")
-        .await
-        .unwrap();
-}
 
 /// From the SP's login link through the provider's form, in a fresh browser, to the
 /// page Rosetta shows next.

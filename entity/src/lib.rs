@@ -8,6 +8,7 @@ pub mod end_user_grant;
 pub mod identity_source;
 pub mod identity_source_domain;
 pub mod invitation;
+pub mod login_trace;
 pub mod membership;
 pub mod provisioning_link;
 pub mod provisioning_push;

@@ -16,6 +16,7 @@ mod m20261204_000010_provisioning;
 mod m20261204_000011_liveness;
 mod m20261205_000012_mapping;
 mod m20261205_000013_signing_key_expiry;
+mod m20261206_000014_login_trace;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_liveness::Migration),
             Box::new(m20261205_000012_mapping::Migration),
             Box::new(m20261205_000013_signing_key_expiry::Migration),
+            Box::new(m20261206_000014_login_trace::Migration),
         ]
     }
 }

@@ -42,6 +42,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "dns_nameservers",
     "login_starts_per_address",
     "login_starts_per_tenant",
+    "login_trace_days",
+    "login_trace_max",
     "log_format",
     "console_dir",
     "clustered",
@@ -120,6 +122,10 @@ pub struct ServerSettings {
     /// `login_starts_per_tenant`: SSO requests one tenant may receive per minute on one
     /// replica; more answer 429.
     pub login_starts_per_tenant: u64,
+    /// `login_trace_days`: how long the login debugger keeps a login's trace (1 to 90).
+    pub login_trace_days: u32,
+    /// `login_trace_max`: most traces kept per tenant; the oldest go first (10 to 100000).
+    pub login_trace_max: u64,
 }
 
 /// The database.
@@ -193,6 +199,8 @@ impl From<Raw> for Settings {
                 microsoft_graph_url: r.microsoft_graph_url,
                 login_starts_per_address: r.login_starts_per_address,
                 login_starts_per_tenant: r.login_starts_per_tenant,
+                login_trace_days: r.login_trace_days,
+                login_trace_max: r.login_trace_max,
             },
             database: DatabaseSettings {
                 url: r.database_url,
@@ -292,6 +300,10 @@ struct Raw {
     login_starts_per_address: u64,
     /// SSO requests per tenant and minute, per replica.
     login_starts_per_tenant: u64,
+    /// Days a login trace is kept.
+    login_trace_days: u32,
+    /// Traces kept per tenant.
+    login_trace_max: u64,
     /// `text` or `json`.
     log_format: LogFormat,
     /// Directory of the built console (`index.html` and assets).
@@ -330,6 +342,8 @@ impl Default for Raw {
             dns_nameservers: Vec::new(),
             login_starts_per_address: 600,
             login_starts_per_tenant: 6000,
+            login_trace_days: 7,
+            login_trace_max: 5000,
             log_format: LogFormat::Text,
             console_dir: PathBuf::from("console/dist"),
             clustered: false,
@@ -470,6 +484,12 @@ impl Settings {
         }
         if self.server.login_starts_per_tenant == 0 {
             return Err(ConfigError::new("login_starts_per_tenant", "must be at least 1"));
+        }
+        if !(1..=90).contains(&self.server.login_trace_days) {
+            return Err(ConfigError::new("login_trace_days", "must be between 1 and 90"));
+        }
+        if !(10..=100_000).contains(&self.server.login_trace_max) {
+            return Err(ConfigError::new("login_trace_max", "must be between 10 and 100000"));
         }
         if self.store.max_entries == 0 {
             return Err(ConfigError::new("store_max_entries", "must be at least 1"));
@@ -745,6 +765,8 @@ mod tests {
                     format!("{name} = 5\n")
                 }
                 "provisioning_poll_ms" => format!("{name} = 500\n"),
+                "login_trace_days" => format!("{name} = 3\n"),
+                "login_trace_max" => format!("{name} = 1000\n"),
                 "clustered" => "clustered = false\n".into(),
                 "metrics_listen" => "metrics_listen = \"127.0.0.1:0\"\n".into(),
                 "trusted_proxies" | "previous_master_keys" | "outbound_allowed_ranges" | "dns_nameservers" => {

@@ -16,6 +16,8 @@
 //! 3. **key expiry**: owners are emailed when a provisioning target's API key, or a published
 //!    signing certificate, expires in 30 days or fewer, and again at 7 (Atlassian sends no
 //!    warning for its keys, and refuses every login once the certificate it pinned expires).
+//! 4. **login traces**: deletes traces older than `login_trace_days`, and marks failed
+//!    (`abandoned`) the logins still in progress 10 minutes after their last step.
 //!
 //! A departed user who logs in through the provider again is active again (the login's
 //! upsert), and is pushed as such. Every departure is audited (actor `lifecycle`) with its
@@ -54,6 +56,12 @@ pub struct RunReport {
     /// Signing certificate expiry warnings sent (one per key and threshold).
     #[serde(default)]
     pub certificate_warnings: u64,
+    /// Login traces deleted for their age (`login_trace_days`).
+    #[serde(default)]
+    pub traces_deleted: u64,
+    /// Logins still in progress after their 10 minutes, now marked failed (`abandoned`).
+    #[serde(default)]
+    pub traces_abandoned: u64,
 }
 
 /// Starts this replica's scheduler.
@@ -123,6 +131,11 @@ pub async fn run_tenant(state: &AppState, t: &tenant::Model) -> anyhow::Result<R
     }
     report.key_warnings = warn_expiring_keys(state, t).await?;
     report.certificate_warnings = warn_expiring_certificates(state, t).await?;
+    let kept = chrono::Duration::days(i64::from(state.settings.server.login_trace_days));
+    report.traces_deleted = crate::services::login_traces::sweep(&state.db, t.id, Utc::now() - kept).await?;
+    let pending = chrono::Duration::from_std(crate::flow::PENDING_TTL).unwrap_or_default();
+    report.traces_abandoned =
+        crate::services::login_traces::close_abandoned(&state.db, t.id, Utc::now() - pending).await?;
     Ok(report)
 }
 

@@ -101,6 +101,7 @@ impl Application {
             None => self.server.await,
         };
         self.state.audit.flush().await;
+        self.state.traces.flush().await;
         result
     }
 }

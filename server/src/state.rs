@@ -47,6 +47,8 @@ pub struct AppState {
     pub config: crate::config_cache::ConfigCache,
     /// Login events, written in batches off the response path.
     pub audit: crate::services::audit::AuditWriter,
+    /// The login debugger's traces, written off the response path.
+    pub traces: crate::services::login_traces::TraceWriter,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             metrics.store_errors.clone(),
         ));
         let audit = crate::services::audit::AuditWriter::spawn(db.clone());
+        let traces = crate::services::login_traces::TraceWriter::spawn(db.clone(), settings.server.login_trace_max);
         Ok(Self {
             starts_per_address: crate::services::rate_limit::LocalLimiter::new(
                 settings.server.login_starts_per_address,
@@ -94,6 +97,7 @@ impl AppState {
             ),
             outbound,
             audit,
+            traces,
             metrics,
             oidc,
             keys: Mutex::new(HashMap::new()),

@@ -1,7 +1,8 @@
 //! SAML applications: Atlassian and any other SP from its metadata; the names of the
 //! attributes each receives and its two-step rule (where the values come from, the NameID and
 //! the groups have their pages: `mapping`, `groups`); whether Rosetta provisions its accounts
-//! (the page is `provisioning`); deleting one.
+//! (the page is `provisioning`); a Test login followed live in the login debugger
+//! (`test_login`), the go-live checklist (`go_live`); deleting one.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -9,7 +10,8 @@ use rosetta_api::{
     AttributeRule, ImportServiceProviderRequest, Preset, ServiceProvider, SpMfaPolicy, UpdateServiceProviderRequest,
 };
 
-use super::{mapping, provisioning};
+use super::test_login::{TestLogin, Tested};
+use super::{go_live, logins, mapping, provisioning};
 use crate::api::Failure;
 use crate::session::use_api;
 use crate::ui::{Confirm, Empty, Field, FormState, FormStatus, Loaded, PageHeader, TextArea, use_notices};
@@ -90,7 +92,10 @@ fn AppCard(sp: ServiceProvider, sps: Sps) -> impl IntoView {
             <p class="card-links">
                 <a class="button secondary small attributes-link" href=mapping::attributes_href(&sp.id)>"Attributes & NameID"</a>
                 <a class="button secondary small groups-link" href=mapping::groups_href(&sp.id)>"Groups"</a>
+                <a class="button secondary small go-live-link" href=go_live::href(&sp.id)>"Go-live checklist"</a>
+                <a class="button secondary small logins-link" href=logins::for_application_href(&sp.name)>"Logins"</a>
             </p>
+            <TestLogin tested=Tested::Application id=sp.id.clone() name=sp.name.clone()/>
             <SpEditor sp=sp.clone()/>
         </li>
     }

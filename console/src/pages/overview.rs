@@ -1,11 +1,15 @@
 //! The tenant at a glance: warnings about provisioning (paused, API keys expiring) and
 //! expiring signing certificates, the
 //! set-up progress card (until it is complete), the applications and identity providers
-//! with their recent health, the latest logins.
+//! with their recent health, the latest logins (each opens its trace in the login debugger).
 
 use leptos::prelude::*;
-use rosetta_api::{AuditEntry, AuditOutcome, AuditPage, AuditQuery, IdentitySource, ServiceProvider, SetupProgress};
+use rosetta_api::{
+    AuditEntry, AuditOutcome, AuditPage, AuditQuery, IdentitySource, LoginTracePage, LoginTraceQuery, ServiceProvider,
+    SetupProgress, TraceOutcome,
+};
 
+use super::logins::{TraceOutcomeBadge, trace_href};
 use super::{keys, provisioning};
 use crate::session::use_api;
 use crate::ui::{Empty, Loaded, PageHeader, short_time};
@@ -21,6 +25,12 @@ pub fn Overview() -> impl IntoView {
             action: Some("login".into()),
             per_page: Some(100),
             ..AuditQuery::default()
+        })
+    });
+    let latest = LocalResource::new(move || {
+        api.logins(LoginTraceQuery {
+            per_page: Some(LATEST),
+            ..LoginTraceQuery::default()
         })
     });
     view! {
@@ -53,14 +63,17 @@ pub fn Overview() -> impl IntoView {
         <section class="panel" aria-labelledby="logins-title">
             <div class="panel-head">
                 <h2 id="logins-title">"Latest logins"</h2>
-                <a href="/audit" class="panel-link">"Audit log"</a>
+                <a href="/logins" class="panel-link">"All logins"</a>
             </div>
-            <Loaded resource=logins what="the latest logins" let:page>
+            <Loaded resource=latest what="the latest logins" let:page>
                 <LatestLogins page=page/>
             </Loaded>
         </section>
     }
 }
+
+/// How many logins the overview lists.
+const LATEST: u64 = 10;
 
 /// One step of the set-up.
 struct Step {
@@ -265,8 +278,9 @@ fn Providers(
     .into_any()
 }
 
+/// The latest login attempts; each opens its trace (a failed one says there why, and what to do).
 #[component]
-fn LatestLogins(page: AuditPage) -> impl IntoView {
+fn LatestLogins(page: LoginTracePage) -> impl IntoView {
     if page.items.is_empty() {
         return view! {
             <Empty title="No logins yet">
@@ -280,13 +294,22 @@ fn LatestLogins(page: AuditPage) -> impl IntoView {
             <table id="latest-logins">
                 <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Application"</th><th scope="col">"Outcome"</th></tr></thead>
                 <tbody>
-                    {page.items.into_iter().take(10).map(|e| view! {
-                        <tr>
-                            <td class="nowrap">{short_time(&e.occurred_at)}</td>
-                            <td>{e.actor}</td>
-                            <td><code>{e.target.unwrap_or_default()}</code></td>
-                            <td><OutcomeBadge outcome=e.outcome/></td>
-                        </tr>
+                    {page.items.into_iter().map(|s| {
+                        let href = trace_href(&s.id);
+                        let application = s.service_provider.clone().unwrap_or_default();
+                        view! {
+                            <tr class:failure=s.outcome == TraceOutcome::Failure data-trace=s.id.clone()>
+                                <td class="nowrap"><a class="trace-link" href=href.clone()>{short_time(&s.started_at)}</a></td>
+                                <td>{s.user_email.unwrap_or_else(|| "—".into())}</td>
+                                <td>{application}<code class="sub">{s.entity_id.unwrap_or_default()}</code></td>
+                                <td>
+                                    <TraceOutcomeBadge outcome=s.outcome/>
+                                    {s.failure_code.map(|code| view! {
+                                        " " <a class="failure-link" href=href>"Why it failed: " <code>{code}</code></a>
+                                    })}
+                                </td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>

@@ -1,8 +1,8 @@
 //! Identity providers: the tenant's OpenID Connect providers, the redirect URI to register
-//! at each, "test connection", whether Rosetta checks that people still exist there (offline
-//! access), which claim carries groups, adding one from a preset (Google, Entra ID, Okta…:
-//! the form filled in, what to set up at the provider, what Rosetta checks) and deleting one.
-//! Client secrets are write-only.
+//! at each, "test connection", a Test login through one (`test_login`), whether Rosetta checks
+//! that people still exist there (offline access), which claim carries groups, adding one from
+//! a preset (Google, Entra ID, Okta…: the form filled in, what to set up at the provider, what
+//! Rosetta checks) and deleting one. Client secrets are write-only.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -12,6 +12,7 @@ use rosetta_api::{
     SourcePresetInfo, UpdateIdentitySourceRequest,
 };
 
+use super::test_login::{TestLogin, Tested};
 use crate::api::Failure;
 use crate::session::{use_api, use_auth};
 use crate::ui::{
@@ -114,7 +115,7 @@ fn step_name(step: ConnectionStepKind) -> &'static str {
     }
 }
 
-/// One provider with its redirect URI, a "test connection" button and delete.
+/// One provider with its redirect URI, "test connection", Test login and delete.
 #[component]
 fn SourceCard(source: IdentitySource, sources: SourcesResource) -> impl IntoView {
     let api = use_api();
@@ -183,6 +184,7 @@ fn SourceCard(source: IdentitySource, sources: SourcesResource) -> impl IntoView
                     "Off: Rosetta does not check whether people still exist there."
                 }}</dd></div>
             </dl>
+            <TestLogin tested=Tested::Source id=source.id.clone() name=source.name.clone()/>
             <SourceEditor source=source.clone() sources=sources/>
             <DomainOwnership source_id=source.id.clone() domains=source.domain_verification.clone() sources=sources/>
             {move || result.get().map(|r| match r {

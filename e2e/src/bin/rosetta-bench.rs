@@ -28,11 +28,12 @@ async fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "rosetta-bench [--logins N (2000)] [--concurrency C (8)] [--time-limit-secs S (600)] \
-[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--callgrind] [--provisioning] [--mapping] [--json FILE]\n\
+[--rate LOGINS_PER_SEC --duration-secs S] [--stack embedded|external|both (embedded)] [--peers node|fast (node)] [--pin] [--callgrind] [--provisioning] [--mapping] [--trace-max N (5000)] [--json FILE]\n\
 rosetta-bench --provisioning-sync USERS [--restart] [--stack ...] [--json FILE]\n\
 --provisioning: the SP has a SCIM provisioning target (a local SCIM server); every login queues a push\n\
 --mapping (with --peers fast): the SP maps ten attribute rules and a groups rule (rosetta_e2e::bench::TEN_RULES_AND_GROUPS)\n\
 --provisioning-sync USERS: a sync-now of USERS users to a local SCIM server, timed; --restart kills Rosetta half-way (SIGKILL) and starts it again\n\
+--trace-max N: the tenant keeps at most N login traces (login_trace_max); the report says how many it holds after the run\n\
 --pin: Rosetta alone on CPU 0, the driver and the peers on the other CPUs\n\
 --callgrind: ROSETTA_BIN runs Rosetta under callgrind; report its instructions per login (scripts/bench-instructions.sh)\nexternal: PostgreSQL + Redis from TEST_DATABASE_URL \
 and TEST_REDIS_URL"
@@ -60,6 +61,7 @@ and TEST_REDIS_URL"
         callgrind: args.iter().any(|a| a == "--callgrind"),
         provisioning: args.iter().any(|a| a == "--provisioning"),
         mapping: args.iter().any(|a| a == "--mapping"),
+        trace_max: arg(&args, "--trace-max").map_or(Ok(5000), |v| v.parse())?,
     };
     if let Some(users) = arg(&args, "--provisioning-sync") {
         return provisioning_sync(&args, users.parse()?, options.time_limit).await;

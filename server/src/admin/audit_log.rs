@@ -2,7 +2,7 @@
 
 use rosetta_api::{AuditEntry, AuditPage, AuditQuery};
 
-use super::{AdminError, AdminResult, Scope, paging};
+use super::{AdminResult, Scope, paging, text_filter, time_filter};
 use crate::services::audit::{self, AuditFilter};
 use crate::state::AppState;
 
@@ -10,29 +10,12 @@ use crate::state::AppState;
 pub const CSV_MAX_EVENTS: u64 = 10_000;
 
 fn filter(q: &AuditQuery) -> AdminResult<AuditFilter> {
-    let time = |field: &str, v: &Option<String>| -> AdminResult<Option<chrono::DateTime<chrono::Utc>>> {
-        v.as_deref()
-            .map(|s| {
-                chrono::DateTime::parse_from_rfc3339(s)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|_| AdminError::field(field, "an RFC 3339 time like 2026-11-29T10:00:00Z"))
-            })
-            .transpose()
-    };
-    let short = |field: &str, v: &Option<String>| -> AdminResult<Option<String>> {
-        match v {
-            Some(s) if s.len() > 320 || s.chars().any(char::is_control) => {
-                Err(AdminError::field(field, "at most 320 printable characters"))
-            }
-            other => Ok(other.clone()),
-        }
-    };
     Ok(AuditFilter {
-        action: short("action", &q.action)?,
-        actor: short("actor", &q.actor)?,
+        action: text_filter("action", &q.action)?,
+        actor: text_filter("actor", &q.actor)?,
         outcome: q.outcome.map(|o| super::outcome_str(o).to_owned()),
-        from: time("from", &q.from)?,
-        to: time("to", &q.to)?,
+        from: time_filter("from", &q.from)?,
+        to: time_filter("to", &q.to)?,
     })
 }
 

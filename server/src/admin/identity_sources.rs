@@ -86,7 +86,11 @@ pub async fn list(state: &AppState, scope: &Scope) -> AdminResult<Vec<IdentitySo
         .collect())
 }
 
-async fn find(state: &AppState, scope: &Scope, which: Which<'_>) -> AdminResult<identity_sources::IdentitySource> {
+pub(crate) async fn find(
+    state: &AppState,
+    scope: &Scope,
+    which: Which<'_>,
+) -> AdminResult<identity_sources::IdentitySource> {
     match which {
         Which::Id(id) => Ok(identity_sources::get(&state.db, scope.tenant_id(), object_id(id)?).await?),
         Which::Name(name) => identity_sources::list(&state.db, scope.tenant_id())

@@ -15,6 +15,7 @@
 //! | [`signing_keys`] | publish a next key, promote it, retire a key |
 //! | [`end_users`] | people who logged in: list, block, unblock, reset their second factor |
 //! | [`audit_log`] | the audit log: pages and CSV |
+//! | [`logins`] | the login debugger: traces, support bundles, Test login, the go-live checklist |
 //! | [`members`] | members and invitations |
 //! | [`provisioning`] | a service provider's SCIM target: set up, test, queue and users' states, retry, sync now |
 
@@ -22,6 +23,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod end_users;
 pub mod identity_sources;
+pub mod logins;
 pub mod mapping;
 pub mod members;
 pub mod provisioning;
@@ -255,6 +257,28 @@ pub fn paging(page: Option<u64>, per_page: Option<u64>) -> AdminResult<(u64, u64
         return Err(AdminError::field("per_page", "a page holds 1 to 200 items"));
     }
     Ok((page, per_page))
+}
+
+/// A list filter's text: at most 320 printable characters.
+pub(crate) fn text_filter(field: &str, value: &Option<String>) -> AdminResult<Option<String>> {
+    match value {
+        Some(s) if s.len() > 320 || s.chars().any(char::is_control) => {
+            Err(AdminError::field(field, "at most 320 printable characters"))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// A list filter's time: RFC 3339.
+pub(crate) fn time_filter(field: &str, value: &Option<String>) -> AdminResult<Option<chrono::DateTime<chrono::Utc>>> {
+    value
+        .as_deref()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| AdminError::field(field, "an RFC 3339 time like 2026-11-29T10:00:00Z"))
+        })
+        .transpose()
 }
 
 /// An object ID from a path or a command. A malformed ID names nothing in this tenant: the

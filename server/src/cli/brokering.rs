@@ -8,11 +8,10 @@ use clap::Subcommand;
 use rosetta_api::{CreateIdentitySourceRequest, CreateServiceProviderRequest, ImportServiceProviderRequest, Preset};
 use zeroize::Zeroizing;
 
-use super::{Failure, emit, operator_state};
+use super::{Failure, emit, operator_state, tenant_slug};
 use crate::admin::service_providers::Which;
 use crate::admin::{AdminError, Scope, identity_sources, service_providers, signing_keys};
 use crate::configuration::Settings;
-use crate::domain::TenantSlug;
 
 /// `rosetta sp ...`
 #[derive(Debug, Subcommand)]
@@ -105,7 +104,7 @@ pub async fn key(settings: Settings, action: KeyAction, json: bool) -> Result<()
         KeyAction::Next { tenant } => (tenant, "next"),
         KeyAction::Promote { tenant } => (tenant, "promote"),
     };
-    let slug = slug(tenant)?;
+    let slug = tenant_slug(tenant)?;
     let state = operator_state(settings).await?;
     let scope = Scope::operator(&state, &slug).await?;
     match verb {
@@ -239,10 +238,6 @@ pub enum SourceAction {
     },
 }
 
-fn slug(value: &str) -> Result<TenantSlug, Failure> {
-    TenantSlug::parse(value).map_err(|e| AdminError::field("tenant", e.0).into())
-}
-
 fn invalid(message: impl Into<String>) -> Failure {
     Failure::new(2, "invalid", message)
 }
@@ -259,7 +254,7 @@ pub async fn sp(settings: Settings, action: SpAction, json: bool) -> Result<(), 
             name_id_format,
             metadata,
         } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let metadata_xml = match metadata {
                 Some(file) => Some(
                     std::fs::read_to_string(&file).map_err(|e| invalid(format!("metadata {}: {e}", file.display())))?,
@@ -308,7 +303,7 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
             })
         }
         SpAction::List { tenant } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             let all = service_providers::list(&state, &scope).await?;
@@ -330,7 +325,7 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
             })
         }
         SpAction::Remove { tenant, name } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             service_providers::delete(&state, &scope, Which::Name(&name))
@@ -341,7 +336,7 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
             })
         }
         SpAction::Mapping { tenant, name, set } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             let sp = match set {
@@ -374,7 +369,7 @@ Now paste Rosetta's details (`rosetta tenant show {slug}`) into the service prov
             user,
             claims,
         } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let claims_json = match claims {
                 Some(file) => Some(
                     std::fs::read_to_string(&file)
@@ -438,7 +433,7 @@ pub async fn source(settings: Settings, action: SourceAction, json: bool) -> Res
             allow_guests,
             fetch_group_overage,
         } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let preset: rosetta_api::SourcePreset = serde_json::from_value(serde_json::Value::from(preset.as_str()))
                 .map_err(|_| {
                     invalid(format!(
@@ -481,7 +476,7 @@ Register the redirect URI at the provider for client `{}`.",
             allow_guests,
             fetch_group_overage,
         } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             let body = rosetta_api::UpdateIdentitySourceRequest {
@@ -524,7 +519,7 @@ Register the redirect URI at the provider for client `{}`.",
             })
         }
         SourceAction::List { tenant } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             let all = identity_sources::list(&state, &scope).await?;
@@ -552,7 +547,7 @@ Register the redirect URI at the provider for client `{}`.",
             })
         }
         SourceAction::Remove { tenant, name } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             identity_sources::delete(&state, &scope, Which::Name(&name))
@@ -563,7 +558,7 @@ Register the redirect URI at the provider for client `{}`.",
             })
         }
         SourceAction::VerifyDomain { tenant, name, domain } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let scope = Scope::operator(&state, &slug).await?;
             let wire = identity_sources::verify_domain(&state, &scope, Which::Name(&name), &domain).await?;

@@ -7,11 +7,10 @@ use clap::Subcommand;
 use rosetta_api::{PageQuery, PutProvisioningRequest};
 use zeroize::Zeroizing;
 
-use super::{Failure, emit, operator_state};
+use super::{Failure, emit, operator_state, tenant_slug};
 use crate::admin::service_providers::Which;
-use crate::admin::{AdminError, Scope, provisioning};
+use crate::admin::{Scope, provisioning};
 use crate::configuration::Settings;
-use crate::domain::TenantSlug;
 
 /// `rosetta provisioning ...`
 #[derive(Debug, Subcommand)]
@@ -99,10 +98,6 @@ pub enum LifecycleAction {
     },
 }
 
-fn slug(value: &str) -> Result<TenantSlug, Failure> {
-    TenantSlug::parse(value).map_err(|e| AdminError::field("tenant", e.0).into())
-}
-
 /// Runs a `provisioning` command.
 pub async fn provisioning(settings: Settings, action: ProvisioningAction, json: bool) -> Result<(), Failure> {
     let tenant = match &action {
@@ -112,7 +107,7 @@ pub async fn provisioning(settings: Settings, action: ProvisioningAction, json: 
         | ProvisioningAction::Sync { tenant, .. }
         | ProvisioningAction::Users { tenant, .. }
         | ProvisioningAction::Retry { tenant, .. }
-        | ProvisioningAction::Remove { tenant, .. } => slug(tenant)?,
+        | ProvisioningAction::Remove { tenant, .. } => tenant_slug(tenant)?,
     };
     let state = operator_state(settings).await?;
     let scope = Scope::operator(&state, &tenant).await?;
@@ -236,7 +231,7 @@ pub async fn provisioning(settings: Settings, action: ProvisioningAction, json: 
 pub async fn lifecycle(settings: Settings, action: LifecycleAction, json: bool) -> Result<(), Failure> {
     match action {
         LifecycleAction::Run { tenant } => {
-            let slug = slug(&tenant)?;
+            let slug = tenant_slug(&tenant)?;
             let state = operator_state(settings).await?;
             let row = crate::services::tenants::get(&state.db, &slug).await?;
             let report = crate::lifecycle::run_tenant(&state, &row)

@@ -3,6 +3,7 @@
 
 mod brokering;
 mod lifecycle;
+mod trace;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -82,6 +83,12 @@ pub enum Command {
         /// Lifecycle command.
         #[command(subcommand)]
         action: lifecycle::LifecycleAction,
+    },
+    /// The login debugger: login traces, support bundles, Test login, go-live checklist.
+    Trace {
+        /// Trace command.
+        #[command(subcommand)]
+        action: trace::TraceAction,
     },
     /// Re-seal every stored secret under the newest master key (after adding a new
     /// `master_key` and moving the old one to `previous_master_keys`). Resumable.
@@ -240,6 +247,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Key { action } => brokering::key(settings, action, json).await,
         Command::Provisioning { action } => lifecycle::provisioning(settings, action, json).await,
         Command::Lifecycle { action } => lifecycle::lifecycle(settings, action, json).await,
+        Command::Trace { action } => trace::trace(settings, action, json).await,
         Command::Rekey => rekey(settings, json).await,
         Command::Mail {
             action: MailAction::Test { to },
@@ -381,6 +389,11 @@ async fn tenant_command(settings: Settings, action: TenantAction, json: bool) ->
 /// What the operator's commands work with: the server's own state (database migrated,
 /// session store, mail), so that a change made here is applied, and audited, exactly as the
 /// admin API would apply it.
+/// A tenant named on the command line.
+fn tenant_slug(value: &str) -> Result<crate::domain::TenantSlug, Failure> {
+    crate::domain::TenantSlug::parse(value).map_err(|e| crate::admin::AdminError::field("tenant", e.0).into())
+}
+
 async fn operator_state(settings: Settings) -> Result<AppState, Failure> {
     AppState::init(settings)
         .await

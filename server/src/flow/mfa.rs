@@ -2,6 +2,7 @@
 //! when the tenant's (or the SP's) policy asks for it.
 
 use chrono::Utc;
+use rosetta_api::TraceStepKind;
 
 use super::records::{MfaPending, SpRequest, SsoSession};
 use super::{Flow, FlowError, Outcome, PENDING_TTL, fingerprint, random_token};
@@ -118,6 +119,9 @@ impl Flow<'_> {
         session: SsoSession,
         sp: &ServiceProvider,
     ) -> Result<Outcome, FlowError> {
+        self.trace.begin(TraceStepKind::Mfa);
+        self.trace
+            .fact("Asked", "Rosetta's second factor, before any assertion");
         let pending = MfaPending {
             sp: request,
             session,
@@ -222,12 +226,34 @@ impl Flow<'_> {
 
     /// A submitted form: `action` is `verify`, `enrol`, `continue` or `skip`.
     pub async fn mfa_submit(&self, cookie: Option<&str>, action: &str, code: &str) -> Result<MfaStep, FlowError> {
+        let result = self.mfa_form(cookie, action, code).await;
+        self.end_leg(&result);
+        result
+    }
+
+    async fn mfa_form(&self, cookie: Option<&str>, action: &str, code: &str) -> Result<MfaStep, FlowError> {
         let (key_id, mut pending) = self.mfa_pending(cookie).await?;
         let user_id = pending.session.user_id;
         let email = pending.session.identity.email.clone();
+        self.trace.adopt(pending.sp.trace_id);
+        self.trace.begin(TraceStepKind::Mfa);
+        self.trace.summary(|l| l.user_email = Some(email.clone()));
+        self.trace
+            .fact("Policy", if pending.can_skip { "optional" } else { "required" });
+        self.trace.fact(
+            "Form",
+            match action {
+                "verify" => "a code (authenticator app or recovery code)",
+                "enrol" => "enrolment: the first code of a new authenticator",
+                "continue" => "enrolment done: recovery codes seen",
+                "skip" => "set up later",
+                _ => "unknown",
+            },
+        );
         match action {
             "verify" => {
                 if let Some(message) = self.limit(&user_id.to_string()).await? {
+                    self.trace.fail("too_many", &message, None);
                     return Ok(MfaStep::Show(MfaView::Verify { error: Some(message) }));
                 }
                 if end_user_mfa::verify(&self.state.db, &self.state.keyring, self.tenant.id, user_id, code).await? {
@@ -236,6 +262,8 @@ impl Flow<'_> {
                     return self.mfa_complete(&key_id, false).await.map(MfaStep::Done);
                 }
                 self.mfa_audit("failure", &email, "verify");
+                self.trace
+                    .fail("mfa_code_wrong", "The code was not right, or was already used.", None);
                 Ok(MfaStep::Show(MfaView::Verify {
                     error: Some(
                         "That code is not right, or was already used. Enter the 6-digit code your app shows now, \
@@ -266,6 +294,7 @@ or one of your recovery codes."
                 match confirmed {
                     Some(codes) => {
                         self.mfa_audit("success", &email, "enrol");
+                        self.trace.fact("Result", "enrolled; recovery codes shown once");
                         rate_limit::reset(self.state.store.as_ref(), CODE_PER_USER, &user_id.to_string()).await?;
                         pending.enrolled = true;
                         pending.enrolment = None;
@@ -274,6 +303,11 @@ or one of your recovery codes."
                     }
                     None => {
                         self.mfa_audit("failure", &email, "enrol");
+                        self.trace.fail(
+                            "mfa_code_wrong",
+                            "The first code of the new authenticator was not right.",
+                            None,
+                        );
                         let error = "That code is not right. Check that your phone's clock is correct and enter the \
 code your app shows now."
                             .to_owned();

@@ -9,8 +9,10 @@
 //! 3. The callback takes the pending login (single use), verifies the identity, records the
 //!    user, opens a broker session and answers the SP with a signed Response.
 
+mod advice;
 mod mfa;
 mod records;
+mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +20,15 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Utc;
+use rosetta_api::TraceStepKind as Step;
 use rosetta_entity::tenant;
 use tracing::Instrument;
 
+pub use self::advice::advice;
 pub use self::mfa::{MfaStep, MfaView};
 pub use self::records::{MfaPending, PendingLogin, SpRequest, SsoSession};
+use self::trace::Tracer;
+pub use self::trace::{Leg, TEST_TICKET_TTL, TestTarget, issue_test_ticket};
 use crate::credentials::constant_time_eq;
 /// A random, URL-safe token with 256 bits of entropy.
 pub use crate::credentials::link_token as random_token;
@@ -123,6 +129,13 @@ pub enum Outcome {
         /// Value of the MFA cookie.
         cookie: String,
     },
+    /// A source's Test login passed: say so (nothing goes to any application).
+    Tested {
+        /// The source tested.
+        source: String,
+        /// Who the provider vouched for.
+        email: String,
+    },
     /// Ask for the user's email to pick a source (home-realm discovery).
     ChooseSource {
         /// The stored request the choice belongs to.
@@ -165,6 +178,22 @@ pub enum FlowError {
     Internal(#[from] anyhow::Error),
 }
 
+impl FlowError {
+    /// The login debugger's code for a failure no step named more precisely.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::TooLarge(_) => "request_too_large",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Unavailable(_) => "unavailable",
+            Self::TooMany { .. } => "too_many",
+            Self::Dependency(_) => "dependency",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
 impl From<StoreError> for FlowError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -203,6 +232,8 @@ pub struct Flow<'a> {
     tenant: &'a tenant::Model,
     slug: &'a TenantSlug,
     meta: RequestMeta,
+    /// This request's leg of the login, for the login debugger.
+    trace: Tracer,
 }
 
 impl<'a> Flow<'a> {
@@ -213,7 +244,22 @@ impl<'a> Flow<'a> {
             tenant: tenant.row(),
             slug: tenant.slug(),
             meta,
+            trace: Tracer::new(tenant.row().id),
         }
+    }
+
+    /// Ends this request's leg of the login: queued for the trace writer (nothing waits).
+    fn end_leg<T>(&self, result: &Result<T, FlowError>) {
+        if self.trace.is_empty() {
+            return;
+        }
+        self.state.traces.record(self.trace.finish(result.as_ref().err()));
+    }
+
+    /// Records `code` as the current step's failure and returns `error`.
+    fn refuse(&self, code: &str, detail: Option<&str>, error: FlowError) -> FlowError {
+        self.trace.fail(code, &error.to_string(), detail);
+        error
     }
 
     fn key(&self, kind: &'static str, id: &str) -> StoreKey {
@@ -232,7 +278,6 @@ impl<'a> Flow<'a> {
     }
 
     /// An SP-initiated AuthnRequest, as received on either binding.
-    #[tracing::instrument(skip_all, fields(tenant = %self.slug))]
     pub async fn authn_request(
         &self,
         binding: Binding,
@@ -241,8 +286,34 @@ impl<'a> Flow<'a> {
         raw_query: Option<&str>,
         sso_cookie: Option<&str>,
     ) -> Result<Outcome, FlowError> {
+        let result = self
+            .sp_initiated(binding, saml_request, relay_state, raw_query, sso_cookie)
+            .await;
+        self.end_leg(&result);
+        result
+    }
+
+    #[tracing::instrument(name = "authn_request", skip_all, fields(tenant = %self.slug))]
+    async fn sp_initiated(
+        &self,
+        binding: Binding,
+        saml_request: &str,
+        relay_state: Option<&str>,
+        raw_query: Option<&str>,
+        sso_cookie: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
         self.count_start()?;
+        self.trace.begin(Step::Request);
+        self.trace.summary(|l| l.initiated = Some("sp"));
+        self.trace.fact(
+            "Binding",
+            match binding {
+                Binding::Redirect => "HTTP-Redirect",
+                Binding::Post => "HTTP-POST",
+            },
+        );
         let local = |e: request::RequestError| {
+            self.trace.fail(e.code(), &e.to_string(), None);
             if e.is_too_large() {
                 FlowError::TooLarge(e.to_string())
             } else {
@@ -250,13 +321,23 @@ impl<'a> Flow<'a> {
             }
         };
         let xml = request::decode(binding, saml_request).map_err(local)?;
-        let parsed = request::parse(&xml).map_err(local)?;
+        let parsed = request::parse(&xml);
+        self.trace.summary(|l| l.request_xml = Some(xml));
+        let parsed = parsed.map_err(local)?;
+        self.trace_request(&parsed, relay_state, raw_query);
         let relay_state = request::check_relay_state(relay_state).map_err(local)?;
         let issuer = parsed.issuer_for_lookup().map_err(local)?;
-        let sp = self
-            .sp_by_entity_id(issuer)
-            .await?
-            .ok_or_else(|| local(request::RequestError::UnknownIssuer))?;
+        self.trace.summary(|l| l.entity_id = Some(issuer.to_owned()));
+        let Some(sp) = self.sp_by_entity_id(issuer).await? else {
+            self.trace.fail(
+                "unknown_issuer",
+                &request::RequestError::UnknownIssuer.to_string(),
+                Some(issuer),
+            );
+            return Err(local(request::RequestError::UnknownIssuer));
+        };
+        self.trace.summary(|l| l.service_provider = Some(sp.name.clone()));
+        self.trace.fact("Application", sp.name.as_str());
         let policy = sp_policy(&sp)?;
         let ctx = RequestContext {
             sso_urls: vec![self.state.hosts.sso_url(self.slug)],
@@ -272,13 +353,23 @@ impl<'a> Flow<'a> {
         };
         let valid = match request::validate(&parsed, &policy, &ctx) {
             Ok(valid) => valid,
-            Err(Rejection::Local(e)) => return Err(local(e)),
+            Err(Rejection::Local(e)) => {
+                let detail = match e {
+                    request::RequestError::AcsNotRegistered => parsed.acs_url.as_deref(),
+                    request::RequestError::DestinationMismatch => parsed.destination.as_deref(),
+                    _ => None,
+                };
+                self.trace.fail(e.code(), &e.to_string(), detail);
+                return Err(local(e));
+            }
             Err(Rejection::Saml {
                 status,
                 acs_url,
                 in_response_to,
                 detail,
             }) => {
+                let requested = parsed.name_id_policy.as_ref().and_then(|p| p.format.as_deref());
+                self.trace.fail(status.code(), &detail, requested);
                 return self
                     .error_response(&acs_url, Some(&in_response_to), status, &detail, relay_state)
                     .await;
@@ -292,6 +383,16 @@ impl<'a> Flow<'a> {
             key: self.key("reqid", &fingerprint(&format!("{}\n{}", sp.entity_id, valid.id))),
             ttl: valid.replay_ttl.to_std().unwrap_or(Duration::from_secs(900)),
         };
+        self.trace.fact(
+            "Signature check",
+            if sp.want_requests_signed {
+                "passed"
+            } else {
+                "not required for this application"
+            },
+        );
+        self.trace.fact("ACS URL used", valid.acs_url.as_str());
+        self.trace.fact("NameID format used", valid.name_id_format.as_str());
         let request = SpRequest {
             sp_entity_id: sp.entity_id.clone(),
             acs_url: valid.acs_url,
@@ -299,6 +400,8 @@ impl<'a> Flow<'a> {
             relay_state,
             name_id_format: valid.name_id_format,
             force_authn: valid.force_authn,
+            trace_id: Some(self.trace.id()),
+            source_test: false,
         };
         if valid.is_passive {
             self.claim(Some(guard)).await?;
@@ -326,22 +429,53 @@ impl<'a> Flow<'a> {
     /// Claims the request's ID in the replay cache, if it has one to claim.
     async fn claim(&self, guard: Option<ReplayGuard>) -> Result<(), FlowError> {
         match guard {
-            Some(g) if !self.state.store.set_if_absent(&g.key, b"1", g.ttl).await? => Err(replayed()),
+            Some(g) if !self.state.store.set_if_absent(&g.key, b"1", g.ttl).await? => Err(self.replayed()),
             _ => Ok(()),
         }
     }
 
-    /// IdP-initiated SSO to the SP named `sp_name` (no InResponseTo).
-    #[tracing::instrument(skip_all, fields(tenant = %self.slug))]
+    /// IdP-initiated SSO to the SP named `sp_name` (no InResponseTo). With `test` (a ticket
+    /// from the console's Test login), the login writes the trace the console follows and
+    /// never reuses a broker session.
     pub async fn idp_initiated(
         &self,
         sp_name: &str,
         relay_state: Option<&str>,
         sso_cookie: Option<&str>,
+        test: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
+        let result = self.idp_started(sp_name, relay_state, sso_cookie, test).await;
+        self.end_leg(&result);
+        result
+    }
+
+    #[tracing::instrument(name = "idp_initiated", skip_all, fields(tenant = %self.slug))]
+    async fn idp_started(
+        &self,
+        sp_name: &str,
+        relay_state: Option<&str>,
+        sso_cookie: Option<&str>,
+        test: Option<&str>,
     ) -> Result<Outcome, FlowError> {
         self.count_start()?;
-        let relay_state = request::check_relay_state(relay_state).map_err(|e| FlowError::BadRequest(e.to_string()))?;
-        let sp = self
+        self.trace.begin(Step::Request);
+        let sso_cookie = match test {
+            Some(ticket) => {
+                let target = TestTarget::Application(sp_name.to_owned());
+                let trace_id = self.take_test_ticket(&target, ticket).await?;
+                self.trace.adopt(Some(trace_id));
+                // A test proves the whole path: never answered from a live session.
+                None
+            }
+            None => sso_cookie,
+        };
+        self.trace
+            .summary(|l| l.initiated = Some(if test.is_some() { TEST_INITIATED } else { "idp" }));
+        self.trace.fact("Start", "IdP-initiated (no AuthnRequest)");
+        self.trace.fact("RelayState", relay_state_fact(relay_state));
+        let relay_state = request::check_relay_state(relay_state)
+            .map_err(|e| self.refuse(e.code(), None, FlowError::BadRequest(e.to_string())))?;
+        let Some(sp) = self
             .state
             .config
             .service_providers(&self.state.db, self.tenant.id)
@@ -349,7 +483,15 @@ impl<'a> Flow<'a> {
             .iter()
             .find(|s| s.name == sp_name)
             .cloned()
-            .ok_or_else(|| FlowError::NotFound(format!("There is no application called “{sp_name}” here.")))?;
+        else {
+            let error = FlowError::NotFound(format!("There is no application called “{sp_name}” here."));
+            return Err(self.refuse("unknown_application", Some(sp_name), error));
+        };
+        self.trace.summary(|l| {
+            l.service_provider = Some(sp.name.clone());
+            l.entity_id = Some(sp.entity_id.clone());
+        });
+        self.trace.fact("Application", sp.name.as_str());
         let acs = sp
             .acs
             .iter()
@@ -363,8 +505,42 @@ impl<'a> Flow<'a> {
             relay_state,
             name_id_format: sp.name_id_format.clone(),
             force_authn: false,
+            trace_id: Some(self.trace.id()),
+            source_test: false,
         };
+        self.trace.fact("ACS URL used", request.acs_url.as_str());
         self.proceed(sp, request, sso_cookie, None).await
+    }
+
+    /// The console's Test login of the identity source `source` (`ticket` from it): to the
+    /// provider and back, with no application, no user recorded and no session opened.
+    pub async fn test_source(&self, source: &str, ticket: &str) -> Result<Outcome, FlowError> {
+        let result = self.source_tested(source, ticket).await;
+        self.end_leg(&result);
+        result
+    }
+
+    async fn source_tested(&self, source: &str, ticket: &str) -> Result<Outcome, FlowError> {
+        self.count_start()?;
+        self.trace.begin(Step::Request);
+        let trace_id = self
+            .take_test_ticket(&TestTarget::Source(source.to_owned()), ticket)
+            .await?;
+        self.trace.adopt(Some(trace_id));
+        self.trace.summary(|l| l.initiated = Some(TEST_INITIATED));
+        self.trace
+            .fact("Start", "Test login of the identity source (no application)");
+        let request = SpRequest {
+            sp_entity_id: String::new(),
+            acs_url: String::new(),
+            request_id: None,
+            relay_state: None,
+            name_id_format: String::new(),
+            force_authn: false,
+            trace_id: Some(trace_id),
+            source_test: true,
+        };
+        self.start_upstream(source, request, None, None).await
     }
 
     /// Answers from a live broker session, or sends the browser to a provider.
@@ -379,6 +555,7 @@ impl<'a> Flow<'a> {
             && let Some(session) = self.live_session(sso_cookie).await?
         {
             self.claim(guard).await?;
+            self.trace_session(&session);
             if self.mfa_required(&sp, &session).await? {
                 return self.start_mfa(request, session, &sp).await;
             }
@@ -388,14 +565,22 @@ impl<'a> Flow<'a> {
         match sources.as_slice() {
             [] => {
                 self.claim(guard).await?;
-                Err(FlowError::Unavailable(
-                    "Single sign-on is not set up yet for this organisation: no identity provider is configured."
-                        .into(),
+                Err(self.refuse(
+                    "no_source",
+                    None,
+                    FlowError::Unavailable(
+                        "Single sign-on is not set up yet for this organisation: no identity provider is configured."
+                            .into(),
+                    ),
                 ))
             }
             [(only, _)] => self.start_upstream(&only.name, request, guard, None).await,
             _ => {
                 self.claim(guard).await?;
+                self.trace.begin(Step::Discovery);
+                self.trace.fact("Sources", sources.len().to_string());
+                self.trace
+                    .fact("Asked", "the user's email, to choose the source by its domain");
                 let id = random_token();
                 let body = serde_json::to_vec(&request).map_err(anyhow::Error::from)?;
                 self.state.store.set(&self.key("hrd", &id), &body, PENDING_TTL).await?;
@@ -409,25 +594,38 @@ impl<'a> Flow<'a> {
 
     /// Home-realm discovery: the user typed `email`; pick the source of its domain.
     pub async fn choose_source(&self, request_id: &str, email: &str) -> Result<Outcome, FlowError> {
+        let result = self.discover(request_id, email).await;
+        self.end_leg(&result);
+        result
+    }
+
+    async fn discover(&self, request_id: &str, email: &str) -> Result<Outcome, FlowError> {
         let key = self.key("hrd", request_id);
         let Some(body) = self.state.store.get(&key).await? else {
+            // Not traced: nothing names the login this form belonged to.
             return Err(FlowError::BadRequest(
                 "This sign-in took too long and has expired. Start again from the application.".into(),
             ));
         };
+        let request: SpRequest = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
+        self.trace.adopt(request.trace_id);
+        self.trace.begin(Step::Discovery);
         let domain = email
             .rsplit_once('@')
             .map(|(_, d)| d.trim().to_ascii_lowercase())
             .unwrap_or_default();
+        self.trace.fact("Email domain typed", domain.as_str());
         let sources = self.sources().await?;
         let Some((source, _)) = sources.iter().find(|(s, _)| s.domains.contains(&domain)) else {
+            let message = "No sign-in is set up for that email address. Check it, or ask your administrator.";
+            self.trace.fail("domain_not_listed", message, Some(&domain));
             return Ok(Outcome::ChooseSource {
                 request: request_id.to_owned(),
-                error: Some("No sign-in is set up for that email address. Check it, or ask your administrator.".into()),
+                error: Some(message.into()),
             });
         };
+        self.trace.fact("Source chosen", source.name.as_str());
         self.state.store.delete(&key).await?;
-        let request: SpRequest = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
         self.start_upstream(&source.name, request, None, None).await
     }
 
@@ -447,6 +645,9 @@ impl<'a> Flow<'a> {
         guard: Option<ReplayGuard>,
         grant: Option<GrantLeg>,
     ) -> Result<Outcome, FlowError> {
+        self.trace.begin(Step::Redirect);
+        self.trace.summary(|l| l.source = Some(source.to_owned()));
+        self.trace.fact("Source", source);
         let config = self.source_config(source).await?;
         let redirect_uri = self.state.hosts.callback_url(self.slug, source);
         let upstream = std::time::Instant::now();
@@ -464,13 +665,14 @@ impl<'a> Flow<'a> {
             .upstream_duration
             .with_label_values(&["start_login"])
             .observe(upstream.elapsed().as_secs_f64());
-        let (mut url, auth) = started.map_err(oidc_error)?;
+        let (mut url, auth) = started.map_err(|e| self.oidc_refused(e))?;
         if request.force_authn {
             // The SP demanded a fresh authentication: ask the provider not to reuse its session.
             url.query_pairs_mut()
                 .append_pair("prompt", "login")
                 .append_pair("max_age", "0");
         }
+        self.trace_redirect(&url, grant.is_some());
         // Only a value of the shape Rosetta issues (43 URL-safe characters, 256 bits) is kept.
         let cookie = match &self.meta.login_cookie {
             Some(c) if c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
@@ -505,7 +707,7 @@ impl<'a> Flow<'a> {
             }
         };
         if !stored {
-            return Err(replayed());
+            return Err(self.replayed());
         }
         Ok(Outcome::Redirect {
             location: url.to_string(),
@@ -514,8 +716,19 @@ impl<'a> Flow<'a> {
     }
 
     /// The provider's redirect back to `/oidc/callback/{source}`.
-    #[tracing::instrument(skip_all, fields(tenant = %self.slug, source = %source))]
     pub async fn callback(
+        &self,
+        source: &str,
+        params: &CallbackParams,
+        login_cookie: Option<&str>,
+    ) -> Result<Outcome, FlowError> {
+        let result = self.returned(source, params, login_cookie).await;
+        self.end_leg(&result);
+        result
+    }
+
+    #[tracing::instrument(name = "callback", skip_all, fields(tenant = %self.slug, source = %source))]
+    async fn returned(
         &self,
         source: &str,
         params: &CallbackParams,
@@ -539,6 +752,20 @@ impl<'a> Flow<'a> {
             .await?
             .ok_or_else(expired)?;
         let pending: PendingLogin = serde_json::from_slice(&body).map_err(anyhow::Error::from)?;
+        self.trace.adopt(pending.sp.trace_id);
+        self.trace.begin(Step::Callback);
+        self.trace.summary(|l| l.source = Some(source.to_owned()));
+        self.trace.fact("Source", source);
+        self.trace.fact(
+            "Answer",
+            if params.error.is_some() {
+                "an error"
+            } else if params.code.is_some() {
+                "an authorization code"
+            } else {
+                "nothing usable"
+            },
+        );
         // The rest continues the trace the login started in (the SP's request).
         let span = tracing::info_span!("login_continued");
         continue_trace(&span, pending.trace.as_deref());
@@ -571,8 +798,20 @@ impl<'a> Flow<'a> {
                 .observe(upstream.elapsed().as_secs_f64());
             let (identity, refresh_token) = match finished {
                 Ok(done) => done,
-                Err(e) => return Err(self.failed(&pending, e.code(), oidc_error(e)).await),
+                Err(e) => {
+                    self.trace.fail(e.code(), &e.to_string(), e.provider_error());
+                    return Err(self.failed(&pending, e.code(), oidc_error(e)).await);
+                }
             };
+            self.trace_identity(&identity, refresh_token.is_some());
+            if pending.sp.source_test {
+                // A source's Test login ends here: the provider's answer is verified.
+                self.trace.answered();
+                return Ok(Outcome::Tested {
+                    source: source.to_owned(),
+                    email: identity.email,
+                });
+            }
             // ForceAuthn sent `max_age=0`: the provider must say the person signed in anew
             // for this login (`auth_time` no older than the request, with the skew allowed);
             // a provider that ignored the prompt would turn a step-up into a session reuse.
@@ -600,10 +839,13 @@ impl<'a> Flow<'a> {
             // Taken before the user's status is read: a block that lands after the read
             // carries a later time, and ends the session this login opens.
             let opened_ms = Utc::now().timestamp_millis();
+            self.trace.begin(Step::User);
             let user = match end_users::record_login(&self.state.db, self.tenant.id, &who).await {
                 Ok(user) => user,
                 Err(e) => return Err(self.failed(&pending, "user_refused", e.into()).await),
             };
+            self.trace.fact("User ID", user.id.to_string());
+            self.trace.fact("Status", "active");
             if let Some(leg) = self
                 .keep_grant(source, &pending, &user, &identity.email, refresh_token.as_ref())
                 .await?
@@ -620,10 +862,13 @@ impl<'a> Flow<'a> {
                 mfa_skipped: false,
                 opened_ms,
             };
-            let sp = self
-                .sp_by_entity_id(&pending.sp.sp_entity_id)
-                .await?
-                .ok_or_else(|| FlowError::NotFound("The application this sign-in was for has been removed.".into()))?;
+            let sp = self.sp_by_entity_id(&pending.sp.sp_entity_id).await?.ok_or_else(|| {
+                self.refuse(
+                    "application_removed",
+                    None,
+                    FlowError::NotFound("The application this sign-in was for has been removed.".into()),
+                )
+            })?;
             // Rosetta's second factor, when the policy asks: no session, no assertion before it.
             if self.mfa_required(&sp, &session).await? {
                 return self.start_mfa(pending.sp, session, &sp).await;
@@ -764,10 +1009,12 @@ impl<'a> Flow<'a> {
         let id = &session.identity;
         // The SP's rules, compiled with its configuration: the NameID and every attribute,
         // or the rule that refuses this person (nothing is sent then).
+        self.trace.begin(Step::Assertion);
         let release = match sp.release(&request.name_id_format, &subject_of(session)) {
             Ok(release) => release,
             Err(e) => {
                 tracing::info!(rule = %e.rule, "mapping refused the login");
+                self.trace.fail("mapping_refused", &e.to_string(), Some(&e.rule));
                 self.audit_outcome("failure", &sp.entity_id, &id.email, serde_json::json!({
                     "source": session.source, "sp": sp.name, "reason": "mapping", "rule": e.rule, "message": e.message,
                 }));
@@ -791,6 +1038,7 @@ impl<'a> Flow<'a> {
             now: Utc::now(),
             validity: ASSERTION_VALIDITY,
         };
+        self.trace_release(&params, &key, request.relay_state.as_deref());
         let xml = response::signed_response(&params, &key).map_err(|e| FlowError::Internal(e.into()))?;
         let mut detail = serde_json::json!({
             "source": session.source, "sp": sp.name, "subject": id.subject, "sso_session_reused": sso_cookie.is_none(),
@@ -800,9 +1048,12 @@ impl<'a> Flow<'a> {
             detail["groups_unknown"] = serde_json::Value::from(problem.as_str());
         }
         self.audit_outcome("success", &sp.entity_id, &id.email, detail);
+        let saml_response = B64.encode(&xml);
+        self.trace.summary(|l| l.response_xml = Some(xml));
+        self.trace.answered();
         Ok(Outcome::Post {
             acs_url: request.acs_url.clone(),
-            saml_response: B64.encode(xml),
+            saml_response,
             relay_state: request.relay_state.clone(),
             sso_cookie,
         })
@@ -827,9 +1078,12 @@ impl<'a> Flow<'a> {
             &key,
         )
         .map_err(|e| FlowError::Internal(e.into()))?;
+        self.trace.fail(status.code(), detail, None);
+        let saml_response = B64.encode(&xml);
+        self.trace.summary(|l| l.response_xml = Some(xml));
         Ok(Outcome::Post {
             acs_url: acs_url.to_owned(),
-            saml_response: B64.encode(xml),
+            saml_response,
             relay_state,
             sso_cookie: None,
         })
@@ -841,6 +1095,7 @@ impl<'a> Flow<'a> {
 
     async fn failed(&self, pending: &PendingLogin, reason: &str, error: FlowError) -> FlowError {
         tracing::info!(reason, "login failed");
+        self.trace.fail(reason, &error.to_string(), None);
         self.audit_outcome(
             "failure",
             &pending.sp.sp_entity_id,
@@ -893,8 +1148,12 @@ fn authn_instant(auth_time: Option<i64>) -> chrono::DateTime<Utc> {
         .map_or(now, |t| t.min(now))
 }
 
-fn replayed() -> FlowError {
-    FlowError::BadRequest("This sign-in request was already used. Start again from the application.".into())
+/// What the summary says of a login started by the console's Test login.
+pub const TEST_INITIATED: &str = "test";
+
+/// The RelayState as the trace shows it: its length only (it may carry the SP's state).
+fn relay_state_fact(relay_state: Option<&str>) -> String {
+    relay_state.map_or_else(|| "none".to_owned(), |r| format!("{} bytes", r.len()))
 }
 
 fn sp_policy(sp: &ServiceProvider) -> Result<SpPolicy, FlowError> {

@@ -21,6 +21,13 @@ pub struct SpRequest {
     pub name_id_format: String,
     /// The SP demanded a fresh upstream login.
     pub force_authn: bool,
+    /// The login debugger's trace, which every leg of this login writes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<Uuid>,
+    /// A Test login of an identity source: no application; the login ends once the
+    /// provider's answer is verified, with no user recorded and no session opened.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_test: bool,
 }
 
 /// A login waiting for the provider's callback, stored under its `state`.
@@ -119,6 +126,8 @@ mod tests {
                 ),
                 name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into(),
                 force_authn: false,
+                trace_id: Some(Uuid::from_u128(0x0193_8f2e_7b1c_7d4e_9a55_3c0f_6a1d_2e90)),
+                source_test: false,
             },
             source: "corp".into(),
             browser: "a".repeat(64),

@@ -236,6 +236,15 @@ impl OidcError {
         }
     }
 
+    /// The provider's own OAuth `error` code, when it sent one (sanitised: `[a-z_]`).
+    pub fn provider_error(&self) -> Option<&str> {
+        match self {
+            Self::ProviderError { error } | Self::TokenEndpointRejected { error } => Some(error),
+            Self::AccessDenied => Some("access_denied"),
+            _ => None,
+        }
+    }
+
     /// Whether the failure is the provider being unavailable rather than wrong.
     pub fn is_transient(&self) -> bool {
         match self {

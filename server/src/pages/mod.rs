@@ -20,7 +20,7 @@ pub use self::auto_post::{auto_post_csp, auto_post_page};
 pub use self::console::console_not_built_page;
 pub use self::error::error_page;
 pub use self::mfa::{MFA_CSP, mfa_page};
-pub use self::sign_in::sign_in_page;
+pub use self::sign_in::{sign_in_page, source_tested_page};
 pub use self::tenant::tenant_home_page;
 
 /// Escapes text for HTML element content and double-quoted attribute values.

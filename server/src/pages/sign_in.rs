@@ -21,6 +21,17 @@ pub fn sign_in_page(request: &str, error: Option<&str>) -> String {
     })
 }
 
+/// The end of a source's Test login: who the provider vouched for; nothing was sent to any
+/// application.
+pub fn source_tested_page(source: &str, email: &str) -> String {
+    page!(title: "Test login passed", body: {
+        h1 { "Test login passed" }
+        p id="tested" { "The identity provider " strong { (Text(source)) } " signed in " strong { (Text(email)) } "." }
+        p { "Nothing was sent to any application and no session was opened. The console shows every step of this \
+             login; you can close this tab." }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +46,12 @@ mod tests {
             sign_in_page("abc", Some("No sign-in <is> set up & 'x' \"y\"")),
             include_str!("../../tests/fixtures/pages/sign_in_error.html")
         );
+    }
+
+    #[test]
+    fn the_test_login_page_escapes_what_the_provider_said() {
+        let page = source_tested_page("corp", "<b>a&b</b>@example.com");
+        assert!(page.contains("&lt;b&gt;a&amp;b&lt;/b&gt;@example.com"), "{page}");
+        assert!(!page.contains("<b>a&b"), "{page}");
     }
 }

@@ -13,7 +13,7 @@ use crate::error::PageError;
 use crate::flow::{Flow, FlowError, MfaStep, MfaView, Outcome, PENDING_TTL, RequestMeta, SSO_SESSION_TTL};
 use crate::middleware::CurrentTenant;
 use crate::oidc::CallbackParams;
-use crate::pages::{self, MFA_CSP, auto_post_csp, auto_post_page, sign_in_page};
+use crate::pages::{self, MFA_CSP, auto_post_csp, auto_post_page, sign_in_page, source_tested_page};
 use crate::request_id::RequestId;
 use crate::saml::request::Binding;
 use crate::state::AppState;
@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/saml/sso", web::get().to(sso_redirect))
         .route("/saml/sso", web::post().to(sso_post))
         .route("/saml/init/{sp}", web::get().to(idp_initiated))
+        .route("/oidc/test/{source}", web::get().to(test_source))
         .route("/oidc/callback/{source}", web::get().to(callback))
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
@@ -149,6 +150,10 @@ fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
                 .cookie(c)
                 .finish()
         }
+        Outcome::Tested { source, email } => HttpResponse::Ok()
+            .content_type(ContentType::html())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(source_tested_page(&source, &email)),
         Outcome::ChooseSource { request, error } => HttpResponse::Ok()
             .content_type(ContentType::html())
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -222,9 +227,24 @@ async fn idp_initiated(
             &path,
             params.get("RelayState").map(String::as_str),
             cookie_value(&req, sso_name).as_deref(),
+            params.get("test").map(String::as_str),
         )
         .await
         .map_err(page_error)?;
+    Ok(render(&state, outcome))
+}
+
+/// The console's Test login of an identity source (`?ticket=`).
+async fn test_source(
+    req: HttpRequest,
+    path: web::Path<String>,
+    CurrentTenant(tenant): CurrentTenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let params = query_map(req.query_string());
+    let flow = Flow::new(&state, &tenant, meta(&req, &state));
+    let ticket = params.get("ticket").map_or("", String::as_str);
+    let outcome = flow.test_source(&path, ticket).await.map_err(page_error)?;
     Ok(render(&state, outcome))
 }
 

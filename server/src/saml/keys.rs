@@ -37,6 +37,8 @@ pub struct SigningKey {
     key: PKey<Private>,
     cert: X509,
     cert_der: Vec<u8>,
+    /// SHA-256 fingerprint of the certificate, colon-separated hex.
+    fingerprint: String,
     /// Initialised RSA-SHA256 signing contexts, reused: setting one up (algorithm fetch,
     /// padding and digest parameters) costs about as much as hashing a whole Response.
     contexts: ContextPool<(), PkeyCtx<Private>>,
@@ -95,6 +97,7 @@ impl SigningKey {
 
     fn new(key: PKey<Private>, cert: X509, cert_der: Vec<u8>) -> Self {
         Self {
+            fingerprint: fingerprint(&cert),
             key,
             cert,
             cert_der,
@@ -129,9 +132,10 @@ impl SigningKey {
         pem
     }
 
-    /// SHA-256 fingerprint of the certificate, colon-separated hex.
-    pub fn fingerprint_sha256(&self) -> String {
-        fingerprint(&self.cert)
+    /// SHA-256 fingerprint of the certificate, colon-separated hex (computed once, with the
+    /// key: every login's trace names it).
+    pub fn fingerprint_sha256(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The certificate's expiry, as text.

@@ -92,4 +92,27 @@ impl RequestError {
     pub fn is_too_large(&self) -> bool {
         matches!(self, Self::TooLarge | Self::InflatedTooLarge)
     }
+
+    /// A stable code for the login debugger (its advice is `flow::advice`'s).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge | Self::InflatedTooLarge => "request_too_large",
+            Self::Missing => "request_missing",
+            Self::BadBase64 | Self::BadDeflate | Self::NotUtf8 | Self::MalformedQuery => "request_encoding",
+            Self::Doctype | Self::MalformedXml | Self::TooManyAttributes | Self::WrongRoot => "request_malformed",
+            Self::MissingAttribute(_) | Self::InvalidValue(_) => "request_invalid",
+            Self::MissingIssuer => "missing_issuer",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::AcsAmbiguous => "acs_ambiguous",
+            Self::AcsNotRegistered => "acs_not_registered",
+            Self::UnknownAcsIndex => "unknown_acs_index",
+            Self::NoAcsConfigured => "no_acs_configured",
+            Self::DestinationMismatch => "destination_mismatch",
+            Self::RelayStateTooLong => "relay_state_too_long",
+            Self::SignatureMissing => "signature_missing",
+            Self::SignatureAlgorithmNotAllowed => "signature_algorithm_not_allowed",
+            Self::SignatureStructure | Self::SignatureInvalid => "signature_invalid",
+            Self::NoSigningCertificate => "no_signing_certificate",
+        }
+    }
 }

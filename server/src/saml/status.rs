@@ -23,6 +23,17 @@ pub enum SamlStatus {
 }
 
 impl SamlStatus {
+    /// A stable code for the login debugger (its advice is `flow::advice`'s).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::VersionMismatch => "version_mismatch",
+            Self::UnsupportedBinding => "unsupported_binding",
+            Self::RequestDenied => "request_denied",
+            Self::InvalidNameIdPolicy => "invalid_name_id_policy",
+            Self::NoPassive => "no_passive",
+        }
+    }
+
     /// The top-level StatusCode URI.
     pub fn top_level(self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use super::ServiceResult;
+use super::batch::{Batcher, Sink};
 
 /// One event to record. `detail` is JSON and must never hold secrets or tokens.
 #[derive(Debug, Clone)]
@@ -77,144 +78,47 @@ pub async fn record(db: &DatabaseConnection, event: AuditEvent) -> ServiceResult
     Ok(())
 }
 
-/// How long the writer gathers events before writing them. Each batch costs a fixed price
-/// (the writer's thread woken twice, a transaction with its WAL frames on SQLite or a round
-/// trip on PostgreSQL, and on SQLite every other connection re-reading the pages it had
-/// cached): at 50 ms a login at 40 logins/s paid half a batch, at 500 ms a twentieth.
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(500);
-/// Most rows one `INSERT` of the writer carries.
-const MAX_BATCH: usize = 256;
-/// Queued events that end the window early: under load a batch stays small enough (about
-/// 1 ms to write) not to hold up the requests sharing the writer's CPU, as 100 rows each
-/// half second at 200 logins/s would.
-const HURRY_AT: usize = 32;
-/// Events waiting for the writer; beyond this a login's event is logged instead.
-const QUEUE: usize = 16_384;
-/// How often a failed batch is tried again (with 0.1, 0.2, 0.4 … s between), before its
-/// events are logged instead.
-const ATTEMPTS: u32 = 6;
-
-enum Message {
-    Event(Box<audit_event::ActiveModel>),
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
-impl Message {
-    /// Sorts a received message into the batch or the flushes waiting for it.
-    fn take(self, rows: &mut Vec<audit_event::ActiveModel>, flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>) {
-        match self {
-            Self::Event(row) => rows.push(*row),
-            Self::Flush(done) => flushes.push(done),
-        }
-    }
-}
-
-/// Login events, written off the response path: each event is stamped when it happens and queued;
-/// one task gathers what arrives within 500 ms (or until 32 events wait) and writes it as one
-/// multi-row `INSERT`. So a login costs no database round trip for its audit row, and under load
-/// many logins share one statement. The writer is woken by the first event of a window only: while
-/// it waits out the window it does not listen to the queue, so the events that follow cost the
-/// logins that send them no wake-up of another thread (32 waiting events or a flush still cut the
-/// window short). The price: a process that is killed (not stopped) loses the events of its last
-/// half second. A batch the database refuses is tried again with backoff; if it still fails (or the
-/// queue is full), each event goes to the log at error level with all its fields, so nothing is
-/// silently lost. [`AuditWriter::flush`] waits until everything queued before it is written: the
+/// Login events, written off the response path in batches ([`super::batch`]): each event is
+/// stamped when it happens and queued; many logins share one multi-row `INSERT`. A batch the
+/// database refuses is tried again, then each event goes to the log at error level with all
+/// its fields. [`AuditWriter::flush`] waits until everything queued before it is written: the
 /// audit-log API calls it before reading, and `serve` calls it on shutdown.
-#[derive(Clone)]
-pub struct AuditWriter {
-    tx: tokio::sync::mpsc::Sender<Message>,
-    /// Ends the writer's window early: a flush is waiting, or 32 events are.
-    hurry: std::sync::Arc<tokio::sync::Notify>,
-}
+#[derive(Clone, Debug)]
+pub struct AuditWriter(Batcher<audit_event::ActiveModel>);
 
-impl std::fmt::Debug for AuditWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditWriter")
-            .field("queued", &(QUEUE - self.tx.capacity()))
-            .finish()
+/// Where the audit queue's batches go: one multi-row `INSERT`.
+struct AuditSink(DatabaseConnection);
+
+impl Sink for AuditSink {
+    type Item = audit_event::ActiveModel;
+    const NAME: &'static str = "audit";
+
+    async fn write(&self, rows: &[audit_event::ActiveModel]) -> Result<(), sea_orm::DbErr> {
+        audit_event::Entity::insert_many(rows.to_vec())
+            .exec_without_returning(&self.0)
+            .await
+            .map(|_| ())
+    }
+
+    fn unwritten(row: &audit_event::ActiveModel, why: &str) {
+        log_unwritten(row, why);
     }
 }
 
 impl AuditWriter {
     /// Starts the writing task on the current Tokio runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(QUEUE);
-        let hurry = std::sync::Arc::new(tokio::sync::Notify::new());
-        let woken = hurry.clone();
-        tokio::spawn(async move {
-            let mut rows = Vec::new();
-            let mut flushes = Vec::new();
-            while let Some(first) = rx.recv().await {
-                Message::take(first, &mut rows, &mut flushes);
-                // Wait out the window without listening to the queue (senders wake no one),
-                // unless a flush waits or 32 events already do.
-                if flushes.is_empty() && rx.len() < HURRY_AT {
-                    let window = tokio::time::sleep(BATCH_WINDOW);
-                    tokio::select! {
-                        () = window => {}
-                        () = woken.notified() => {}
-                    }
-                }
-                while rows.len() < MAX_BATCH
-                    && let Ok(message) = rx.try_recv()
-                {
-                    Message::take(message, &mut rows, &mut flushes);
-                }
-                if !rows.is_empty() {
-                    write_batch(&db, std::mem::take(&mut rows)).await;
-                }
-                // Every event queued before these flushes was taken above (or in an earlier
-                // round), so it is written now.
-                for done in flushes.drain(..) {
-                    let _ = done.send(());
-                }
-            }
-        });
-        Self { tx, hurry }
+        Self(Batcher::spawn(AuditSink(db)))
     }
 
     /// Queues `event` (stamped now); never waits for the database.
     pub fn record(&self, event: AuditEvent) {
-        let row = Box::new(event.into_row());
-        match self.tx.try_send(Message::Event(row)) {
-            Ok(()) if QUEUE - self.tx.capacity() >= HURRY_AT => self.hurry.notify_one(),
-            Ok(()) => {}
-            Err(e) => {
-                if let Message::Event(row) = e.into_inner() {
-                    log_unwritten(&row, "the audit queue is full");
-                }
-            }
-        }
+        self.0.send(event.into_row());
     }
 
     /// Waits until every event queued before this call is written (or logged as unwritten).
     pub async fn flush(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send(Message::Flush(done)).await.is_ok() {
-            self.hurry.notify_one();
-            let _ = wait.await;
-        }
-    }
-}
-
-async fn write_batch(db: &DatabaseConnection, rows: Vec<audit_event::ActiveModel>) {
-    let mut delay = std::time::Duration::from_millis(100);
-    for attempt in 1..=ATTEMPTS {
-        match audit_event::Entity::insert_many(rows.clone())
-            .exec_without_returning(db)
-            .await
-        {
-            Ok(_) => return,
-            Err(e) if attempt < ATTEMPTS => {
-                tracing::warn!(error = %e, attempt, rows = rows.len(), "audit write failed; trying again");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(e) => tracing::error!(error = %e, rows = rows.len(), "audit write failed; logging the events instead"),
-        }
-    }
-    for row in &rows {
-        log_unwritten(row, "the database refused the audit write");
+        self.0.flush().await;
     }
 }
 

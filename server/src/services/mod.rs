@@ -3,11 +3,13 @@
 pub mod accounts;
 pub mod admin_sessions;
 pub mod audit;
+pub mod batch;
 pub mod domain_proof;
 pub mod end_user_mfa;
 pub mod end_users;
 pub mod grants;
 pub mod identity_sources;
+pub mod login_traces;
 pub mod members;
 pub mod provisioning;
 pub mod rate_limit;

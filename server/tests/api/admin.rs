@@ -997,7 +997,32 @@ async fn every_route_isolates_tenants() {
     .await
     .unwrap();
     let b_member = b.get("/api/v1/account").await.body["id"].as_str().unwrap().to_owned();
+    // A login trace of tenant B, as the trace writer leaves it.
+    let trace = uuid::Uuid::new_v4();
+    {
+        rosetta_entity::login_trace::ActiveModel {
+            id: Set(trace),
+            tenant_id: Set(b_tenant),
+            started_at: Set(chrono::Utc::now()),
+            updated_at: Set(chrono::Utc::now()),
+            outcome: Set("success".into()),
+            initiated: Set("sp".into()),
+            service_provider: Set(Some("b-jira".into())),
+            entity_id: Set(Some("https://b-secret-sp.example".into())),
+            source: Set(Some("b-idp".into())),
+            user_email: Set(Some("b-user@b-only.example".into())),
+            failure_code: Set(None),
+            body: Set("[]".into()),
+            failure: Set(None),
+            request_xml: Set(None),
+            response_xml: Set(None),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
     let ids: HashMap<&str, String> = HashMap::from([
+        ("logins", trace.to_string()),
         ("service-providers", sp.body["id"].as_str().unwrap().to_owned()),
         ("identity-sources", source.body["id"].as_str().unwrap().to_owned()),
         ("signing-keys", key.body["id"].as_str().unwrap().to_owned()),

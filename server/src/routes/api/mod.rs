@@ -13,6 +13,7 @@ pub mod end_users;
 pub mod error;
 pub mod identity_sources;
 pub mod invitations;
+pub mod logins;
 pub mod mapping;
 pub mod members;
 pub mod provisioning;
@@ -37,7 +38,7 @@ macro_rules! api_routes {
             info(
                 title = "Rosetta admin API",
                 description = "Tenant self-service: accounts, sessions, service providers, identity \
-sources, signing keys, end users, audit log, members. Sign in with `POST /api/v1/session`; the \
+sources, signing keys, end users, audit log, login traces and go-live, members. Sign in with `POST /api/v1/session`; the \
 session cookie authenticates, and every state-changing request also sends the session's \
 `csrf_token` in the `X-CSRF-Token` header.",
             ),
@@ -110,6 +111,12 @@ api_routes![
     end_users::end_user_sessions,
     audit::audit_log,
     audit::audit_csv,
+    logins::list_logins,
+    logins::get_login,
+    logins::login_bundle,
+    logins::test_login,
+    logins::test_source_login,
+    logins::go_live,
     members::list_members,
     members::update_member,
     members::remove_member,

@@ -1,0 +1,560 @@
+//! The login debugger's store: traces written off the response path ([`TraceWriter`]), read
+//! by the admin API and the CLI, trimmed to `login_trace_max` per tenant as they are written
+//! and swept after `login_trace_days` by the lifecycle run.
+//!
+//! A login's legs (see `flow::trace`) arrive one by one; the writer adds each to its login's
+//! row without reading it (steps appended in SQL, summary filled, outcome of the latest leg).
+//! Before anything is stored the XML loses its signature and digest values, so no stored
+//! Response is a still-valid signed assertion.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rosetta_api::{LoginTrace, LoginTraceSummary, TraceFailure, TraceOutcome, TraceStep};
+use rosetta_entity::login_trace;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::ServiceResult;
+use super::batch::{Batcher, Sink};
+use crate::flow::Leg;
+
+/// Queues each leg of a login for writing (see [`super::batch`]); never waits.
+#[derive(Clone, Debug)]
+pub struct TraceWriter(Batcher<Leg>);
+
+impl TraceWriter {
+    /// Starts the writing task; each tenant keeps at most `max_per_tenant` traces.
+    pub fn spawn(db: DatabaseConnection, max_per_tenant: u64) -> Self {
+        Self(Batcher::spawn(TraceSink {
+            db,
+            max_per_tenant,
+            counts: std::sync::Mutex::default(),
+        }))
+    }
+
+    /// Queues a leg.
+    pub fn record(&self, leg: Leg) {
+        self.0.send(leg);
+    }
+
+    /// Waits until every leg queued before this call is written.
+    pub async fn flush(&self) {
+        self.0.flush().await;
+    }
+}
+
+struct TraceSink {
+    db: DatabaseConnection,
+    max_per_tenant: u64,
+    /// Each tenant's row count as this writer knows it, and when it was counted: a batch
+    /// then deletes as many of the oldest rows as it added, once the tenant is at its cap
+    /// (an index range, not a scan of the tenant's traces). Counted again after
+    /// [`RECOUNT_AFTER`], so rows deleted elsewhere (the age sweep, another replica) are
+    /// not trimmed twice for long.
+    counts: std::sync::Mutex<HashMap<Uuid, (u64, std::time::Instant)>>,
+}
+
+/// How long a tenant's known row count is trusted.
+const RECOUNT_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl TraceSink {
+    /// Keeps the tenant at most `max_per_tenant` traces after a batch that added `new_rows`:
+    /// the oldest go.
+    async fn trim(&self, tenant_id: Uuid, new_rows: u64) -> Result<(), sea_orm::DbErr> {
+        let known = {
+            let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            counts
+                .get(&tenant_id)
+                .filter(|(_, at)| at.elapsed() < RECOUNT_AFTER)
+                .map(|(n, _)| n + new_rows)
+        };
+        let rows = match known {
+            Some(n) => n,
+            None => {
+                login_trace::Entity::find()
+                    .filter(login_trace::Column::TenantId.eq(tenant_id))
+                    .count(&self.db)
+                    .await?
+            }
+        };
+        let over = rows.saturating_sub(self.max_per_tenant);
+        if over > 0 {
+            use sea_orm::QueryTrait;
+            let oldest = login_trace::Entity::find()
+                .select_only()
+                .column(login_trace::Column::Id)
+                .filter(login_trace::Column::TenantId.eq(tenant_id))
+                .order_by_asc(login_trace::Column::StartedAt)
+                .limit(over)
+                .into_query();
+            login_trace::Entity::delete_many()
+                .filter(login_trace::Column::Id.in_subquery(oldest))
+                .exec(&self.db)
+                .await?;
+        }
+        let kept = rows - over;
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = match known {
+            // A count carried forward keeps its age: it is checked again in time.
+            Some(_) => counts
+                .get(&tenant_id)
+                .map_or_else(std::time::Instant::now, |(_, at)| *at),
+            None => std::time::Instant::now(),
+        };
+        counts.insert(tenant_id, (kept, at));
+        Ok(())
+    }
+}
+
+impl Sink for TraceSink {
+    type Item = Leg;
+    const NAME: &'static str = "login_trace";
+
+    /// One statement for the batch, nothing read: a login's first leg inserts its row; a
+    /// later leg appends its steps to the row's in SQL and sets what it knows, so legs
+    /// written by two replicas at once both land. Legs of one login in the same batch are
+    /// joined first (a statement may touch a row once).
+    async fn write(&self, legs: &[Leg]) -> Result<(), sea_orm::DbErr> {
+        let mut rows: Vec<login_trace::ActiveModel> = Vec::with_capacity(legs.len());
+        let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(legs.len());
+        for leg in legs {
+            match at.get(&leg.id) {
+                Some(&i) => follow(&mut rows[i], leg),
+                None => {
+                    at.insert(leg.id, rows.len());
+                    rows.push(first(leg));
+                }
+            }
+        }
+        use login_trace::Column as C;
+        let keep = |c: C| {
+            let name = sea_orm::IdenStatic::as_str(&c);
+            (c, Expr::cust(format!("COALESCE(excluded.{name}, login_trace.{name})")))
+        };
+        login_trace::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(C::Id)
+                    .update_columns([C::UpdatedAt, C::Outcome, C::FailureCode, C::Failure])
+                    .values([
+                        (
+                            C::Body,
+                            Expr::cust("substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2)"),
+                        ),
+                        keep(C::ServiceProvider),
+                        keep(C::EntityId),
+                        keep(C::Source),
+                        keep(C::UserEmail),
+                        keep(C::RequestXml),
+                        keep(C::ResponseXml),
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        // A login's first leg (the one that names how it started) made a new row.
+        let mut added: HashMap<Uuid, u64> = HashMap::new();
+        for leg in legs.iter().filter(|l| l.initiated.is_some()) {
+            *added.entry(leg.tenant_id).or_default() += 1;
+        }
+        for (tenant, new_rows) in added {
+            self.trim(tenant, new_rows).await?;
+        }
+        Ok(())
+    }
+
+    fn unwritten(leg: &Leg, why: &str) {
+        tracing::error!(
+            why,
+            trace_id = %leg.id,
+            tenant_id = %leg.tenant_id,
+            outcome = ?leg.outcome,
+            failure = ?leg.failure.as_ref().map(|f| &f.code),
+            "login trace not written"
+        );
+    }
+}
+
+/// The row a leg writes: the whole row for a login's first leg; for a later one, the
+/// columns the upsert takes from it (its steps, appended; what it knows; where the login
+/// stands).
+fn first(leg: &Leg) -> login_trace::ActiveModel {
+    let text = |v: &Option<String>, max: usize| v.as_deref().map(|v| clip(v, max));
+    login_trace::ActiveModel {
+        id: Set(leg.id),
+        tenant_id: Set(leg.tenant_id),
+        started_at: Set(leg.started_at),
+        updated_at: Set(leg.ended_at),
+        outcome: Set(outcome_text(leg.outcome).into()),
+        initiated: Set(leg.initiated.unwrap_or("sp").into()),
+        service_provider: Set(text(&leg.service_provider, 255)),
+        entity_id: Set(text(&leg.entity_id, 1024)),
+        source: Set(text(&leg.source, 255)),
+        user_email: Set(text(&leg.user_email, 320)),
+        failure_code: Set(leg.failure.as_ref().map(|f| clip(&f.code, 64))),
+        body: Set(serde_json::to_string(&leg.steps).unwrap_or_else(|_| "[]".into())),
+        failure: Set(leg.failure.as_ref().and_then(|f| serde_json::to_string(f).ok())),
+        request_xml: Set(leg.request_xml.as_deref().map(strip_signature_values)),
+        response_xml: Set(leg.response_xml.as_deref().map(strip_signature_values)),
+    }
+}
+
+/// `row` (a leg of the same batch) followed by `leg`.
+fn follow(row: &mut login_trace::ActiveModel, leg: &Leg) {
+    let next = first(leg);
+    if let (Set(body), Set(more)) = (&mut row.body, &next.body) {
+        // Both are JSON arrays with at least one step: `[a]` + `[b]` is `[a,b]`.
+        body.pop();
+        body.push(',');
+        body.push_str(&more[1..]);
+    }
+    let fill = |mine: &mut sea_orm::ActiveValue<Option<String>>, theirs: sea_orm::ActiveValue<Option<String>>| {
+        if let Set(Some(v)) = theirs {
+            *mine = Set(Some(v));
+        }
+    };
+    fill(&mut row.service_provider, next.service_provider);
+    fill(&mut row.entity_id, next.entity_id);
+    fill(&mut row.source, next.source);
+    fill(&mut row.user_email, next.user_email);
+    fill(&mut row.request_xml, next.request_xml);
+    fill(&mut row.response_xml, next.response_xml);
+    row.updated_at = next.updated_at;
+    row.outcome = next.outcome;
+    row.failure_code = next.failure_code;
+    row.failure = next.failure;
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// Deletes the tenant's traces that started before `before` (the lifecycle run); how many.
+pub async fn sweep(db: &DatabaseConnection, tenant_id: Uuid, before: DateTime<Utc>) -> ServiceResult<u64> {
+    Ok(login_trace::Entity::delete_many()
+        .filter(login_trace::Column::TenantId.eq(tenant_id))
+        .filter(login_trace::Column::StartedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Marks the tenant's logins still in progress whose last leg ended before `before` (the
+/// pending login's 10 minutes are over: it can no longer complete) as failed, `abandoned`;
+/// how many.
+pub async fn close_abandoned(db: &DatabaseConnection, tenant_id: Uuid, before: DateTime<Utc>) -> ServiceResult<u64> {
+    use sea_orm::sea_query::Expr;
+    Ok(login_trace::Entity::update_many()
+        .col_expr(login_trace::Column::Outcome, Expr::value("failure"))
+        .col_expr(login_trace::Column::FailureCode, Expr::value(ABANDONED))
+        .filter(login_trace::Column::TenantId.eq(tenant_id))
+        .filter(login_trace::Column::Outcome.eq("in_progress"))
+        .filter(login_trace::Column::UpdatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The failure code of a login that never came back.
+const ABANDONED: &str = "abandoned";
+
+/// `text` with the content of every `SignatureValue` and `DigestValue` element (any prefix)
+/// replaced by `(removed)`: what stays cannot be verified, so it cannot be replayed. Only the
+/// places where `Value` occurs are looked at (a vectorised search: a Response of 6 KB costs a
+/// few thousand instructions).
+pub fn strip_signature_values(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
+    let (mut copied, mut at) = (0, 0);
+    while let Some(hit) = memchr::memmem::find(&bytes[at..], b"Value").map(|i| at + i) {
+        at = hit + 5;
+        let Some(lt) = value_element_start(text, hit) else {
+            continue;
+        };
+        if lt < copied {
+            continue;
+        }
+        let Some(gt) = text[at..].find('>').map(|i| at + i) else {
+            break;
+        };
+        at = gt + 1;
+        if bytes[gt - 1] == b'/' {
+            continue;
+        }
+        out.push_str(&text[copied..at]);
+        out.push_str("(removed)");
+        // Unclosed: the rest goes rather than keep a value.
+        copied = text[at..].find("</").map_or(text.len(), |i| at + i);
+        at = copied;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// When the `Value` at `hit` ends the name of a `SignatureValue` or `DigestValue` start tag
+/// (`<name` or `<prefix:name`, followed by white space, `>` or `/`), where that tag begins.
+fn value_element_start(text: &str, hit: usize) -> Option<usize> {
+    let after = text.as_bytes().get(hit + 5)?;
+    if !matches!(after, b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/') {
+        return None;
+    }
+    let head = &text[..hit];
+    let stem = ["Signature", "Digest"].into_iter().find(|s| head.ends_with(s))?;
+    let name_start = hit - stem.len();
+    let before = &text[..name_start];
+    let lt = before.rfind('<')?;
+    let prefix = &before[lt + 1..];
+    let is_prefix = prefix.is_empty()
+        || (prefix.ends_with(':')
+            && prefix[..prefix.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')));
+    is_prefix.then_some(lt)
+}
+
+/// The outcome as the `outcome` column holds it.
+pub fn outcome_text(outcome: TraceOutcome) -> &'static str {
+    match outcome {
+        TraceOutcome::Success => "success",
+        TraceOutcome::Failure => "failure",
+        TraceOutcome::InProgress => "in_progress",
+    }
+}
+
+fn outcome_of(text: &str) -> TraceOutcome {
+    match text {
+        "success" => TraceOutcome::Success,
+        "failure" => TraceOutcome::Failure,
+        _ => TraceOutcome::InProgress,
+    }
+}
+
+/// Filters of a trace query; all optional.
+#[derive(Debug, Default, Clone)]
+pub struct TraceFilter {
+    /// The SP's name, exactly.
+    pub service_provider: Option<String>,
+    /// The source's name, exactly.
+    pub source: Option<String>,
+    /// Part of the user's email (any case).
+    pub user: Option<String>,
+    /// How it ended.
+    pub outcome: Option<TraceOutcome>,
+    /// Started at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Started before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One page of a tenant's traces, newest first, with the count of all matches.
+pub async fn page(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    filter: &TraceFilter,
+    page: u64,
+    per_page: u64,
+) -> ServiceResult<(Vec<login_trace::Model>, u64)> {
+    use login_trace::Column as C;
+    use sea_orm::sea_query::{ExprTrait, Func};
+    let mut query = login_trace::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::TenantId,
+            C::StartedAt,
+            C::UpdatedAt,
+            C::Outcome,
+            C::Initiated,
+            C::ServiceProvider,
+            C::EntityId,
+            C::Source,
+            C::UserEmail,
+            C::FailureCode,
+        ])
+        .column_as(Expr::val("[]"), "body")
+        .column_as(Expr::val(Option::<String>::None), "failure")
+        .column_as(Expr::val(Option::<String>::None), "request_xml")
+        .column_as(Expr::val(Option::<String>::None), "response_xml")
+        .filter(C::TenantId.eq(tenant_id));
+    if let Some(sp) = &filter.service_provider {
+        query = query.filter(C::ServiceProvider.eq(sp.as_str()));
+    }
+    if let Some(source) = &filter.source {
+        query = query.filter(C::Source.eq(source.as_str()));
+    }
+    if let Some(user) = &filter.user {
+        let pattern = format!("%{}%", escape_like(&user.to_lowercase()));
+        query = query.filter(Expr::expr(Func::lower(Expr::col(C::UserEmail))).like(pattern));
+    }
+    if let Some(outcome) = filter.outcome {
+        query = query.filter(C::Outcome.eq(outcome_text(outcome)));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(C::StartedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(C::StartedAt.lt(to));
+    }
+    let paginator = query
+        .order_by_desc(C::StartedAt)
+        .order_by_desc(C::Id)
+        .into_model::<login_trace::Model>()
+        .paginate(db, Ord::max(per_page, 1));
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok((items, total))
+}
+
+/// `%`, `_` and `\` taken literally in a `LIKE` pattern.
+fn escape_like(text: &str) -> String {
+    text.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect()
+}
+
+/// One trace of the tenant.
+pub async fn get(db: &DatabaseConnection, tenant_id: Uuid, id: Uuid) -> ServiceResult<Option<login_trace::Model>> {
+    Ok(login_trace::Entity::find_by_id(id)
+        .filter(login_trace::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?)
+}
+
+/// The tenant's most recent trace of `service_provider` that matches `outcome`.
+pub async fn latest(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    service_provider: &str,
+    outcome: Option<TraceOutcome>,
+    initiated: Option<&str>,
+) -> ServiceResult<Option<login_trace::Model>> {
+    let mut query = login_trace::Entity::find()
+        .filter(login_trace::Column::TenantId.eq(tenant_id))
+        .filter(login_trace::Column::ServiceProvider.eq(service_provider));
+    if let Some(outcome) = outcome {
+        query = query.filter(login_trace::Column::Outcome.eq(outcome_text(outcome)));
+    }
+    if let Some(initiated) = initiated {
+        query = query.filter(login_trace::Column::Initiated.eq(initiated));
+    }
+    Ok(query.order_by_desc(login_trace::Column::StartedAt).one(db).await?)
+}
+
+/// The distinct email domains of the tenant's successful logins to `service_provider`.
+pub async fn domains_seen(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    service_provider: &str,
+) -> ServiceResult<Vec<String>> {
+    let emails: Vec<Option<String>> = login_trace::Entity::find()
+        .select_only()
+        .column(login_trace::Column::UserEmail)
+        .distinct()
+        .filter(login_trace::Column::TenantId.eq(tenant_id))
+        .filter(login_trace::Column::ServiceProvider.eq(service_provider))
+        .filter(login_trace::Column::Outcome.eq("success"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut domains: Vec<String> = emails
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+        .collect();
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
+}
+
+/// The summary of a row, as the API shows it.
+pub fn summary(row: &login_trace::Model) -> LoginTraceSummary {
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    LoginTraceSummary {
+        id: row.id.to_string(),
+        started_at: time(row.started_at),
+        updated_at: time(row.updated_at),
+        outcome: outcome_of(&row.outcome),
+        initiated: row.initiated.clone(),
+        service_provider: row.service_provider.clone(),
+        entity_id: row.entity_id.clone(),
+        source: row.source.clone(),
+        user_email: row.user_email.clone(),
+        failure_code: row.failure_code.clone(),
+    }
+}
+
+/// A row in full, as the API shows it.
+pub fn to_api(row: &login_trace::Model) -> LoginTrace {
+    let steps: Vec<TraceStep> = serde_json::from_str(&row.body).unwrap_or_default();
+    let failure = row.failure.as_deref().and_then(|f| serde_json::from_str(f).ok());
+    let failure = match (failure, row.failure_code.as_deref()) {
+        (None, Some(ABANDONED)) => Some(TraceFailure {
+            step: steps.last().map_or(rosetta_api::TraceStepKind::Request, |s| s.step),
+            code: ABANDONED.into(),
+            message: "The login did not come back within 10 minutes.".into(),
+            advice: crate::flow::advice(ABANDONED, None),
+        }),
+        (failure, _) => failure,
+    };
+    LoginTrace {
+        summary: summary(row),
+        steps,
+        failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_and_digest_values_are_removed_whatever_the_prefix() {
+        let xml = "<samlp:Response><ds:Signature><ds:SignedInfo><ds:Reference><ds:DigestValue>abc=</ds:DigestValue>\
+                   </ds:Reference></ds:SignedInfo><ds:SignatureValue>\n  c2ln\n</ds:SignatureValue><ds:KeyInfo>\
+                   <ds:X509Certificate>MIIB</ds:X509Certificate></ds:KeyInfo></ds:Signature>\
+                   <SignatureValue Id=\"x\">zzz</SignatureValue><DigestValue/><NameID>a@b</NameID></samlp:Response>";
+        let out = strip_signature_values(xml);
+        for gone in ["abc=", "c2ln", "zzz"] {
+            assert!(!out.contains(gone), "{gone} in {out}");
+        }
+        assert!(out.contains("<ds:DigestValue>(removed)</ds:DigestValue>"), "{out}");
+        assert!(
+            out.contains("<SignatureValue Id=\"x\">(removed)</SignatureValue>"),
+            "{out}"
+        );
+        assert!(out.contains("<DigestValue/><NameID>a@b</NameID>"), "{out}");
+        assert!(out.contains("MIIB"), "the certificate is public and stays");
+        assert_eq!(
+            strip_signature_values("<a><SignatureValue>open"),
+            "<a><SignatureValue>(removed)"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the text (made of XML-ish fragments and any characters), stripping never
+        /// panics, and a secret placed in a value element never survives it.
+        #[test]
+        fn stripping_is_total_and_removes_every_value(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("<ds:SignatureValue>".to_owned()),
+                    proptest::strategy::Just("</ds:SignatureValue>".to_owned()),
+                    proptest::strategy::Just("<DigestValue x=\"1\">".to_owned()),
+                    proptest::strategy::Just("<DigestValue/>".to_owned()),
+                    proptest::strategy::Just("<".to_owned()),
+                    proptest::strategy::Just("/>".to_owned()),
+                    ".{0,8}",
+                ],
+                0..24,
+            )
+        ) {
+            let text = parts.concat();
+            let _ = strip_signature_values(&text);
+            let wrapped = format!("{text}<ds:SignatureValue>SECRETSIG</ds:SignatureValue>{text}");
+            let out = strip_signature_values(&wrapped);
+            proptest::prop_assert!(!out.contains("SECRETSIG") || text.contains("SECRETSIG"), "{}", out);
+        }
+    }
+}
