@@ -16,6 +16,24 @@ pub enum TraceOutcome {
 }
 
 impl TraceOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 3] = [Self::Success, Self::Failure, Self::InProgress];
+
+    /// The outcome as the API names it (JSON, queries, the stored column): `success`,
+    /// `failure`, `in_progress`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::InProgress => "in_progress",
+        }
+    }
+
+    /// The outcome named `text` ([`Self::as_str`]).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
     /// The outcome in the words the console shows.
     pub fn label(self) -> &'static str {
         match self {
@@ -50,6 +68,32 @@ pub enum TraceStepKind {
 }
 
 impl TraceStepKind {
+    /// Every step, in the order they happen.
+    pub const ALL: [Self; 8] = [
+        Self::Request,
+        Self::Session,
+        Self::Discovery,
+        Self::Redirect,
+        Self::Callback,
+        Self::User,
+        Self::Mfa,
+        Self::Assertion,
+    ];
+
+    /// The step as the API names it (`request`, `callback`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Session => "session",
+            Self::Discovery => "discovery",
+            Self::Redirect => "redirect",
+            Self::Callback => "callback",
+            Self::User => "user",
+            Self::Mfa => "mfa",
+            Self::Assertion => "assertion",
+        }
+    }
+
     /// The step's title in the console and the CLI.
     pub fn title(self) -> &'static str {
         match self {
@@ -273,4 +317,25 @@ pub struct GoLiveChecklist {
     pub items: Vec<GoLiveItem>,
     /// What to check at Atlassian.
     pub reminders: Vec<GoLiveReminder>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_through_their_names() {
+        for o in TraceOutcome::ALL {
+            assert_eq!(TraceOutcome::parse(o.as_str()), Some(o));
+            assert_eq!(serde_json::to_value(o).ok(), Some(serde_json::json!(o.as_str())));
+        }
+        assert_eq!(TraceOutcome::parse("maybe"), None);
+    }
+
+    #[test]
+    fn step_names_are_the_wire_names() {
+        for step in TraceStepKind::ALL {
+            assert_eq!(serde_json::to_value(step).ok(), Some(serde_json::json!(step.as_str())));
+        }
+    }
 }

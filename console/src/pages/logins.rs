@@ -8,7 +8,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
-use rosetta_api::{LoginTrace, LoginTracePage, LoginTraceQuery, LoginTraceSummary, TraceOutcome, TraceStepKind};
+use rosetta_api::{LoginTrace, LoginTracePage, LoginTraceQuery, LoginTraceSummary, TraceOutcome};
 
 use crate::api::{Failure, percent_encode, query_string};
 use crate::session::use_api;
@@ -40,35 +40,6 @@ pub fn for_application_href(name: &str) -> String {
 /// The trace view of login `id`.
 pub fn trace_href(id: &str) -> String {
     format!("/logins/{}", percent_encode(id))
-}
-
-/// The outcome as the API's query names it (`success`, `failure`, `in_progress`).
-pub fn outcome_key(outcome: TraceOutcome) -> &'static str {
-    match outcome {
-        TraceOutcome::Success => "success",
-        TraceOutcome::Failure => "failure",
-        TraceOutcome::InProgress => "in_progress",
-    }
-}
-
-fn parse_outcome(key: &str) -> Option<TraceOutcome> {
-    [TraceOutcome::Success, TraceOutcome::Failure, TraceOutcome::InProgress]
-        .into_iter()
-        .find(|o| outcome_key(*o) == key)
-}
-
-/// The step as the API names it (`request`, `callback`…): stable, for styles and tests.
-fn step_key(step: TraceStepKind) -> &'static str {
-    match step {
-        TraceStepKind::Request => "request",
-        TraceStepKind::Session => "session",
-        TraceStepKind::Discovery => "discovery",
-        TraceStepKind::Redirect => "redirect",
-        TraceStepKind::Callback => "callback",
-        TraceStepKind::User => "user",
-        TraceStepKind::Mfa => "mfa",
-        TraceStepKind::Assertion => "assertion",
-    }
 }
 
 /// How the login began, in words.
@@ -131,7 +102,7 @@ fn query_of(params: &ParamsMap) -> LoginTraceQuery {
         service_provider: text("service_provider"),
         source: text("source"),
         user: text("user"),
-        outcome: text("outcome").and_then(|o| parse_outcome(&o)),
+        outcome: text("outcome").and_then(|o| TraceOutcome::parse(&o)),
         from: text("from"),
         to: text("to"),
         page: text("page").and_then(|p| p.parse().ok()),
@@ -147,7 +118,7 @@ pub fn TraceOutcomeBadge(outcome: TraceOutcome, #[prop(optional)] id: Option<&'s
         TraceOutcome::Failure => "badge bad",
         TraceOutcome::InProgress => "badge info",
     };
-    view! { <span id=id class=class data-outcome=outcome_key(outcome)>{outcome.label()}</span> }
+    view! { <span id=id class=class data-outcome=outcome.as_str()>{outcome.label()}</span> }
 }
 
 /// The application a login was for: its name, else the entity ID it sent.
@@ -189,7 +160,7 @@ pub fn Logins() -> impl IntoView {
         application.set(q.service_provider.unwrap_or_default());
         source.set(q.source.unwrap_or_default());
         user.set(q.user.unwrap_or_default());
-        outcome.set(q.outcome.map(outcome_key).unwrap_or_default().to_owned());
+        outcome.set(q.outcome.map(TraceOutcome::as_str).unwrap_or_default().to_owned());
         from.set(q.from.as_deref().map(to_input).unwrap_or_default());
         to.set(q.to.as_deref().map(to_input).unwrap_or_default());
     });
@@ -205,7 +176,7 @@ pub fn Logins() -> impl IntoView {
             service_provider: text(application),
             source: text(source),
             user: text(user),
-            outcome: parse_outcome(&outcome.get_untracked()),
+            outcome: TraceOutcome::parse(&outcome.get_untracked()),
             from: from_input(&from.get_untracked()),
             to: from_input(&to.get_untracked()),
             ..LoginTraceQuery::default()
@@ -258,8 +229,8 @@ pub fn Logins() -> impl IntoView {
                 <label for="logins-outcome">"Outcome"</label>
                 <select id="logins-outcome" on:change=move |ev| outcome.set(event_target_value(&ev))>
                     <option value="" prop:selected=move || outcome.with(String::is_empty)>"any"</option>
-                    {[TraceOutcome::Success, TraceOutcome::Failure, TraceOutcome::InProgress].into_iter().map(|o| view! {
-                        <option value=outcome_key(o) prop:selected=move || outcome.with(|v| v == outcome_key(o))>{o.label()}</option>
+                    {TraceOutcome::ALL.into_iter().map(|o| view! {
+                        <option value=o.as_str() prop:selected=move || outcome.with(|v| v == o.as_str())>{o.label()}</option>
                     }).collect_view()}
                 </select>
                 {move || field_error("outcome").get().map(|e| view! { <p class="field-error">{e}</p> })}
@@ -338,7 +309,7 @@ fn LoginTable(p: LoginTracePage, set_page: Callback<u64>, filtered: bool) -> imp
                             let application = application_of(&s);
                             view! {
                                 <tr class:failure=s.outcome == TraceOutcome::Failure data-trace=s.id.clone()
-                                    data-outcome=outcome_key(s.outcome)>
+                                    data-outcome=s.outcome.as_str()>
                                     <td class="nowrap"><a class="trace-link" href=trace_href(&s.id)>{short_time(&s.started_at)}</a></td>
                                     <td>{application}
                                         {(s.initiated == "test").then(|| view! { " " <span class="badge muted">"Test"</span> })}</td>
@@ -462,7 +433,7 @@ fn TraceView(trace: LoginTrace) -> impl IntoView {
             let code = f.code.clone();
             view! {
             <section id="trace-failure" class="trace-failure" role="alert" data-code=code
-                data-failed-step=step_key(f.step)>
+                data-failed-step=f.step.as_str()>
                 <h2>{format!("Failed at “{}”", f.step.title())}</h2>
                 <p class="failure-message">{f.message}</p>
                 <p class="small">"Code " <code id="trace-failure-code">{f.code}</code></p>
@@ -477,7 +448,7 @@ fn TraceView(trace: LoginTrace) -> impl IntoView {
                 {steps.into_iter().map(|step| {
                     let state = if step.ok { "ok" } else { "failed" };
                     view! {
-                        <li class=format!("trace-step {state}") data-step=step_key(step.step)
+                        <li class=format!("trace-step {state}") data-step=step.step.as_str()
                             data-ok=if step.ok { "true" } else { "false" }>
                             <div class="trace-step-head">
                                 <span class="trace-mark" aria-hidden="true">{if step.ok { "✓" } else { "✗" }}</span>
@@ -532,31 +503,6 @@ mod tests {
         assert_eq!(from_input(" "), None);
         assert_eq!(to_input("2026-11-29T12:18:00Z"), "2026-11-29T12:18");
         assert_eq!(clock_time("2026-11-29T12:18:02.246Z"), "12:18:02.246");
-    }
-
-    #[test]
-    fn outcomes_round_trip_through_the_address() {
-        for o in [TraceOutcome::Success, TraceOutcome::Failure, TraceOutcome::InProgress] {
-            assert_eq!(parse_outcome(outcome_key(o)), Some(o));
-            assert_eq!(serde_json::to_value(o).ok(), Some(serde_json::json!(outcome_key(o))));
-        }
-        assert_eq!(parse_outcome("maybe"), None);
-    }
-
-    #[test]
-    fn step_keys_are_the_wire_names() {
-        for step in [
-            TraceStepKind::Request,
-            TraceStepKind::Session,
-            TraceStepKind::Discovery,
-            TraceStepKind::Redirect,
-            TraceStepKind::Callback,
-            TraceStepKind::User,
-            TraceStepKind::Mfa,
-            TraceStepKind::Assertion,
-        ] {
-            assert_eq!(serde_json::to_value(step).ok(), Some(serde_json::json!(step_key(step))));
-        }
     }
 
     #[test]

@@ -83,9 +83,7 @@ pub async fn test_source_login(state: &AppState, scope: &Scope, source: Which<'_
 
 /// Issues the ticket for `target` (audited) and the link: the tenant's URL, `path`, the ticket.
 async fn test_link(state: &AppState, scope: &Scope, target: TestTarget, path: &str) -> AdminResult<TestLoginStart> {
-    let name = match &target {
-        TestTarget::Application(n) | TestTarget::Source(n) => n.clone(),
-    };
+    let name = target.name().to_owned();
     let (ticket, trace) = crate::flow::issue_test_ticket(state.store.as_ref(), scope.slug(), target).await?;
     let expires = chrono::Utc::now() + crate::flow::TEST_TICKET_TTL;
     super::record_quietly(

@@ -99,19 +99,17 @@ pub async fn trace(settings: Settings, action: TraceAction, json: bool) -> Resul
             page,
             ..
         } => {
-            let outcome = match outcome.as_deref() {
-                None => None,
-                Some("success") => Some(TraceOutcome::Success),
-                Some("failure") => Some(TraceOutcome::Failure),
-                Some("in_progress") => Some(TraceOutcome::InProgress),
-                Some(other) => {
-                    return Err(Failure::new(
-                        2,
-                        "invalid",
-                        format!("outcome: `{other}` is not success, failure or in_progress"),
-                    ));
-                }
-            };
+            let outcome = outcome
+                .map(|o| {
+                    TraceOutcome::parse(&o).ok_or_else(|| {
+                        Failure::new(
+                            2,
+                            "invalid",
+                            format!("outcome: `{o}` is not success, failure or in_progress"),
+                        )
+                    })
+                })
+                .transpose()?;
             let query = LoginTraceQuery {
                 service_provider: sp,
                 source,

@@ -5,11 +5,12 @@
 /// The advice for failure `code`.
 pub fn advice(code: &str, detail: Option<&str>) -> String {
     let d = detail.unwrap_or("");
-    let named = |what: &str| {
+    // `before`, the detail and `after`; nothing when there is no detail.
+    let with = |before: &str, after: &str| {
         if d.is_empty() {
             String::new()
         } else {
-            format!("{what} `{d}`")
+            format!("{before}{d}{after}")
         }
     };
     match code {
@@ -17,11 +18,7 @@ pub fn advice(code: &str, detail: Option<&str>) -> String {
             "The application asked to return to an ACS URL that is not registered here{}. Atlassian's ACS URL \
              includes `?connection=…` (or ends with the connection's ID): copy it whole from admin.atlassian.com \
              (Security → Identity providers → your SAML connection) into this application's ACS URLs in Rosetta.",
-            if d.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", named("it asked for"))
-            }
+            with(" (it asked for `", "`)")
         ),
         "no_acs_configured" => "Add the application's ACS URL (Atlassian: the \"Service provider assertion consumer \
              service URL\") on its page in Rosetta."
@@ -33,11 +30,7 @@ pub fn advice(code: &str, detail: Option<&str>) -> String {
             "No application here has the entity ID this request came from{}. Copy the SP's entity ID (Atlassian: \
              \"Service provider entity URL\") whole into the application's entity ID in Rosetta, or register the \
              application.",
-            if d.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", named("its Issuer is"))
-            }
+            with(" (its Issuer is `", "`)")
         ),
         "destination_mismatch" => "The request was addressed to another SSO URL. Paste Rosetta's SSO URL (on the \
              application's page in the console) into the SP's \"Identity provider SSO URL\"; check the tenant's \
@@ -71,7 +64,7 @@ pub fn advice(code: &str, detail: Option<&str>) -> String {
         "invalid_name_id_policy" => format!(
             "The SP asked for a NameID format{} this application is not set to send. Set the application's NameID \
              format to the one the SP asks for (Atlassian: email address), or have the SP ask for the configured one.",
-            if d.is_empty() { String::new() } else { format!(" ({d})") }
+            with(" (", ")")
         ),
         "no_passive" => "The SP asked for a silent sign-in (IsPassive) and the user had no Rosetta session. This is \
              normal: the SP starts an interactive login next."
@@ -83,12 +76,12 @@ pub fn advice(code: &str, detail: Option<&str>) -> String {
         "domain_not_listed" => format!(
             "No identity source lists the email domain{}. Add the domain to the right source on the Sources page, \
              or check which email the user typed.",
-            if d.is_empty() { String::new() } else { format!(" `{d}`") }
+            with(" `", "`")
         ),
         "unknown_application" => format!(
             "No application is called{} here. Check the link the user followed, or the application's name in \
              Rosetta.",
-            if d.is_empty() { String::new() } else { format!(" `{d}`") }
+            with(" `", "`")
         ),
         "test_link_used" => "Each Test login link works once, for 10 minutes. Start a new one from the console.".into(),
         "abandoned" => "The user did not come back from the identity provider or the second factor within 10 \
@@ -114,11 +107,7 @@ pub fn advice(code: &str, detail: Option<&str>) -> String {
         "mapping_refused" => format!(
             "A rule of the application's attribute mapping refused this user{}. Check the application's Attributes \
              page; its preview shows what each rule gives for a user.",
-            if d.is_empty() {
-                String::new()
-            } else {
-                format!(" (rule `{d}`)")
-            }
+            with(" (rule `", "`)")
         ),
         "application_removed" => "The application was removed while the user was signing in.".into(),
         "mfa_code_wrong" => "The user typed a wrong second-factor code. Check the clock of their phone; after 5 wrong \
@@ -131,11 +120,7 @@ pub fn advice(code: &str, detail: Option<&str>) -> String {
         "oidc_email_domain_not_allowed" => format!(
             "The provider vouched for an email{} whose domain this source does not allow. Add the domain to the \
              source's domains, or check that the user signed in with their work account.",
-            if d.is_empty() {
-                String::new()
-            } else {
-                format!(" at `{d}`")
-            }
+            with(" at `", "`")
         ),
         "oidc_email_missing" => "The provider sent no email for the user. Ask for the `email` scope (the source \
              does), and make sure the provider releases the email claim for this application."

@@ -202,19 +202,7 @@ impl Tracer {
     /// provider's error code, the requested value) for the advice. The first failure of a
     /// leg is the one kept.
     pub fn fail(&self, code: &str, message: &str, detail: Option<&str>) {
-        self.with(|s| {
-            if s.leg.failure.is_some() {
-                return;
-            }
-            let step = s.open.as_ref().map_or(TraceStepKind::Request, |o| o.step);
-            close(s, false);
-            s.leg.failure = Some(TraceFailure {
-                step,
-                code: code.to_owned(),
-                message: message.to_owned(),
-                advice: super::advice::advice(code, detail),
-            });
-        });
+        self.with(|s| failed(s, code, message, detail));
     }
 
     /// The SP was answered with a signed assertion.
@@ -232,18 +220,8 @@ impl Tracer {
     /// step named one).
     pub fn finish(&self, error: Option<&FlowError>) -> Leg {
         self.with(|s| {
-            if let Some(e) = error
-                && s.leg.failure.is_none()
-            {
-                let message = e.to_string();
-                let step = s.open.as_ref().map_or(TraceStepKind::Request, |o| o.step);
-                close(s, false);
-                s.leg.failure = Some(TraceFailure {
-                    step,
-                    code: e.code().to_owned(),
-                    advice: super::advice::advice(e.code(), None),
-                    message,
-                });
+            if let Some(e) = error {
+                failed(s, e.code(), &e.to_string(), None);
             }
             close(s, true);
             s.leg.ended_at = Utc::now();
@@ -259,6 +237,21 @@ impl Tracer {
             std::mem::replace(&mut s.leg, next)
         })
     }
+}
+
+/// The open step failed with `code` (the leg's first failure is the one kept).
+fn failed(s: &mut State, code: &str, message: &str, detail: Option<&str>) {
+    if s.leg.failure.is_some() {
+        return;
+    }
+    let step = s.open.as_ref().map_or(TraceStepKind::Request, |o| o.step);
+    close(s, false);
+    s.leg.failure = Some(TraceFailure {
+        step,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        advice: super::advice::advice(code, detail),
+    });
 }
 
 /// Ends the open step, if any.
@@ -292,6 +285,15 @@ pub enum TestTarget {
     Application(String),
     /// A login through the identity source of this name, to no application.
     Source(String),
+}
+
+impl TestTarget {
+    /// The application's or the source's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Application(name) | Self::Source(name) => name,
+        }
+    }
 }
 
 /// What a Test login ticket names: what is tested and the trace the console follows.

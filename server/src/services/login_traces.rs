@@ -188,7 +188,7 @@ fn first(leg: &Leg) -> login_trace::ActiveModel {
         tenant_id: Set(leg.tenant_id),
         started_at: Set(leg.started_at),
         updated_at: Set(leg.ended_at),
-        outcome: Set(outcome_text(leg.outcome).into()),
+        outcome: Set(leg.outcome.as_str().into()),
         initiated: Set(leg.initiated.unwrap_or("sp").into()),
         service_provider: Set(text(&leg.service_provider, 255)),
         entity_id: Set(text(&leg.entity_id, 1024)),
@@ -316,23 +316,6 @@ fn value_element_start(text: &str, hit: usize) -> Option<usize> {
     is_prefix.then_some(lt)
 }
 
-/// The outcome as the `outcome` column holds it.
-pub fn outcome_text(outcome: TraceOutcome) -> &'static str {
-    match outcome {
-        TraceOutcome::Success => "success",
-        TraceOutcome::Failure => "failure",
-        TraceOutcome::InProgress => "in_progress",
-    }
-}
-
-fn outcome_of(text: &str) -> TraceOutcome {
-    match text {
-        "success" => TraceOutcome::Success,
-        "failure" => TraceOutcome::Failure,
-        _ => TraceOutcome::InProgress,
-    }
-}
-
 /// Filters of a trace query; all optional.
 #[derive(Debug, Default, Clone)]
 pub struct TraceFilter {
@@ -391,7 +374,7 @@ pub async fn page(
         query = query.filter(Expr::expr(Func::lower(Expr::col(C::UserEmail))).like(pattern));
     }
     if let Some(outcome) = filter.outcome {
-        query = query.filter(C::Outcome.eq(outcome_text(outcome)));
+        query = query.filter(C::Outcome.eq(outcome.as_str()));
     }
     if let Some(from) = filter.from {
         query = query.filter(C::StartedAt.gte(from));
@@ -434,7 +417,7 @@ pub async fn latest(
         .filter(login_trace::Column::TenantId.eq(tenant_id))
         .filter(login_trace::Column::ServiceProvider.eq(service_provider));
     if let Some(outcome) = outcome {
-        query = query.filter(login_trace::Column::Outcome.eq(outcome_text(outcome)));
+        query = query.filter(login_trace::Column::Outcome.eq(outcome.as_str()));
     }
     if let Some(initiated) = initiated {
         query = query.filter(login_trace::Column::Initiated.eq(initiated));
@@ -475,7 +458,7 @@ pub fn summary(row: &login_trace::Model) -> LoginTraceSummary {
         id: row.id.to_string(),
         started_at: time(row.started_at),
         updated_at: time(row.updated_at),
-        outcome: outcome_of(&row.outcome),
+        outcome: TraceOutcome::parse(&row.outcome).unwrap_or(TraceOutcome::InProgress),
         initiated: row.initiated.clone(),
         service_provider: row.service_provider.clone(),
         entity_id: row.entity_id.clone(),
