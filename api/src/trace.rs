@@ -244,9 +244,9 @@ pub struct SupportBundle {
     pub generated_at: String,
     /// The trace.
     pub trace: LoginTrace,
-    /// The AuthnRequest as received (signature values removed).
+    /// The AuthnRequest as received (any signature emptied to `(removed)`).
     pub authn_request_xml: Option<String>,
-    /// The Response sent (signature and digest values removed).
+    /// The Response sent (each signature emptied to `(removed)`).
     pub response_xml: Option<String>,
 }
 

@@ -382,6 +382,14 @@ async fn every_step_is_recorded_and_no_secret_is_stored(stack: Stack) {
     assert_eq!(bundle["trace"]["summary"]["id"], id);
     let response_xml = bundle["response_xml"].as_str().unwrap_or_else(|| panic!("{bundle}"));
     assert!(response_xml.contains("(removed)"), "{response_xml}");
+    for gone in ["SignatureValue", "DigestValue", "X509Certificate", "SignedInfo"] {
+        assert!(!response_xml.contains(gone), "{gone} in {response_xml}");
+    }
+    assert_eq!(
+        fact(&trace, "assertion", "Signed"),
+        Some("the Response and the Assertion (RSA-SHA256, exclusive C14N)"),
+        "{trace}"
+    );
     assert!(
         response_xml.contains(">ada@acme.example</saml:NameID>"),
         "{response_xml}"

@@ -84,8 +84,11 @@ impl AppState {
             metrics.store_duration.clone(),
             metrics.store_errors.clone(),
         ));
-        let audit = crate::services::audit::AuditWriter::spawn(db.clone());
-        let traces = crate::services::login_traces::TraceWriter::spawn(db.clone(), settings.server.login_trace_max);
+        let writer = db::connect_writer(&settings.database_url(), &db)
+            .await
+            .context("connecting the writers to the database (setting `database_url`)")?;
+        let audit = crate::services::audit::AuditWriter::spawn(writer.clone());
+        let traces = crate::services::login_traces::TraceWriter::spawn(writer, settings.server.login_trace_max);
         Ok(Self {
             starts_per_address: crate::services::rate_limit::LocalLimiter::new(
                 settings.server.login_starts_per_address,

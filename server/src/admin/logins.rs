@@ -50,7 +50,7 @@ pub async fn get(state: &AppState, scope: &Scope, id: &str) -> AdminResult<Login
     Ok(login_traces::to_api(&row(state, scope, id).await?))
 }
 
-/// One login attempt as a file for support (with its XML, signature values removed), and a
+/// One login attempt as a file for support (with its XML, signatures removed), and a
 /// file name for it.
 pub async fn bundle(state: &AppState, scope: &Scope, id: &str) -> AdminResult<(String, SupportBundle)> {
     let row = row(state, scope, id).await?;

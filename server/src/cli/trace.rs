@@ -44,7 +44,7 @@ pub enum TraceAction {
         tenant: String,
         /// The trace ID (from `trace list`).
         id: String,
-        /// Print the support bundle (JSON with the XML, signature values removed) instead.
+        /// Print the support bundle (JSON with the XML, signatures removed) instead.
         #[arg(long)]
         bundle: bool,
     },

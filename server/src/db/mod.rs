@@ -17,6 +17,15 @@ pub fn new_id() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
+/// A new ID that sorts by creation time (a UUID of version 7: milliseconds since 1970, then
+/// random bits), for rows written in great numbers (a login trace per login): each is
+/// appended at the end of its primary-key index, where a random ID would dirty a page
+/// anywhere in it (on SQLite a page written to the WAL per row).
+pub fn new_time_ordered_id() -> uuid::Uuid {
+    let millis = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &rand::random()).into_uuid()
+}
+
 /// Opens a pool. For SQLite, creates the file's directory and turns on WAL so readers do
 /// not wait for writers, with `synchronous=NORMAL`.
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
@@ -54,6 +63,19 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Databas
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
     Ok(db)
+}
+
+/// The connection of the writers off the response path (the audit log's and the login
+/// traces' batches, `services::batch`): one of their own, so their batch statements, whose
+/// shape varies with the batch's size, are prepared once on it and found again, where the
+/// pool spread them over its connections and prepared most of them anew, and so they never
+/// wait for a connection the logins use. An SQLite database in memory lives in its pool
+/// only: there it is the pool.
+pub async fn connect_writer(url: &SecretString, pool: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
+    if sqlite_path(url.expose_secret()).is_none() && url.expose_secret().starts_with("sqlite") {
+        return Ok(pool.clone());
+    }
+    connect(url, 1).await
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -126,6 +148,40 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_ordered_ids_are_version_7_and_sort_by_their_millisecond() {
+        let before = chrono::Utc::now().timestamp_millis();
+        let ids: Vec<uuid::Uuid> = (0..1000).map(|_| new_time_ordered_id()).collect();
+        let after = chrono::Utc::now().timestamp_millis();
+        let distinct: std::collections::HashSet<&uuid::Uuid> = ids.iter().collect();
+        assert_eq!(distinct.len(), 1000, "a repeated ID");
+        for pair in ids.windows(2) {
+            let millis = |id: &uuid::Uuid| {
+                u64::from_be_bytes([
+                    0,
+                    0,
+                    id.as_bytes()[0],
+                    id.as_bytes()[1],
+                    id.as_bytes()[2],
+                    id.as_bytes()[3],
+                    id.as_bytes()[4],
+                    id.as_bytes()[5],
+                ])
+            };
+            assert!(millis(&pair[0]) <= millis(&pair[1]), "{pair:?}");
+            // Of two IDs of different milliseconds, the later one sorts after.
+            if millis(&pair[0]) < millis(&pair[1]) {
+                assert!(pair[0] < pair[1], "{pair:?}");
+            }
+        }
+        for id in &ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::SortRand));
+            let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+            let millis = i64::try_from(secs * 1000 + u64::from(nanos) / 1_000_000).unwrap();
+            assert!((before..=after).contains(&millis), "{millis} not in {before}..={after}");
+        }
+    }
 
     #[test]
     fn new_ids_are_random_version_4_uuids() {

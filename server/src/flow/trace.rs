@@ -92,7 +92,7 @@ impl Leg {
     fn new(tenant_id: Uuid) -> Self {
         let now = Utc::now();
         Self {
-            id: crate::db::new_id(),
+            id: crate::db::new_time_ordered_id(),
             tenant_id,
             started_at: now,
             ended_at: now,
@@ -107,6 +107,29 @@ impl Leg {
             request_xml: None,
             response_xml: None,
         }
+    }
+}
+
+impl Leg {
+    /// `next` (a later leg of the same login) added to this one: its steps follow, what it
+    /// knows is kept, and the login stands where `next` left it.
+    pub fn merge(&mut self, next: Leg) {
+        self.steps.extend(next.steps);
+        let fill = |mine: &mut Option<String>, theirs: Option<String>| {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        };
+        fill(&mut self.service_provider, next.service_provider);
+        fill(&mut self.entity_id, next.entity_id);
+        fill(&mut self.source, next.source);
+        fill(&mut self.user_email, next.user_email);
+        fill(&mut self.request_xml, next.request_xml);
+        fill(&mut self.response_xml, next.response_xml);
+        self.initiated = self.initiated.or(next.initiated);
+        self.ended_at = next.ended_at;
+        self.outcome = next.outcome;
+        self.failure = next.failure;
     }
 }
 
@@ -311,7 +334,7 @@ pub async fn issue_test_ticket(
     target: TestTarget,
 ) -> Result<(String, Uuid), crate::store::StoreError> {
     let ticket = super::random_token();
-    let trace = crate::db::new_id();
+    let trace = crate::db::new_time_ordered_id();
     // Two strings and a UUID always serialise; an empty body would only refuse the link.
     let body = serde_json::to_vec(&TestTicket { target, trace }).unwrap_or_default();
     let key = crate::store::StoreKey::tenant(tenant, TEST_KIND, &super::fingerprint(&ticket));
@@ -480,6 +503,8 @@ impl super::Flow<'_> {
             ),
         );
         t.fact("Signing key (SHA-256)", key.fingerprint_sha256());
+        // The stored Response keeps its Signature elements empty: what they were is here.
+        t.fact("Signed", "the Response and the Assertion (RSA-SHA256, exclusive C14N)");
         t.fact("RelayState", super::relay_state_fact(relay_state));
     }
 

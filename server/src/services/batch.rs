@@ -11,6 +11,13 @@
 //! full), each item goes to the log at error level, so nothing is silently lost.
 //! [`Batcher::flush`] waits until everything queued before it is written: readers call it
 //! before reading, and `serve` on shutdown.
+//!
+//! Items that belong together (a login's legs, see [`Sink::group`]) are merged before they
+//! are written: an item still open waits up to [`HOLD`] for the next of its group, so a
+//! login that comes back from its provider within that time is written once, whole, rather
+//! than inserted and then rewritten. An open item older than that is written as it is (the
+//! next one is then written on its own, as before); a flush writes every held item, and so
+//! does a stop. A process that is killed loses its held items too.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +38,17 @@ const QUEUE: usize = 16_384;
 /// How often a failed batch is tried (with 0.1, 0.2, 0.4 … s between), before its items are
 /// logged instead.
 const ATTEMPTS: u32 = 6;
+/// How long an open item waits for the next of its group (see [`Sink::group`]): a login
+/// whose user is already signed in at the provider is back well within it.
+pub const HOLD: Duration = Duration::from_secs(2);
+/// The group an item belongs to, and whether it is still open (more of its group may come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    /// Which group.
+    pub key: uuid::Uuid,
+    /// Whether more may come: an open item waits up to [`HOLD`] for the next.
+    pub open: bool,
+}
 
 /// Where a queue's batches go.
 pub trait Sink: Send + Sync + 'static {
@@ -42,6 +60,63 @@ pub trait Sink: Send + Sync + 'static {
     fn write(&self, items: &[Self::Item]) -> impl Future<Output = Result<(), sea_orm::DbErr>> + Send;
     /// Logs an item that will not be written, in full (at error level).
     fn unwritten(item: &Self::Item, why: &str);
+    /// The group `item` belongs to; `None` (the default): it is written with its batch.
+    fn group(_item: &Self::Item) -> Option<Group> {
+        None
+    }
+    /// `next` (of the same group, later) merged into `held`.
+    fn merge(_held: &mut Self::Item, _next: Self::Item) {}
+}
+
+/// Open items waiting for the next of their group, with when each began to wait.
+struct Held<S: Sink> {
+    items: std::collections::HashMap<uuid::Uuid, (S::Item, tokio::time::Instant)>,
+}
+
+impl<S: Sink> Held<S> {
+    /// Sorts `items` into `batch` (written now) and the held ones: an item joins its held
+    /// group; a group that is no longer open, and an item of no group, goes to the batch.
+    fn sort(&mut self, items: Vec<S::Item>, batch: &mut Vec<S::Item>) {
+        for item in items {
+            let Some(group) = S::group(&item) else {
+                batch.push(item);
+                continue;
+            };
+            if let Some((held, _)) = self.items.get_mut(&group.key) {
+                S::merge(held, item);
+                if !S::group(held).is_some_and(|g| g.open)
+                    && let Some((done, _)) = self.items.remove(&group.key)
+                {
+                    batch.push(done);
+                }
+            } else if group.open {
+                self.items.insert(group.key, (item, tokio::time::Instant::now()));
+            } else {
+                batch.push(item);
+            }
+        }
+    }
+
+    /// Moves the items that waited [`HOLD`] (all of them when `all`) to `batch`.
+    fn release(&mut self, all: bool, batch: &mut Vec<S::Item>) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<uuid::Uuid> = self
+            .items
+            .iter()
+            .filter(|(_, (_, since))| all || now.duration_since(*since) >= HOLD)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in due {
+            if let Some((item, _)) = self.items.remove(&key) {
+                batch.push(item);
+            }
+        }
+    }
+
+    /// When the longest-waiting item is due.
+    fn next_due(&self) -> Option<tokio::time::Instant> {
+        self.items.values().map(|(_, since)| *since + HOLD).min()
+    }
 }
 
 enum Message<T> {
@@ -95,29 +170,57 @@ impl<T: Send + 'static> Batcher<T> {
         tokio::spawn(async move {
             let mut items = Vec::new();
             let mut flushes = Vec::new();
-            while let Some(first) = rx.recv().await {
-                first.take(&mut items, &mut flushes);
-                // Wait out the window without listening to the queue (senders wake no one),
-                // unless a flush waits or 32 items already do.
-                if flushes.is_empty() && rx.len() < HURRY_AT {
-                    tokio::select! {
-                        () = tokio::time::sleep(BATCH_WINDOW) => {}
-                        () = woken.notified() => {}
+            let mut held = Held::<S> {
+                items: std::collections::HashMap::new(),
+            };
+            loop {
+                // Woken by the queue, or when a held item is due.
+                let first = match held.next_due() {
+                    Some(due) => tokio::select! {
+                        message = rx.recv() => match message {
+                            Some(message) => Some(message),
+                            None => break,
+                        },
+                        () = tokio::time::sleep_until(due) => None,
+                    },
+                    None => match rx.recv().await {
+                        Some(message) => Some(message),
+                        None => break,
+                    },
+                };
+                if let Some(first) = first {
+                    first.take(&mut items, &mut flushes);
+                    // Wait out the window without listening to the queue (senders wake no
+                    // one), unless a flush waits or 32 items already do.
+                    if flushes.is_empty() && rx.len() < HURRY_AT {
+                        tokio::select! {
+                            () = tokio::time::sleep(BATCH_WINDOW) => {}
+                            () = woken.notified() => {}
+                        }
+                    }
+                    while items.len() < MAX_BATCH
+                        && let Ok(message) = rx.try_recv()
+                    {
+                        message.take(&mut items, &mut flushes);
                     }
                 }
-                while items.len() < MAX_BATCH
-                    && let Ok(message) = rx.try_recv()
-                {
-                    message.take(&mut items, &mut flushes);
-                }
-                if !items.is_empty() {
-                    write_batch(&sink, std::mem::take(&mut items)).await;
+                let mut batch = Vec::with_capacity(items.len());
+                held.sort(std::mem::take(&mut items), &mut batch);
+                held.release(!flushes.is_empty(), &mut batch);
+                if !batch.is_empty() {
+                    write_batch(&sink, batch).await;
                 }
                 // Every item queued before these flushes was taken above (or in an earlier
                 // round), so it is written now.
                 for done in flushes.drain(..) {
                     let _ = done.send(());
                 }
+            }
+            // The queue is closed (every sender gone): what is still held is written.
+            let mut batch = Vec::new();
+            held.release(true, &mut batch);
+            if !batch.is_empty() {
+                write_batch(&sink, batch).await;
             }
         });
         Self {
@@ -167,5 +270,99 @@ async fn write_batch<S: Sink>(sink: &S, items: Vec<S::Item>) {
     }
     for item in &items {
         S::unwritten(item, "the database refused the write");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A test item: its group (0: none), whether it is open, its text.
+    type Item = (u128, bool, String);
+
+    /// A sink that records each batch it is given.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<std::sync::Mutex<Vec<Vec<Item>>>>);
+
+    impl Recorder {
+        fn batches(&self) -> Vec<Vec<Item>> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl Sink for Recorder {
+        type Item = Item;
+        const NAME: &'static str = "test";
+
+        async fn write(&self, items: &[Self::Item]) -> Result<(), sea_orm::DbErr> {
+            self.0.lock().unwrap().push(items.to_vec());
+            Ok(())
+        }
+
+        fn unwritten(_item: &Self::Item, _why: &str) {}
+
+        fn group(item: &Self::Item) -> Option<Group> {
+            (item.0 != 0).then(|| Group {
+                key: uuid::Uuid::from_u128(item.0),
+                open: item.1,
+            })
+        }
+
+        fn merge(held: &mut Self::Item, next: Self::Item) {
+            held.1 = next.1;
+            held.2.push_str(&next.2);
+        }
+    }
+
+    fn item(group: u128, open: bool, text: &str) -> Item {
+        (group, open, text.to_owned())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_item_is_merged_with_the_next_of_its_group_and_written_once() {
+        let sink = Recorder::default();
+        let batcher = Batcher::spawn(sink.clone());
+        batcher.send(item(1, true, "a"));
+        batcher.send(item(0, false, "loose"));
+        batcher.send(item(2, true, "x"));
+        // Past the window, before the hold: the loose item is written, the open ones wait.
+        tokio::time::sleep(BATCH_WINDOW * 2).await;
+        assert_eq!(sink.batches(), [vec![item(0, false, "loose")]]);
+        batcher.send(item(1, true, "b"));
+        batcher.send(item(1, false, "c"));
+        tokio::time::sleep(BATCH_WINDOW * 2).await;
+        assert_eq!(sink.batches()[1], [item(1, false, "abc")], "one write, whole");
+        // Group 2 never closes: written as it is once it has waited HOLD.
+        tokio::time::sleep(HOLD).await;
+        assert_eq!(sink.batches()[2], [item(2, true, "x")]);
+        assert_eq!(sink.batches().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flush_writes_what_is_held() {
+        let sink = Recorder::default();
+        let batcher = Batcher::spawn(sink.clone());
+        batcher.send(item(1, true, "a"));
+        batcher.flush().await;
+        assert_eq!(sink.batches(), [vec![item(1, true, "a")]]);
+        // The next item of the group, after its first was written, is written on its own.
+        batcher.send(item(1, false, "b"));
+        batcher.flush().await;
+        assert_eq!(sink.batches()[1], [item(1, false, "b")]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_is_held_is_written_when_the_queue_closes() {
+        let sink = Recorder::default();
+        let batcher = Batcher::spawn(sink.clone());
+        batcher.send(item(1, true, "a"));
+        tokio::time::sleep(BATCH_WINDOW * 2).await;
+        assert!(sink.batches().is_empty());
+        drop(batcher);
+        // The writer task ends once it has written what it held.
+        while sink.batches().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(sink.batches(), [vec![item(1, true, "a")]]);
     }
 }

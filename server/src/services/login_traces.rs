@@ -2,10 +2,14 @@
 //! by the admin API and the CLI, trimmed to `login_trace_max` per tenant as they are written
 //! and swept after `login_trace_days` by the lifecycle run.
 //!
-//! A login's legs (see `flow::trace`) arrive one by one; the writer adds each to its login's
-//! row without reading it (steps appended in SQL, summary filled, outcome of the latest leg).
-//! Before anything is stored the XML loses its signature and digest values, so no stored
-//! Response is a still-valid signed assertion.
+//! A login's legs (see `flow::trace`) arrive one by one. A leg that leaves its login in
+//! progress waits in the writer for the next one (up to [`super::batch::HOLD`]), so a login
+//! that comes back from its provider in time is written once, whole. A leg written after an
+//! earlier one of its login is added to that row without reading it (steps appended in SQL,
+//! summary filled, outcome of the latest leg). Before anything is stored the XML loses its
+//! signatures (each `Signature` element keeps only `(removed)`) and any other signature or
+//! digest value, so no stored Response is a still-valid signed assertion, and it is stored
+//! at a third of its size (the trace names the signing key by its fingerprint).
 
 use std::collections::HashMap;
 
@@ -19,8 +23,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::ServiceResult;
-use super::batch::{Batcher, Sink};
-use crate::flow::Leg;
+use super::batch::{Batcher, Group, Sink};
+use crate::flow::{Leg, LegStep};
 
 /// Queues each leg of a login for writing (see [`super::batch`]); never waits.
 #[derive(Clone, Debug)]
@@ -135,24 +139,25 @@ impl Sink for TraceSink {
             let name = sea_orm::IdenStatic::as_str(&c);
             (c, Expr::cust(format!("COALESCE(excluded.{name}, login_trace.{name})")))
         };
+        let on_conflict = OnConflict::column(C::Id)
+            .update_columns([C::UpdatedAt, C::Outcome, C::FailureCode, C::Failure])
+            .values([
+                (
+                    C::Body,
+                    Expr::cust(
+                        "substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2)",
+                    ),
+                ),
+                keep(C::ServiceProvider),
+                keep(C::EntityId),
+                keep(C::Source),
+                keep(C::UserEmail),
+                keep(C::RequestXml),
+                keep(C::ResponseXml),
+            ])
+            .to_owned();
         login_trace::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(C::Id)
-                    .update_columns([C::UpdatedAt, C::Outcome, C::FailureCode, C::Failure])
-                    .values([
-                        (
-                            C::Body,
-                            Expr::cust("substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2)"),
-                        ),
-                        keep(C::ServiceProvider),
-                        keep(C::EntityId),
-                        keep(C::Source),
-                        keep(C::UserEmail),
-                        keep(C::RequestXml),
-                        keep(C::ResponseXml),
-                    ])
-                    .to_owned(),
-            )
+            .on_conflict(on_conflict)
             .exec_without_returning(&self.db)
             .await?;
         // A login's first leg (the one that names how it started) made a new row.
@@ -164,6 +169,18 @@ impl Sink for TraceSink {
             self.trim(tenant, new_rows).await?;
         }
         Ok(())
+    }
+
+    /// A login's legs form a group; one that leaves the login in progress waits for the next.
+    fn group(leg: &Leg) -> Option<Group> {
+        Some(Group {
+            key: leg.id,
+            open: leg.outcome == TraceOutcome::InProgress,
+        })
+    }
+
+    fn merge(held: &mut Leg, next: Leg) {
+        held.merge(next);
     }
 
     fn unwritten(leg: &Leg, why: &str) {
@@ -195,10 +212,10 @@ fn first(leg: &Leg) -> login_trace::ActiveModel {
         source: Set(text(&leg.source, 255)),
         user_email: Set(text(&leg.user_email, 320)),
         failure_code: Set(leg.failure.as_ref().map(|f| clip(&f.code, 64))),
-        body: Set(serde_json::to_string(&leg.steps).unwrap_or_else(|_| "[]".into())),
+        body: Set(steps_json(&leg.steps)),
         failure: Set(leg.failure.as_ref().and_then(|f| serde_json::to_string(f).ok())),
-        request_xml: Set(leg.request_xml.as_deref().map(strip_signature_values)),
-        response_xml: Set(leg.response_xml.as_deref().map(strip_signature_values)),
+        request_xml: Set(leg.request_xml.as_deref().map(strip_signatures)),
+        response_xml: Set(leg.response_xml.as_deref().map(strip_signatures)),
     }
 }
 
@@ -229,7 +246,137 @@ fn follow(row: &mut login_trace::ActiveModel, leg: &Leg) {
 }
 
 fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        // No more bytes than `max`, so no more characters.
+        return text.to_owned();
+    }
     text.chars().take(max).collect()
+}
+
+/// The steps as the API's `TraceStep` JSON array, written directly: the same text
+/// `serde_json` makes of them (a test holds it to that) at a fraction of the work (no
+/// serialiser per fact, the times formatted by hand, the string sized once).
+fn steps_json(steps: &[LegStep]) -> String {
+    let size: usize = steps
+        .iter()
+        .map(|s| 96 + s.facts.iter().map(|f| 24 + f.name.len() + f.value.len()).sum::<usize>())
+        .sum();
+    let mut out = String::with_capacity(size + 2);
+    out.push('[');
+    for (i, step) in steps.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"step\":\"");
+        out.push_str(step.step.as_str());
+        out.push_str("\",\"at\":\"");
+        push_rfc3339_millis(&mut out, step.at);
+        out.push_str("\",\"duration_us\":");
+        push_number(&mut out, step.duration_us);
+        out.push_str(if step.ok { ",\"ok\":true" } else { ",\"ok\":false" });
+        out.push_str(",\"facts\":[");
+        for (j, fact) in step.facts.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"name\":");
+            push_json_string(&mut out, &fact.name);
+            out.push_str(",\"value\":");
+            push_json_string(&mut out, &fact.value);
+            out.push('}');
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+    out
+}
+
+/// `text` as a JSON string, escaped as `serde_json` escapes it; runs that need no escape
+/// are copied whole.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let bytes = text.as_bytes();
+    // Most text needs no escape: two vectorised scans tell (the fold has no early exit, so
+    // it vectorises), and it is copied whole.
+    if memchr::memchr2(b'"', b'\\', bytes).is_none() && !bytes.iter().fold(false, |c, &b| c | (b < 0x20)) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escaped);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// `n` in decimal.
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
+/// `at` as `chrono` writes it with `to_rfc3339_opts(Millis, true)`: `2026-12-04T14:53:02.123Z`.
+fn push_rfc3339_millis(out: &mut String, at: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        return;
+    }
+    let pad = |out: &mut String, n: u32, width: usize| {
+        let mut digits = [b'0'; 4];
+        let mut n = n;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend(digits[..width].iter().map(|&d| char::from(d)));
+    };
+    pad(out, year.unsigned_abs(), 4);
+    out.push('-');
+    pad(out, at.month(), 2);
+    out.push('-');
+    pad(out, at.day(), 2);
+    out.push('T');
+    pad(out, at.hour(), 2);
+    out.push(':');
+    pad(out, at.minute(), 2);
+    out.push(':');
+    pad(out, at.second(), 2);
+    out.push('.');
+    pad(out, (at.nanosecond() % 1_000_000_000) / 1_000_000, 3);
+    out.push('Z');
 }
 
 /// Deletes the tenant's traces that started before `before` (the lifecycle run); how many.
@@ -261,16 +408,61 @@ pub async fn close_abandoned(db: &DatabaseConnection, tenant_id: Uuid, before: D
 /// The failure code of a login that never came back.
 const ABANDONED: &str = "abandoned";
 
+/// `text` with the content of every `Signature` element (any prefix: its SignedInfo, value
+/// and certificate) replaced by `(removed)`, then every other `SignatureValue` and
+/// `DigestValue` content too: what stays cannot be verified, so it cannot be replayed. Only
+/// the places where `Signature` and `Value` occur are looked at (vectorised searches).
+pub fn strip_signatures(text: &str) -> String {
+    strip_signature_values(&drop_signature_elements(text))
+}
+
+/// `text` with the content of every `Signature` element replaced by `(removed)`; an
+/// unclosed one loses the rest of the text.
+fn drop_signature_elements(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
+    let (mut copied, mut at) = (0, 0);
+    static SIGNATURE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("Signature"));
+    while let Some(hit) = SIGNATURE.find(&bytes[at..]).map(|i| at + i) {
+        at = hit + 9;
+        let Some((lt, prefix)) = start_tag(text, hit, 9) else {
+            continue;
+        };
+        if lt < copied {
+            continue;
+        }
+        let Some(gt) = text[at..].find('>').map(|i| at + i) else {
+            break;
+        };
+        at = gt + 1;
+        if bytes[gt - 1] == b'/' {
+            continue;
+        }
+        out.push_str(&text[copied..at]);
+        out.push_str("(removed)");
+        let close = format!("</{prefix}Signature>");
+        copied = memchr::memmem::find(&bytes[at..], close.as_bytes()).map_or(text.len(), |i| at + i);
+        at = copied;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// `text` with the content of every `SignatureValue` and `DigestValue` element (any prefix)
-/// replaced by `(removed)`: what stays cannot be verified, so it cannot be replayed. Only the
-/// places where `Value` occurs are looked at (a vectorised search: a Response of 6 KB costs a
-/// few thousand instructions).
-pub fn strip_signature_values(text: &str) -> String {
+/// replaced by `(removed)`.
+fn strip_signature_values(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
     let (mut copied, mut at) = (0, 0);
-    while let Some(hit) = memchr::memmem::find(&bytes[at..], b"Value").map(|i| at + i) {
+    static VALUE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("Value"));
+    while let Some(hit) = VALUE.find(&bytes[at..]).map(|i| at + i) {
         at = hit + 5;
         let Some(lt) = value_element_start(text, hit) else {
             continue;
@@ -295,17 +487,23 @@ pub fn strip_signature_values(text: &str) -> String {
     out
 }
 
-/// When the `Value` at `hit` ends the name of a `SignatureValue` or `DigestValue` start tag
-/// (`<name` or `<prefix:name`, followed by white space, `>` or `/`), where that tag begins.
+/// When the `Value` at `hit` ends the name of a `SignatureValue` or `DigestValue` start tag,
+/// where that tag begins.
 fn value_element_start(text: &str, hit: usize) -> Option<usize> {
-    let after = text.as_bytes().get(hit + 5)?;
+    let head = &text[..hit];
+    let stem = ["Signature", "Digest"].into_iter().find(|s| head.ends_with(s))?;
+    start_tag(text, hit - stem.len(), stem.len() + 5).map(|(lt, _)| lt)
+}
+
+/// When the `len` bytes at `name` are the (local) name of a start tag (`<name` or
+/// `<prefix:name`, followed by white space, `>` or `/`): where the tag begins and its
+/// prefix (with its colon; empty when none).
+fn start_tag(text: &str, name: usize, len: usize) -> Option<(usize, &str)> {
+    let after = text.as_bytes().get(name + len)?;
     if !matches!(after, b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/') {
         return None;
     }
-    let head = &text[..hit];
-    let stem = ["Signature", "Digest"].into_iter().find(|s| head.ends_with(s))?;
-    let name_start = hit - stem.len();
-    let before = &text[..name_start];
+    let before = &text[..name];
     let lt = before.rfind('<')?;
     let prefix = &before[lt + 1..];
     let is_prefix = prefix.is_empty()
@@ -313,7 +511,7 @@ fn value_element_start(text: &str, hit: usize) -> Option<usize> {
             && prefix[..prefix.len() - 1]
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')));
-    is_prefix.then_some(lt)
+    is_prefix.then_some((lt, prefix))
 }
 
 /// Filters of a trace query; all optional.
@@ -515,13 +713,93 @@ mod tests {
         );
     }
 
+    #[test]
+    fn signature_elements_keep_nothing_but_their_tags() {
+        let xml = "<samlp:Response><saml:Issuer>i</saml:Issuer><ds:Signature xmlns:ds=\"d\"><ds:SignedInfo>\
+                   <ds:DigestValue>abc=</ds:DigestValue></ds:SignedInfo><ds:SignatureValue>c2ln</ds:SignatureValue>\
+                   <ds:KeyInfo><ds:X509Certificate>MIIB</ds:X509Certificate></ds:KeyInfo></ds:Signature>\
+                   <saml:Assertion><Signature>inner</Signature><NameID>a@b</NameID></saml:Assertion>\
+                   <SignatureValue>stray</SignatureValue><ds:Signature/></samlp:Response>";
+        let out = strip_signatures(xml);
+        assert_eq!(
+            out,
+            "<samlp:Response><saml:Issuer>i</saml:Issuer><ds:Signature xmlns:ds=\"d\">(removed)</ds:Signature>\
+             <saml:Assertion><Signature>(removed)</Signature><NameID>a@b</NameID></saml:Assertion>\
+             <SignatureValue>(removed)</SignatureValue><ds:Signature/></samlp:Response>"
+        );
+        // Unclosed: the rest goes rather than keep a value.
+        assert_eq!(
+            strip_signatures("<a><ds:Signature>MIIB<x>"),
+            "<a><ds:Signature>(removed)"
+        );
+        // Nothing to remove: the text as it is.
+        assert_eq!(
+            strip_signatures("<a SignatureMethod=\"x\">Signature</a>"),
+            "<a SignatureMethod=\"x\">Signature</a>"
+        );
+    }
+
+    fn step(facts: Vec<(String, String)>, at: DateTime<Utc>, duration_us: u64, ok: bool) -> LegStep {
+        LegStep {
+            step: rosetta_api::TraceStepKind::Callback,
+            at,
+            duration_us,
+            ok,
+            facts: facts
+                .into_iter()
+                .map(|(name, value)| crate::flow::LegFact {
+                    name: name.into(),
+                    value,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn steps_are_written_as_serde_json_writes_them() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T09:05:07.089Z")
+            .unwrap()
+            .to_utc();
+        let steps = vec![
+            step(vec![("Claim \"x\"".into(), "a\\b\n\u{1}\u{7f}é/".into())], at, 0, true),
+            step(Vec::new(), at, u64::MAX, false),
+        ];
+        let text = steps_json(&steps);
+        assert_eq!(text, serde_json::to_string(&steps).unwrap());
+        let api: Vec<TraceStep> = serde_json::from_str(&text).unwrap();
+        assert_eq!(api[0].facts[0].value, "a\\b\n\u{1}\u{7f}é/");
+        assert_eq!(api[0].at, "2026-12-04T09:05:07.089Z");
+        assert_eq!(steps_json(&[]), "[]");
+    }
+
+    proptest::proptest! {
+        /// Any names, values and times: the text is serde_json's.
+        #[test]
+        fn steps_json_is_serde_jsons(
+            facts in proptest::collection::vec((".{0,12}", "\\PC{0,3}[\\x00-\\x1f\"\\\\]{0,3}.{0,12}"), 0..6),
+            millis in 0i64..253_402_300_799_999,
+            nanos in 0u32..1_000_000,
+            duration_us: u64,
+            ok: bool,
+        ) {
+            let at = DateTime::from_timestamp_millis(millis).unwrap() + chrono::Duration::nanoseconds(i64::from(nanos));
+            let steps = vec![step(facts, at, duration_us, ok)];
+            proptest::prop_assert_eq!(steps_json(&steps), serde_json::to_string(&steps).unwrap());
+        }
+    }
+
     proptest::proptest! {
         /// Whatever the text (made of XML-ish fragments and any characters), stripping never
-        /// panics, and a secret placed in a value element never survives it.
+        /// panics, and a secret placed in a `Signature` element or a value element around it
+        /// never survives it.
         #[test]
-        fn stripping_is_total_and_removes_every_value(
+        fn stripping_is_total_and_keeps_no_signature(
             parts in proptest::collection::vec(
                 proptest::prop_oneof![
+                    proptest::strategy::Just("<ds:Signature>".to_owned()),
+                    proptest::strategy::Just("</ds:Signature>".to_owned()),
+                    proptest::strategy::Just("<Signature a=\"1\">".to_owned()),
+                    proptest::strategy::Just("<ds:Signature/>".to_owned()),
                     proptest::strategy::Just("<ds:SignatureValue>".to_owned()),
                     proptest::strategy::Just("</ds:SignatureValue>".to_owned()),
                     proptest::strategy::Just("<DigestValue x=\"1\">".to_owned()),
@@ -534,7 +812,15 @@ mod tests {
             )
         ) {
             let text = parts.concat();
+            let _ = strip_signatures(&text);
             let _ = strip_signature_values(&text);
+            for (secret, wrapped) in [
+                ("SECRETCERT", format!("{text}<ds:Signature><ds:X509Certificate>SECRETCERT</ds:X509Certificate></ds:Signature>{text}")),
+                ("SECRETSIG", format!("{text}<ds:SignatureValue>SECRETSIG</ds:SignatureValue>{text}")),
+            ] {
+                let out = strip_signatures(&wrapped);
+                proptest::prop_assert!(!out.contains(secret) || text.contains(secret), "{}", out);
+            }
             let wrapped = format!("{text}<ds:SignatureValue>SECRETSIG</ds:SignatureValue>{text}");
             let out = strip_signature_values(&wrapped);
             proptest::prop_assert!(!out.contains("SECRETSIG") || text.contains("SECRETSIG"), "{}", out);

@@ -10,8 +10,8 @@ use chrono::{NaiveDate, Utc};
 use rosetta_entity::{end_user, provisioning_link as link, provisioning_push as push, provisioning_target as target};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait, Value,
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -314,8 +314,17 @@ pub enum Finish {
 }
 
 /// Records the end of a claimed push; the row leaves the queue unless a change arrived
-/// meanwhile (then it is due again at once) or it is to be tried again.
+/// meanwhile (then it is due again at once) or it is to be tried again. The push leaves the
+/// queue and the link takes its new state in one transaction: a reader never sees a user
+/// neither waiting nor pushed.
 pub async fn finish(db: &DatabaseConnection, claimed: &push::Model, finish: Finish) -> ServiceResult<()> {
+    let txn = db.begin().await?;
+    finish_in(&txn, claimed, finish).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn finish_in(db: &DatabaseTransaction, claimed: &push::Model, finish: Finish) -> ServiceResult<()> {
     let key = (claimed.target_id, claimed.end_user_id);
     let this_push = || {
         push::Entity::update_many()

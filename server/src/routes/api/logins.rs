@@ -35,7 +35,7 @@ pub async fn get_login(state: web::Data<AppState>, admin: Admin, id: web::Path<S
 }
 
 /// One login attempt as a file for support: the trace, the AuthnRequest and the Response
-/// (signature values removed).
+/// (signatures removed).
 #[utoipa::path(tag = "logins", params(("id" = String, Path, description = "Trace ID")), responses(
     (status = 200, description = "The support bundle (a download)", body = SupportBundle),
     (status = "4XX", description = "Refused", body = rosetta_api::ApiError),
