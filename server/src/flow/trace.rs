@@ -422,10 +422,13 @@ impl super::Flow<'_> {
     /// state, nonce or PKCE challenge).
     pub(super) fn trace_redirect(&self, url: &url::Url, grant_leg: bool) {
         let t = &self.trace;
-        t.fact(
-            "Authorization endpoint",
-            format!("{}{}", url.origin().ascii_serialization(), url.path()),
-        );
+        let endpoint = if url.username().is_empty() && url.password().is_none() {
+            url[..url::Position::AfterPath].to_owned()
+        } else {
+            // Credentials in the URL are never shown.
+            format!("{}{}", url.origin().ascii_serialization(), url.path())
+        };
+        t.fact("Authorization endpoint", endpoint);
         // Only the parameters shown are decoded (never the state, nonce or PKCE challenge).
         for pair in url.query().unwrap_or_default().split('&') {
             let shown = match pair.split_once('=').map_or(pair, |(name, _)| name) {

@@ -41,6 +41,9 @@ const ATTEMPTS: u32 = 6;
 /// How long an open item waits for the next of its group (see [`Sink::group`]): a login
 /// whose user is already signed in at the provider is back well within it.
 pub const HOLD: Duration = Duration::from_secs(2);
+/// Most items held at once; beyond, an open item is written at once (a flood of logins that
+/// never come back costs no more memory than this).
+const MAX_HELD: usize = 4096;
 /// The group an item belongs to, and whether it is still open (more of its group may come).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Group {
@@ -89,7 +92,7 @@ impl<S: Sink> Held<S> {
                 {
                     batch.push(done);
                 }
-            } else if group.open {
+            } else if group.open && self.items.len() < MAX_HELD {
                 self.items.insert(group.key, (item, tokio::time::Instant::now()));
             } else {
                 batch.push(item);

@@ -139,15 +139,37 @@ impl Sink for TraceSink {
             let name = sea_orm::IdenStatic::as_str(&c);
             (c, Expr::cust(format!("COALESCE(excluded.{name}, login_trace.{name})")))
         };
+        // Legs of one login written by two replicas may land in either order (the first one
+        // held for its next leg, the next one written at once elsewhere): the row takes its
+        // start and how it began from the earlier leg, where it stands from the later, and
+        // puts the steps in the legs' order.
+        let later = "excluded.updated_at >= login_trace.updated_at";
+        let earlier = "excluded.started_at < login_trace.started_at";
+        let pick = |c: C, when: &str| {
+            let name = sea_orm::IdenStatic::as_str(&c);
+            (
+                c,
+                Expr::cust(format!(
+                    "CASE WHEN {when} THEN excluded.{name} ELSE login_trace.{name} END"
+                )),
+            )
+        };
         let on_conflict = OnConflict::column(C::Id)
-            .update_columns([C::UpdatedAt, C::Outcome, C::FailureCode, C::Failure])
             .values([
                 (
                     C::Body,
-                    Expr::cust(
-                        "substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2)",
-                    ),
+                    Expr::cust(format!(
+                        "CASE WHEN {later} \
+                         THEN substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2) \
+                         ELSE substr(excluded.body, 1, length(excluded.body) - 1) || ',' || substr(login_trace.body, 2) END"
+                    )),
                 ),
+                pick(C::UpdatedAt, later),
+                pick(C::Outcome, later),
+                pick(C::FailureCode, later),
+                pick(C::Failure, later),
+                pick(C::StartedAt, earlier),
+                pick(C::Initiated, earlier),
                 keep(C::ServiceProvider),
                 keep(C::EntityId),
                 keep(C::Source),

@@ -20,3 +20,4 @@ mod sso;
 mod store;
 mod tenancy;
 mod tenant_claims;
+mod trace_writer;

@@ -1,0 +1,115 @@
+//! The trace writer: the legs of one login written by two replicas, in either order, make
+//! one row with the steps in the legs' order, the start of the first and the outcome of the
+//! last.
+
+use chrono::{DateTime, Duration, Utc};
+use rosetta::flow::{Leg, LegFact, LegStep};
+use rosetta::services::login_traces::{TraceWriter, get, to_api};
+use rosetta_api::{TraceOutcome, TraceStepKind};
+
+use crate::helpers::*;
+
+fn step(step: TraceStepKind, at: DateTime<Utc>) -> LegStep {
+    LegStep {
+        step,
+        at,
+        duration_us: 10,
+        ok: true,
+        facts: vec![LegFact {
+            name: "Seen".into(),
+            value: format!("{step:?}"),
+        }],
+    }
+}
+
+/// The login's first leg (IdP-initiated, left in progress at the provider) and its second
+/// (the callback, which answered the application), a second apart.
+fn legs(tenant_id: uuid::Uuid, id: uuid::Uuid) -> (Leg, Leg) {
+    let start = Utc::now() - Duration::seconds(10);
+    let back = start + Duration::seconds(1);
+    let leg = |started_at, ended_at, steps, outcome, initiated| Leg {
+        id,
+        tenant_id,
+        started_at,
+        ended_at,
+        initiated,
+        service_provider: Some("jira".into()),
+        entity_id: None,
+        source: Some("corp".into()),
+        user_email: None,
+        steps,
+        failure: None,
+        outcome,
+        request_xml: None,
+        response_xml: None,
+    };
+    let first = leg(
+        start,
+        start,
+        vec![
+            step(TraceStepKind::Request, start),
+            step(TraceStepKind::Redirect, start),
+        ],
+        TraceOutcome::InProgress,
+        Some("idp"),
+    );
+    let mut second = leg(
+        back,
+        back,
+        vec![
+            step(TraceStepKind::Callback, back),
+            step(TraceStepKind::Assertion, back),
+        ],
+        TraceOutcome::Success,
+        None,
+    );
+    second.user_email = Some("ada@acme.example".into());
+    (first, second)
+}
+
+both_stacks!(
+    legs_written_by_two_replicas_in_either_order_make_one_login,
+    |stack| async move {
+        let app = spawn_app(stack).await;
+        let tenant = app.create_tenant("acme", "Acme").await;
+        // Two replicas: each its own writer on the one database.
+        let a = TraceWriter::spawn(app.state.db.clone(), 5000);
+        let b = TraceWriter::spawn(app.state.db.clone(), 5000);
+        for first_written_first in [true, false] {
+            let id = rosetta::db::new_time_ordered_id();
+            let (first, second) = legs(tenant.id, id);
+            let started_at = first.started_at;
+            if first_written_first {
+                a.record(first);
+                a.flush().await;
+                b.record(second);
+                b.flush().await;
+            } else {
+                // The callback reached the other replica, which wrote it before this one wrote
+                // the leg it held.
+                b.record(second);
+                b.flush().await;
+                a.record(first);
+                a.flush().await;
+            }
+            let row = get(&app.state.db, tenant.id, id).await.unwrap().expect("one row");
+            let trace = to_api(&row);
+            let kinds: Vec<TraceStepKind> = trace.steps.iter().map(|s| s.step).collect();
+            assert_eq!(
+                kinds,
+                [
+                    TraceStepKind::Request,
+                    TraceStepKind::Redirect,
+                    TraceStepKind::Callback,
+                    TraceStepKind::Assertion
+                ],
+                "first written first: {first_written_first}"
+            );
+            assert_eq!(trace.summary.outcome, TraceOutcome::Success, "{first_written_first}");
+            assert_eq!(trace.summary.initiated, "idp", "{first_written_first}");
+            assert_eq!(row.started_at.timestamp_millis(), started_at.timestamp_millis());
+            assert_eq!(trace.summary.user_email.as_deref(), Some("ada@acme.example"));
+            assert_eq!(trace.summary.source.as_deref(), Some("corp"));
+        }
+    }
+);
