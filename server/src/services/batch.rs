@@ -63,7 +63,8 @@ pub trait Sink: Send + Sync + 'static {
     fn write(&self, items: &[Self::Item]) -> impl Future<Output = Result<(), sea_orm::DbErr>> + Send;
     /// Logs an item that will not be written, in full (at error level).
     fn unwritten(item: &Self::Item, why: &str);
-    /// The group `item` belongs to; `None` (the default): it is written with its batch.
+    /// The group `item` belongs to; `None` (the default): it is written with its batch. A
+    /// batch given to [`Sink::write`] holds at most one item of a group.
     fn group(_item: &Self::Item) -> Option<Group> {
         None
     }
@@ -78,8 +79,11 @@ struct Held<S: Sink> {
 
 impl<S: Sink> Held<S> {
     /// Sorts `items` into `batch` (written now) and the held ones: an item joins its held
-    /// group; a group that is no longer open, and an item of no group, goes to the batch.
+    /// group; a group that is no longer open, and an item of no group, goes to the batch. A
+    /// batch holds at most one item of a group (a statement may touch a row once): a later
+    /// one of a group already in it is merged there.
     fn sort(&mut self, items: Vec<S::Item>, batch: &mut Vec<S::Item>) {
+        let mut in_batch: std::collections::HashMap<uuid::Uuid, usize> = std::collections::HashMap::new();
         for item in items {
             let Some(group) = S::group(&item) else {
                 batch.push(item);
@@ -90,11 +94,15 @@ impl<S: Sink> Held<S> {
                 if !S::group(held).is_some_and(|g| g.open)
                     && let Some((done, _)) = self.items.remove(&group.key)
                 {
+                    in_batch.insert(group.key, batch.len());
                     batch.push(done);
                 }
+            } else if let Some(&at) = in_batch.get(&group.key) {
+                S::merge(&mut batch[at], item);
             } else if group.open && self.items.len() < MAX_HELD {
                 self.items.insert(group.key, (item, tokio::time::Instant::now()));
             } else {
+                in_batch.insert(group.key, batch.len());
                 batch.push(item);
             }
         }
@@ -339,6 +347,17 @@ mod tests {
         tokio::time::sleep(HOLD).await;
         assert_eq!(sink.batches()[2], [item(2, true, "x")]);
         assert_eq!(sink.batches().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_holds_one_item_of_a_group() {
+        let sink = Recorder::default();
+        let batcher = Batcher::spawn(sink.clone());
+        batcher.send(item(1, false, "a"));
+        batcher.send(item(1, false, "b"));
+        batcher.send(item(1, true, "c"));
+        batcher.flush().await;
+        assert_eq!(sink.batches(), [vec![item(1, true, "abc")]]);
     }
 
     #[tokio::test(start_paused = true)]

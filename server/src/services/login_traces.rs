@@ -11,6 +11,7 @@
 //! digest value, so no stored Response is a still-valid signed assertion, and it is stored
 //! at a third of its size (the trace names the signing key by its fingerprint).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -120,20 +121,10 @@ impl Sink for TraceSink {
 
     /// One statement for the batch, nothing read: a login's first leg inserts its row; a
     /// later leg appends its steps to the row's in SQL and sets what it knows, so legs
-    /// written by two replicas at once both land. Legs of one login in the same batch are
-    /// joined first (a statement may touch a row once).
+    /// written by two replicas at once both land. (The batch holds one leg of a login: the
+    /// queue merged the others into it.)
     async fn write(&self, legs: &[Leg]) -> Result<(), sea_orm::DbErr> {
-        let mut rows: Vec<login_trace::ActiveModel> = Vec::with_capacity(legs.len());
-        let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(legs.len());
-        for leg in legs {
-            match at.get(&leg.id) {
-                Some(&i) => follow(&mut rows[i], leg),
-                None => {
-                    at.insert(leg.id, rows.len());
-                    rows.push(first(leg));
-                }
-            }
-        }
+        let rows: Vec<login_trace::ActiveModel> = legs.iter().map(row).collect();
         use login_trace::Column as C;
         let keep = |c: C| {
             let name = sea_orm::IdenStatic::as_str(&c);
@@ -220,7 +211,7 @@ impl Sink for TraceSink {
 /// The row a leg writes: the whole row for a login's first leg; for a later one, the
 /// columns the upsert takes from it (its steps, appended; what it knows; where the login
 /// stands).
-fn first(leg: &Leg) -> login_trace::ActiveModel {
+fn row(leg: &Leg) -> login_trace::ActiveModel {
     let text = |v: &Option<String>, max: usize| v.as_deref().map(|v| clip(v, max));
     login_trace::ActiveModel {
         id: Set(leg.id),
@@ -239,32 +230,6 @@ fn first(leg: &Leg) -> login_trace::ActiveModel {
         request_xml: Set(leg.request_xml.as_deref().map(strip_signatures)),
         response_xml: Set(leg.response_xml.as_deref().map(strip_signatures)),
     }
-}
-
-/// `row` (a leg of the same batch) followed by `leg`.
-fn follow(row: &mut login_trace::ActiveModel, leg: &Leg) {
-    let next = first(leg);
-    if let (Set(body), Set(more)) = (&mut row.body, &next.body) {
-        // Both are JSON arrays with at least one step: `[a]` + `[b]` is `[a,b]`.
-        body.pop();
-        body.push(',');
-        body.push_str(&more[1..]);
-    }
-    let fill = |mine: &mut sea_orm::ActiveValue<Option<String>>, theirs: sea_orm::ActiveValue<Option<String>>| {
-        if let Set(Some(v)) = theirs {
-            *mine = Set(Some(v));
-        }
-    };
-    fill(&mut row.service_provider, next.service_provider);
-    fill(&mut row.entity_id, next.entity_id);
-    fill(&mut row.source, next.source);
-    fill(&mut row.user_email, next.user_email);
-    fill(&mut row.request_xml, next.request_xml);
-    fill(&mut row.response_xml, next.response_xml);
-    row.updated_at = next.updated_at;
-    row.outcome = next.outcome;
-    row.failure_code = next.failure_code;
-    row.failure = next.failure;
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -435,58 +400,42 @@ const ABANDONED: &str = "abandoned";
 /// `DigestValue` content too: what stays cannot be verified, so it cannot be replayed. Only
 /// the places where `Signature` and `Value` occur are looked at (vectorised searches).
 pub fn strip_signatures(text: &str) -> String {
-    strip_signature_values(&drop_signature_elements(text))
-}
-
-/// `text` with the content of every `Signature` element replaced by `(removed)`; an
-/// unclosed one loses the rest of the text.
-fn drop_signature_elements(text: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
-    let (mut copied, mut at) = (0, 0);
     static SIGNATURE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("Signature"));
-    while let Some(hit) = SIGNATURE.find(&bytes[at..]).map(|i| at + i) {
-        at = hit + 9;
-        let Some((lt, prefix)) = start_tag(text, hit, 9) else {
-            continue;
-        };
-        if lt < copied {
-            continue;
-        }
-        let Some(gt) = text[at..].find('>').map(|i| at + i) else {
-            break;
-        };
-        at = gt + 1;
-        if bytes[gt - 1] == b'/' {
-            continue;
-        }
-        out.push_str(&text[copied..at]);
-        out.push_str("(removed)");
-        let close = format!("</{prefix}Signature>");
-        copied = memchr::memmem::find(&bytes[at..], close.as_bytes()).map_or(text.len(), |i| at + i);
-        at = copied;
-    }
-    if copied == 0 {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    out.push_str(&text[copied..]);
-    std::borrow::Cow::Owned(out)
+    let without = empty_elements(text, &SIGNATURE, |hit| {
+        start_tag(text, hit, 9).map(|(lt, prefix)| (lt, Cow::Owned(format!("</{prefix}Signature>"))))
+    });
+    strip_signature_values(&without)
 }
 
 /// `text` with the content of every `SignatureValue` and `DigestValue` element (any prefix)
 /// replaced by `(removed)`.
 fn strip_signature_values(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
-    let (mut copied, mut at) = (0, 0);
     static VALUE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("Value"));
-    while let Some(hit) = VALUE.find(&bytes[at..]).map(|i| at + i) {
-        at = hit + 5;
-        let Some(lt) = value_element_start(text, hit) else {
+    empty_elements(text, &VALUE, |hit| {
+        value_element_start(text, hit).map(|lt| (lt, Cow::Borrowed("</")))
+    })
+    .into_owned()
+}
+
+/// `text` with the content of each element `element` names replaced by `(removed)`: the
+/// places where `name` occurs are looked at (a vectorised search), and for each `element`
+/// says where the start tag that holds it begins and what ends the content. Self-closing
+/// tags are left; an unclosed element loses the rest of the text rather than keep what it
+/// holds.
+fn empty_elements<'t>(
+    text: &'t str,
+    name: &memchr::memmem::Finder<'_>,
+    element: impl Fn(usize) -> Option<(usize, Cow<'static, str>)>,
+) -> Cow<'t, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
+    let (mut copied, mut at) = (0, 0);
+    while let Some(hit) = name.find(&bytes[at..]).map(|i| at + i) {
+        at = hit + name.needle().len();
+        let Some((lt, end)) = element(hit) else {
             continue;
         };
         if lt < copied {
@@ -501,12 +450,14 @@ fn strip_signature_values(text: &str) -> String {
         }
         out.push_str(&text[copied..at]);
         out.push_str("(removed)");
-        // Unclosed: the rest goes rather than keep a value.
-        copied = text[at..].find("</").map_or(text.len(), |i| at + i);
+        copied = memchr::memmem::find(&bytes[at..], end.as_bytes()).map_or(text.len(), |i| at + i);
         at = copied;
     }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
     out.push_str(&text[copied..]);
-    out
+    Cow::Owned(out)
 }
 
 /// When the `Value` at `hit` ends the name of a `SignatureValue` or `DigestValue` start tag,
