@@ -27,8 +27,7 @@ use tracing::Instrument;
 pub use self::advice::advice;
 pub use self::mfa::{MfaStep, MfaView};
 pub use self::records::{MfaPending, PendingLogin, SpRequest, SsoSession};
-use self::trace::Tracer;
-pub use self::trace::{Fact as LegFact, Leg, Step as LegStep, TEST_TICKET_TTL, TestTarget, issue_test_ticket};
+pub use self::trace::{Leg, TEST_TICKET_TTL, TestTarget, Tracer, issue_test_ticket};
 use crate::credentials::constant_time_eq;
 /// A random, URL-safe token with 256 bits of entropy.
 pub use crate::credentials::link_token as random_token;

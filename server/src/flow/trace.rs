@@ -3,19 +3,18 @@
 //! and did, step by step, with each step's duration and, when it failed, the reason and what
 //! to do about it.
 //!
-//! A leg costs the login a few small strings and no I/O: at its end it is queued for the
-//! trace writer (`services::login_traces`), which merges the legs of one login (they share
-//! the trace ID carried in [`super::SpRequest::trace_id`]) into one row, off the response
-//! path. Never recorded: tokens, codes, client secrets, TOTP codes, cookies. The XML kept
-//! here has its signature values removed by the writer before it is stored.
+//! A leg costs the login one buffer and no I/O: each step and fact is written into it as the
+//! JSON the store keeps (`json`), and at its end the leg is queued for the trace writer
+//! (`services::login_traces`), which merges the legs of one login (they share the trace ID
+//! carried in [`super::SpRequest::trace_id`]) into one row, off the response path. Never
+//! recorded: tokens, codes, client secrets, TOTP codes, cookies. The XML kept here has its
+//! signatures removed by the writer before it is stored.
 
-use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rosetta_api::{TraceFailure, TraceOutcome, TraceStepKind};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::{FlowError, SsoSession};
@@ -23,6 +22,8 @@ use crate::oidc::VerifiedIdentity;
 use crate::saml::keys::SigningKey;
 use crate::saml::request::AuthnRequest;
 use crate::saml::response::AssertionParams;
+
+mod json;
 
 /// One leg of a login, as recorded.
 #[derive(Debug)]
@@ -45,8 +46,9 @@ pub struct Leg {
     pub source: Option<String>,
     /// The user's email, once the provider named them.
     pub user_email: Option<String>,
-    /// The steps, in order.
-    pub steps: Vec<Step>,
+    /// The steps, in order: the JSON array of the API's `TraceStep`, written as they were
+    /// recorded (what the writer stores as it is).
+    pub steps: String,
     /// Why the leg failed, when it did.
     pub failure: Option<TraceFailure>,
     /// Where the login stands after this leg.
@@ -55,36 +57,6 @@ pub struct Leg {
     pub request_xml: Option<String>,
     /// The Response sent (signature values still in: the writer removes them).
     pub response_xml: Option<String>,
-}
-
-/// A step as recorded; serialised by the writer as the API's `TraceStep`. What costs (names,
-/// the time's text) is left to the writer: a fact's name is static text unless it varies.
-#[derive(Debug, Serialize)]
-pub struct Step {
-    /// Which step.
-    pub step: TraceStepKind,
-    /// When it started.
-    #[serde(serialize_with = "rfc3339_millis")]
-    pub at: DateTime<Utc>,
-    /// How long it took, microseconds.
-    pub duration_us: u64,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What it saw and did.
-    pub facts: Vec<Fact>,
-}
-
-/// One thing a step saw or did; serialised as the API's `TraceFact`.
-#[derive(Debug, Serialize)]
-pub struct Fact {
-    /// What it is.
-    pub name: Cow<'static, str>,
-    /// Its value, as text.
-    pub value: String,
-}
-
-fn rfc3339_millis<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 impl Leg {
@@ -101,20 +73,18 @@ impl Leg {
             entity_id: None,
             source: None,
             user_email: None,
-            steps: Vec::new(),
+            steps: String::new(),
             failure: None,
             outcome: TraceOutcome::InProgress,
             request_xml: None,
             response_xml: None,
         }
     }
-}
 
-impl Leg {
     /// `next` (a later leg of the same login) added to this one: its steps follow, what it
     /// knows is kept, and the login stands where `next` left it.
     pub fn merge(&mut self, next: Leg) {
-        self.steps.extend(next.steps);
+        json::append_array(&mut self.steps, next.steps);
         let fill = |mine: &mut Option<String>, theirs: Option<String>| {
             if theirs.is_some() {
                 *mine = theirs;
@@ -133,21 +103,25 @@ impl Leg {
     }
 }
 
-/// The step being recorded.
+/// The step being recorded (its start and facts are already written).
 struct Open {
     step: TraceStepKind,
-    at: DateTime<Utc>,
     clock: Instant,
-    facts: Vec<Fact>,
+    facts: usize,
 }
 
 struct State {
     leg: Leg,
+    /// The leg's steps as JSON so far: `[`, the closed steps, the open one's start and facts
+    /// (empty until the first step).
+    steps: String,
     open: Option<Open>,
     answered: bool,
 }
 
-/// Records the current leg of a login; one per request (see [`super::Flow`]).
+/// Records the current leg of a login; one per request (see [`super::Flow`]). What it
+/// records is written as the stored JSON at once, into one buffer: no value is kept as a
+/// string of its own.
 pub struct Tracer(Mutex<State>);
 
 impl std::fmt::Debug for Tracer {
@@ -156,11 +130,16 @@ impl std::fmt::Debug for Tracer {
     }
 }
 
+/// What a leg's steps usually take as JSON (a callback leg with a dozen claims and
+/// attributes: about 3.5 KB).
+const STEPS_CAPACITY: usize = 4096;
+
 impl Tracer {
     /// A new leg of a new login at `tenant_id` (a login's later legs [`Tracer::adopt`] its ID).
     pub fn new(tenant_id: Uuid) -> Self {
         Self(Mutex::new(State {
             leg: Leg::new(tenant_id),
+            steps: String::new(),
             open: None,
             answered: false,
         }))
@@ -194,29 +173,53 @@ impl Tracer {
     pub fn begin(&self, step: TraceStepKind) {
         self.with(|s| {
             close(s, true);
+            if s.steps.is_empty() {
+                s.steps.reserve(STEPS_CAPACITY);
+                s.steps.push('[');
+            } else {
+                s.steps.push(',');
+            }
+            json::open_step(&mut s.steps, step, Utc::now());
             s.open = Some(Open {
                 step,
-                at: Utc::now(),
                 clock: Instant::now(),
-                facts: Vec::with_capacity(8),
+                facts: 0,
             });
         });
     }
 
     /// Adds a fact to the current step.
-    pub fn fact(&self, name: &'static str, value: impl Into<String>) {
-        self.push(Cow::Borrowed(name), value.into());
+    pub fn fact(&self, name: &'static str, value: impl AsRef<str>) {
+        self.push(name, "", value.as_ref(), false);
     }
 
-    /// Adds a fact whose name varies (a claim's, an attribute's).
-    pub fn fact_named(&self, name: String, value: String) {
-        self.push(Cow::Owned(name), value);
+    /// Adds a fact whose name varies (`prefix` and `name`: a claim's, an attribute's), its
+    /// value cut at [`MAX_VALUE`] characters.
+    pub fn fact_named(&self, prefix: &'static str, name: &str, value: &str) {
+        self.push(prefix, name, value, true);
     }
 
-    fn push(&self, name: Cow<'static, str>, value: String) {
+    /// Adds a fact whose value is cut at [`MAX_VALUE`] characters.
+    pub fn fact_clipped(&self, name: &'static str, value: &str) {
+        self.push(name, "", value, true);
+    }
+
+    /// Adds a time (RFC 3339, to the second, UTC).
+    pub fn fact_time(&self, name: &'static str, at: DateTime<Utc>) {
         self.with(|s| {
             if let Some(open) = &mut s.open {
-                open.facts.push(Fact { name, value });
+                let mut text = String::new();
+                json::push_rfc3339_secs(&mut text, at);
+                add(&mut s.steps, open, name, "", &text, false);
+            }
+        });
+    }
+
+    fn push(&self, name: &'static str, varying: &str, value: &str, clipped: bool) {
+        self.with(|s| {
+            if let Some(open) = &mut s.open {
+                let (value, cut) = if clipped { clip(value) } else { (value, false) };
+                add(&mut s.steps, open, name, varying, value, cut);
             }
         });
     }
@@ -236,7 +239,7 @@ impl Tracer {
     /// Whether anything was recorded (a leg that stopped before its first step, e.g. rate
     /// limited or for an unknown `state`, is not written).
     pub fn is_empty(&self) -> bool {
-        self.with(|s| s.open.is_none() && s.leg.steps.is_empty())
+        self.with(|s| s.steps.is_empty())
     }
 
     /// Ends the leg: `error` is what the request returned when it failed (its code when no
@@ -247,6 +250,11 @@ impl Tracer {
                 failed(s, e.code(), &e.to_string(), None);
             }
             close(s, true);
+            if s.steps.is_empty() {
+                s.steps.push('[');
+            }
+            s.steps.push(']');
+            s.leg.steps = std::mem::take(&mut s.steps);
             s.leg.ended_at = Utc::now();
             s.leg.outcome = if s.leg.failure.is_some() {
                 TraceOutcome::Failure
@@ -277,16 +285,20 @@ fn failed(s: &mut State, code: &str, message: &str, detail: Option<&str>) {
     });
 }
 
+/// Writes a fact of the open step.
+fn add(steps: &mut String, open: &mut Open, name: &'static str, varying: &str, value: &str, cut: bool) {
+    if open.facts > 0 {
+        steps.push(',');
+    }
+    open.facts += 1;
+    json::fact(steps, name, varying, value, cut);
+}
+
 /// Ends the open step, if any.
 fn close(s: &mut State, ok: bool) {
     if let Some(open) = s.open.take() {
-        s.leg.steps.push(Step {
-            step: open.step,
-            at: open.at,
-            duration_us: u64::try_from(open.clock.elapsed().as_micros()).unwrap_or(u64::MAX),
-            ok,
-            facts: open.facts,
-        });
+        let duration_us = u64::try_from(open.clock.elapsed().as_micros()).unwrap_or(u64::MAX);
+        json::close_step(&mut s.steps, duration_us, ok);
     }
 }
 
@@ -411,27 +423,30 @@ impl super::Flow<'_> {
             l.user_email = Some(session.identity.email.clone());
         });
         t.fact("Source", session.source.as_str());
-        t.fact("Signed in at the provider", session.authn_instant.to_rfc3339());
-        t.fact(
-            "Second factor passed",
-            session.mfa_at.map_or_else(|| "no".to_owned(), |at| at.to_rfc3339()),
-        );
+        t.fact_time("Signed in at the provider", session.authn_instant);
+        match session.mfa_at {
+            Some(at) => t.fact_time("Second factor passed", at),
+            None => t.fact("Second factor passed", "no"),
+        }
     }
 
     /// Where the browser goes: the provider's endpoint and what is asked of it (never the
     /// state, nonce or PKCE challenge).
     pub(super) fn trace_redirect(&self, url: &url::Url, grant_leg: bool) {
         let t = &self.trace;
-        let endpoint = if url.username().is_empty() && url.password().is_none() {
-            url[..url::Position::AfterPath].to_owned()
+        if url.username().is_empty() && url.password().is_none() {
+            t.fact("Authorization endpoint", &url[..url::Position::AfterPath]);
         } else {
             // Credentials in the URL are never shown.
-            format!("{}{}", url.origin().ascii_serialization(), url.path())
-        };
-        t.fact("Authorization endpoint", endpoint);
+            t.fact(
+                "Authorization endpoint",
+                format!("{}{}", url.origin().ascii_serialization(), url.path()),
+            );
+        }
         // Only the parameters shown are decoded (never the state, nonce or PKCE challenge).
         for pair in url.query().unwrap_or_default().split('&') {
-            let shown = match pair.split_once('=').map_or(pair, |(name, _)| name) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let shown = match name {
                 "scope" => "Scopes",
                 "prompt" => "Prompt",
                 "max_age" => "max_age",
@@ -441,7 +456,9 @@ impl super::Flow<'_> {
                 "client_id" => "Client ID",
                 _ => continue,
             };
-            if let Some((_, value)) = url::form_urlencoded::parse(pair.as_bytes()).next() {
+            if !value.bytes().any(|b| b == b'%' || b == b'+') {
+                t.fact(shown, value);
+            } else if let Some((_, value)) = url::form_urlencoded::parse(pair.as_bytes()).next() {
                 t.fact(shown, value);
             }
         }
@@ -463,21 +480,31 @@ impl super::Flow<'_> {
         t.fact("Subject", identity.subject.as_str());
         t.fact("Email", identity.email.as_str());
         if let Some(at) = identity.auth_time.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
-            t.fact("Signed in at the provider", at.to_rfc3339());
+            t.fact_time("Signed in at the provider", at);
         }
         if !identity.amr.is_empty() {
             t.fact("Methods (amr)", identity.amr.join(", "));
         }
         t.fact("Refresh token issued", yes_no(refresh_token));
         for (name, value) in &identity.claims {
-            let text = match value {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            t.fact_named(format!("Claim {name}"), clip(text));
+            let mut digits = [0; 20];
+            match value {
+                serde_json::Value::String(s) => t.fact_named("Claim ", name, s),
+                // Times and counts (`exp`, `iat`, `auth_time`) without a formatter.
+                serde_json::Value::Number(n) if n.is_u64() => {
+                    t.fact_named(
+                        "Claim ",
+                        name,
+                        json::decimal(n.as_u64().unwrap_or_default(), &mut digits),
+                    );
+                }
+                serde_json::Value::Bool(b) => t.fact_named("Claim ", name, if *b { "true" } else { "false" }),
+                // Compact JSON, as `Display` writes it, without its formatter.
+                other => t.fact_named("Claim ", name, &serde_json::to_string(other).unwrap_or_default()),
+            }
         }
         match (&identity.groups, &identity.groups_problem) {
-            (Some(groups), _) => t.fact("Groups", clip(groups.join(", "))),
+            (Some(groups), _) => t.fact_clipped("Groups", &groups.join(", ")),
             (None, Some(problem)) => t.fact("Groups", format!("unknown: {problem}")),
             (None, None) => {}
         }
@@ -489,7 +516,10 @@ impl super::Flow<'_> {
         t.fact("NameID", params.name_id.as_str());
         t.fact("NameID format", params.name_id_format.as_str());
         for a in &params.attributes {
-            t.fact_named(format!("Attribute {}", a.name), clip(a.values.join(", ")));
+            match a.values.as_slice() {
+                [one] => t.fact_named("Attribute ", &a.name, one),
+                values => t.fact_named("Attribute ", &a.name, &values.join(", ")),
+            }
         }
         t.fact("Audience", params.audience.as_str());
         t.fact("Recipient (ACS URL)", params.acs_url.as_str());
@@ -497,14 +527,11 @@ impl super::Flow<'_> {
             "InResponseTo",
             params.in_response_to.as_deref().unwrap_or("(none: IdP-initiated)"),
         );
-        t.fact(
-            "Valid",
-            format!(
-                "{} to {}",
-                params.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                (params.now + params.validity).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
-        );
+        let mut valid = String::with_capacity(44);
+        json::push_rfc3339_secs(&mut valid, params.now);
+        valid.push_str(" to ");
+        json::push_rfc3339_secs(&mut valid, params.now + params.validity);
+        t.fact("Valid", valid);
         t.fact("Signing key (SHA-256)", key.fingerprint_sha256());
         // The stored Response keeps its Signature elements empty: what they were is here.
         t.fact("Signed", "the Response and the Assertion (RSA-SHA256, exclusive C14N)");
@@ -527,15 +554,18 @@ impl super::Flow<'_> {
     }
 }
 
-/// A value as the trace keeps it: at most 512 characters.
-fn clip(text: String) -> String {
-    const MAX: usize = 512;
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        let mut short: String = text.chars().take(MAX).collect();
-        short.push('…');
-        short
+/// The most characters a value that varies (a claim, an attribute, the groups) keeps.
+pub const MAX_VALUE: usize = 512;
+
+/// `text` cut at [`MAX_VALUE`] characters, and whether it was.
+fn clip(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_VALUE {
+        // No more bytes than that, so no more characters.
+        return (text, false);
+    }
+    match text.char_indices().nth(MAX_VALUE) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
     }
 }
 
@@ -553,9 +583,14 @@ mod tests {
         t.fail("later", "ignored", None);
         let leg = t.finish(None);
         assert_eq!(leg.outcome, TraceOutcome::Failure);
-        assert_eq!(leg.steps.len(), 2);
-        assert!(leg.steps[0].ok && !leg.steps[1].ok);
-        assert_eq!(leg.steps[0].facts[0].value, "HTTP-Redirect");
+        let steps: Vec<rosetta_api::TraceStep> = serde_json::from_str(&leg.steps).expect("steps");
+        assert_eq!(steps.len(), 2);
+        assert!(steps[0].ok && !steps[1].ok);
+        assert_eq!(
+            (steps[0].step, steps[1].step),
+            (TraceStepKind::Request, TraceStepKind::Discovery)
+        );
+        assert_eq!(steps[0].facts[0].value, "HTTP-Redirect");
         let failure = leg.failure.expect("failure");
         assert_eq!(
             (failure.step, failure.code.as_str()),
@@ -563,6 +598,32 @@ mod tests {
         );
         assert!(failure.advice.contains("example.org"), "{}", failure.advice);
         assert!(t.is_empty(), "finish starts a new leg");
+    }
+
+    #[test]
+    fn values_that_vary_are_cut_and_a_step_without_facts_is_kept() {
+        let t = Tracer::new(Uuid::nil());
+        assert!(t.is_empty());
+        t.fact("Before any step", "dropped");
+        t.begin(TraceStepKind::Callback);
+        let long = "é".repeat(MAX_VALUE + 1);
+        t.fact_named("Claim ", "name\"quoted", &long);
+        t.fact_clipped("Groups", &"g".repeat(MAX_VALUE));
+        t.begin(TraceStepKind::Assertion);
+        let mut leg = t.finish(None);
+        let steps: Vec<rosetta_api::TraceStep> = serde_json::from_str(&leg.steps).expect("steps");
+        assert_eq!(steps.len(), 2);
+        let facts = &steps[0].facts;
+        assert_eq!(facts.len(), 2);
+        assert_eq!(facts[0].name, "Claim name\"quoted");
+        assert_eq!(facts[0].value, format!("{}…", "é".repeat(MAX_VALUE)));
+        assert_eq!(facts[1].value, "g".repeat(MAX_VALUE), "not over: kept whole");
+        assert!(steps[1].facts.is_empty());
+        let empty = Tracer::new(Uuid::nil()).finish(None);
+        assert_eq!(empty.steps, "[]");
+        leg.merge(empty);
+        let merged: Vec<rosetta_api::TraceStep> = serde_json::from_str(&leg.steps).expect("steps");
+        assert_eq!(merged, steps);
     }
 
     #[test]

@@ -19,13 +19,14 @@ use rosetta_api::{LoginTrace, LoginTraceSummary, TraceFailure, TraceOutcome, Tra
 use rosetta_entity::login_trace;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
 use super::ServiceResult;
 use super::batch::{Batcher, Group, Sink};
-use crate::flow::{Leg, LegStep};
+use crate::flow::Leg;
 
 /// Queues each leg of a login for writing (see [`super::batch`]); never waits.
 #[derive(Clone, Debug)]
@@ -124,55 +125,9 @@ impl Sink for TraceSink {
     /// written by two replicas at once both land. (The batch holds one leg of a login: the
     /// queue merged the others into it.)
     async fn write(&self, legs: &[Leg]) -> Result<(), sea_orm::DbErr> {
-        let rows: Vec<login_trace::ActiveModel> = legs.iter().map(row).collect();
-        use login_trace::Column as C;
-        let keep = |c: C| {
-            let name = sea_orm::IdenStatic::as_str(&c);
-            (c, Expr::cust(format!("COALESCE(excluded.{name}, login_trace.{name})")))
-        };
-        // Legs of one login written by two replicas may land in either order (the first one
-        // held for its next leg, the next one written at once elsewhere): the row takes its
-        // start and how it began from the earlier leg, where it stands from the later, and
-        // puts the steps in the legs' order.
-        let later = "excluded.updated_at >= login_trace.updated_at";
-        let earlier = "excluded.started_at < login_trace.started_at";
-        let pick = |c: C, when: &str| {
-            let name = sea_orm::IdenStatic::as_str(&c);
-            (
-                c,
-                Expr::cust(format!(
-                    "CASE WHEN {when} THEN excluded.{name} ELSE login_trace.{name} END"
-                )),
-            )
-        };
-        let on_conflict = OnConflict::column(C::Id)
-            .values([
-                (
-                    C::Body,
-                    Expr::cust(format!(
-                        "CASE WHEN {later} \
-                         THEN substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2) \
-                         ELSE substr(excluded.body, 1, length(excluded.body) - 1) || ',' || substr(login_trace.body, 2) END"
-                    )),
-                ),
-                pick(C::UpdatedAt, later),
-                pick(C::Outcome, later),
-                pick(C::FailureCode, later),
-                pick(C::Failure, later),
-                pick(C::StartedAt, earlier),
-                pick(C::Initiated, earlier),
-                keep(C::ServiceProvider),
-                keep(C::EntityId),
-                keep(C::Source),
-                keep(C::UserEmail),
-                keep(C::RequestXml),
-                keep(C::ResponseXml),
-            ])
-            .to_owned();
-        login_trace::Entity::insert_many(rows)
-            .on_conflict(on_conflict)
-            .exec_without_returning(&self.db)
-            .await?;
+        use sea_orm::ConnectionTrait;
+        let backend = self.db.get_database_backend();
+        self.db.execute_raw(upsert_statement(backend, legs)).await?;
         // A login's first leg (the one that names how it started) made a new row.
         let mut added: HashMap<Uuid, u64> = HashMap::new();
         for leg in legs.iter().filter(|l| l.initiated.is_some()) {
@@ -208,6 +163,95 @@ impl Sink for TraceSink {
     }
 }
 
+/// Most rows a batch statement has whose SQL is kept (a batch is mostly under
+/// `batch::HURRY_AT`, 32, legs).
+const KEPT_STATEMENTS: usize = 64;
+
+/// The batch's upsert. Its SQL text depends only on the backend and the number of rows, so
+/// sea-query writes it once per backend and size ([`upsert_by_sea_query`]) and each batch
+/// binds its values to a copy: each row's columns in the entity's order, as sea-query binds
+/// them (the test `the_upsert_is_the_statement_sea_query_builds` holds the two to the same
+/// statement).
+fn upsert_statement(backend: DbBackend, legs: &[Leg]) -> Statement {
+    type Kept = std::sync::Mutex<HashMap<(bool, usize), String>>;
+    static KEPT: std::sync::LazyLock<Kept> = std::sync::LazyLock::new(Kept::default);
+    let rows: Vec<login_trace::ActiveModel> = legs.iter().map(row).collect();
+    let postgres = match backend {
+        DbBackend::Postgres => true,
+        DbBackend::Sqlite => false,
+        _ => return upsert_by_sea_query(backend, rows),
+    };
+    if rows.len() > KEPT_STATEMENTS {
+        return upsert_by_sea_query(backend, rows);
+    }
+    let sql = {
+        let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.entry((postgres, rows.len()))
+            .or_insert_with(|| upsert_by_sea_query(backend, rows.clone()).sql)
+            .clone()
+    };
+    let mut values = Vec::with_capacity(rows.len() * 15);
+    for mut row in rows {
+        values.extend(login_trace::Column::iter().filter_map(|column| row.take(column).into_value()));
+    }
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// One statement for the batch, nothing read: a login's first leg inserts its row; a later
+/// leg appends its steps to the row's in SQL and sets what it knows, so legs written by two
+/// replicas at once both land. Built by sea-query.
+fn upsert_by_sea_query(backend: DbBackend, rows: Vec<login_trace::ActiveModel>) -> Statement {
+    use login_trace::Column as C;
+    use sea_orm::QueryTrait;
+    let keep = |c: C| {
+        let name = sea_orm::IdenStatic::as_str(&c);
+        (c, Expr::cust(format!("COALESCE(excluded.{name}, login_trace.{name})")))
+    };
+    // Legs of one login written by two replicas may land in either order (the first one
+    // held for its next leg, the next one written at once elsewhere): the row takes its
+    // start and how it began from the earlier leg, where it stands from the later, and
+    // puts the steps in the legs' order.
+    let later = "excluded.updated_at >= login_trace.updated_at";
+    let earlier = "excluded.started_at < login_trace.started_at";
+    let pick = |c: C, when: &str| {
+        let name = sea_orm::IdenStatic::as_str(&c);
+        (
+            c,
+            Expr::cust(format!(
+                "CASE WHEN {when} THEN excluded.{name} ELSE login_trace.{name} END"
+            )),
+        )
+    };
+    let on_conflict = OnConflict::column(C::Id)
+        .values([
+            (
+                C::Body,
+                Expr::cust(format!(
+                    "CASE WHEN {later} \
+                     THEN substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2) \
+                     ELSE substr(excluded.body, 1, length(excluded.body) - 1) || ',' || substr(login_trace.body, 2) END"
+                )),
+            ),
+            pick(C::UpdatedAt, later),
+            pick(C::Outcome, later),
+            pick(C::FailureCode, later),
+            pick(C::Failure, later),
+            pick(C::StartedAt, earlier),
+            pick(C::Initiated, earlier),
+            keep(C::ServiceProvider),
+            keep(C::EntityId),
+            keep(C::Source),
+            keep(C::UserEmail),
+            keep(C::RequestXml),
+            keep(C::ResponseXml),
+        ])
+        .to_owned();
+    let insert = login_trace::Entity::insert_many(rows)
+        .on_conflict(on_conflict)
+        .into_query();
+    backend.build(&insert)
+}
+
 /// The row a leg writes: the whole row for a login's first leg; for a later one, the
 /// columns the upsert takes from it (its steps, appended; what it knows; where the login
 /// stands).
@@ -225,7 +269,12 @@ fn row(leg: &Leg) -> login_trace::ActiveModel {
         source: Set(text(&leg.source, 255)),
         user_email: Set(text(&leg.user_email, 320)),
         failure_code: Set(leg.failure.as_ref().map(|f| clip(&f.code, 64))),
-        body: Set(steps_json(&leg.steps)),
+        // A leg made by the tracer always holds an array; one made otherwise may not.
+        body: Set(if leg.steps.is_empty() {
+            "[]".to_owned()
+        } else {
+            leg.steps.clone()
+        }),
         failure: Set(leg.failure.as_ref().and_then(|f| serde_json::to_string(f).ok())),
         request_xml: Set(leg.request_xml.as_deref().map(strip_signatures)),
         response_xml: Set(leg.response_xml.as_deref().map(strip_signatures)),
@@ -238,132 +287,6 @@ fn clip(text: &str, max: usize) -> String {
         return text.to_owned();
     }
     text.chars().take(max).collect()
-}
-
-/// The steps as the API's `TraceStep` JSON array, written directly: the same text
-/// `serde_json` makes of them (a test holds it to that) at a fraction of the work (no
-/// serialiser per fact, the times formatted by hand, the string sized once).
-fn steps_json(steps: &[LegStep]) -> String {
-    let size: usize = steps
-        .iter()
-        .map(|s| 96 + s.facts.iter().map(|f| 24 + f.name.len() + f.value.len()).sum::<usize>())
-        .sum();
-    let mut out = String::with_capacity(size + 2);
-    out.push('[');
-    for (i, step) in steps.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"step\":\"");
-        out.push_str(step.step.as_str());
-        out.push_str("\",\"at\":\"");
-        push_rfc3339_millis(&mut out, step.at);
-        out.push_str("\",\"duration_us\":");
-        push_number(&mut out, step.duration_us);
-        out.push_str(if step.ok { ",\"ok\":true" } else { ",\"ok\":false" });
-        out.push_str(",\"facts\":[");
-        for (j, fact) in step.facts.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"name\":");
-            push_json_string(&mut out, &fact.name);
-            out.push_str(",\"value\":");
-            push_json_string(&mut out, &fact.value);
-            out.push('}');
-        }
-        out.push_str("]}");
-    }
-    out.push(']');
-    out
-}
-
-/// `text` as a JSON string, escaped as `serde_json` escapes it; runs that need no escape
-/// are copied whole.
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    let bytes = text.as_bytes();
-    // Most text needs no escape: two vectorised scans tell (the fold has no early exit, so
-    // it vectorises), and it is copied whole.
-    if memchr::memchr2(b'"', b'\\', bytes).is_none() && !bytes.iter().fold(false, |c, &b| c | (b < 0x20)) {
-        out.push_str(text);
-        out.push('"');
-        return;
-    }
-    let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        if escaped.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(escaped);
-        }
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
-    out.push('"');
-}
-
-/// `n` in decimal.
-fn push_number(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
-}
-
-/// `at` as `chrono` writes it with `to_rfc3339_opts(Millis, true)`: `2026-12-04T14:53:02.123Z`.
-fn push_rfc3339_millis(out: &mut String, at: DateTime<Utc>) {
-    use chrono::{Datelike, Timelike};
-    let year = at.year();
-    if !(0..=9999).contains(&year) {
-        out.push_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        return;
-    }
-    let pad = |out: &mut String, n: u32, width: usize| {
-        let mut digits = [b'0'; 4];
-        let mut n = n;
-        for d in digits[..width].iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        out.extend(digits[..width].iter().map(|&d| char::from(d)));
-    };
-    pad(out, year.unsigned_abs(), 4);
-    out.push('-');
-    pad(out, at.month(), 2);
-    out.push('-');
-    pad(out, at.day(), 2);
-    out.push('T');
-    pad(out, at.hour(), 2);
-    out.push(':');
-    pad(out, at.minute(), 2);
-    out.push(':');
-    pad(out, at.second(), 2);
-    out.push('.');
-    pad(out, (at.nanosecond() % 1_000_000_000) / 1_000_000, 3);
-    out.push('Z');
 }
 
 /// Deletes the tenant's traces that started before `before` (the lifecycle run); how many.
@@ -431,6 +354,12 @@ fn empty_elements<'t>(
 ) -> Cow<'t, str> {
     let bytes = text.as_bytes();
     let mut out = String::new();
+    // Where an element's content ends: the first `<` that starts `end`.
+    let end_at = |from: usize, end: &str| {
+        memchr::memchr_iter(b'<', &bytes[from..])
+            .map(|i| from + i)
+            .find(|&i| bytes[i..].starts_with(end.as_bytes()))
+    };
     // `text[..copied]` is in `out` already; nothing before `at` is looked at again.
     let (mut copied, mut at) = (0, 0);
     while let Some(hit) = name.find(&bytes[at..]).map(|i| at + i) {
@@ -448,9 +377,12 @@ fn empty_elements<'t>(
         if bytes[gt - 1] == b'/' {
             continue;
         }
+        if out.capacity() == 0 {
+            out.reserve(text.len());
+        }
         out.push_str(&text[copied..at]);
         out.push_str("(removed)");
-        copied = memchr::memmem::find(&bytes[at..], end.as_bytes()).map_or(text.len(), |i| at + i);
+        copied = end_at(at, &end).unwrap_or(text.len());
         at = copied;
     }
     if copied == 0 {
@@ -712,52 +644,28 @@ mod tests {
         );
     }
 
-    fn step(facts: Vec<(String, String)>, at: DateTime<Utc>, duration_us: u64, ok: bool) -> LegStep {
-        LegStep {
-            step: rosetta_api::TraceStepKind::Callback,
-            at,
-            duration_us,
-            ok,
-            facts: facts
-                .into_iter()
-                .map(|(name, value)| crate::flow::LegFact {
-                    name: name.into(),
-                    value,
-                })
-                .collect(),
-        }
-    }
-
     #[test]
-    fn steps_are_written_as_serde_json_writes_them() {
-        let at = DateTime::parse_from_rfc3339("2026-12-04T09:05:07.089Z")
-            .unwrap()
-            .to_utc();
-        let steps = vec![
-            step(vec![("Claim \"x\"".into(), "a\\b\n\u{1}\u{7f}é/".into())], at, 0, true),
-            step(Vec::new(), at, u64::MAX, false),
-        ];
-        let text = steps_json(&steps);
-        assert_eq!(text, serde_json::to_string(&steps).unwrap());
-        let api: Vec<TraceStep> = serde_json::from_str(&text).unwrap();
-        assert_eq!(api[0].facts[0].value, "a\\b\n\u{1}\u{7f}é/");
-        assert_eq!(api[0].at, "2026-12-04T09:05:07.089Z");
-        assert_eq!(steps_json(&[]), "[]");
-    }
-
-    proptest::proptest! {
-        /// Any names, values and times: the text is serde_json's.
-        #[test]
-        fn steps_json_is_serde_jsons(
-            facts in proptest::collection::vec((".{0,12}", "\\PC{0,3}[\\x00-\\x1f\"\\\\]{0,3}.{0,12}"), 0..6),
-            millis in 0i64..253_402_300_799_999,
-            nanos in 0u32..1_000_000,
-            duration_us: u64,
-            ok: bool,
-        ) {
-            let at = DateTime::from_timestamp_millis(millis).unwrap() + chrono::Duration::nanoseconds(i64::from(nanos));
-            let steps = vec![step(facts, at, duration_us, ok)];
-            proptest::prop_assert_eq!(steps_json(&steps), serde_json::to_string(&steps).unwrap());
+    fn the_upsert_is_the_statement_sea_query_builds() {
+        let tracer = crate::flow::Tracer::new(Uuid::nil());
+        tracer.begin(rosetta_api::TraceStepKind::Request);
+        tracer.fact("Binding", "HTTP-POST");
+        tracer.summary(|l| {
+            l.initiated = Some("sp");
+            l.request_xml = Some("<samlp:AuthnRequest/>".into());
+        });
+        let mut failed = tracer.finish(Some(&crate::flow::FlowError::BadRequest("no".into())));
+        failed.user_email = Some("ada@corp.com".into());
+        let next = crate::flow::Tracer::new(Uuid::nil()).finish(None);
+        let legs = [failed, next];
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            // Each size twice: the second binds its values to the SQL the first one kept.
+            for size in [1, 2, 1, 2] {
+                let ours = upsert_statement(backend, &legs[..size]);
+                let sea_query = upsert_by_sea_query(backend, legs[..size].iter().map(row).collect());
+                assert_eq!(ours.sql, sea_query.sql, "{backend:?}");
+                assert_eq!(ours.values, sea_query.values, "{backend:?}");
+                assert_eq!(ours.db_backend, sea_query.db_backend);
+            }
         }
     }
 

@@ -2,24 +2,21 @@
 //! one row with the steps in the legs' order, the start of the first and the outcome of the
 //! last.
 
-use chrono::{DateTime, Duration, Utc};
-use rosetta::flow::{Leg, LegFact, LegStep};
+use chrono::{Duration, Utc};
+use rosetta::flow::{Leg, Tracer};
 use rosetta::services::login_traces::{TraceWriter, get, to_api};
 use rosetta_api::{TraceOutcome, TraceStepKind};
 
 use crate::helpers::*;
 
-fn step(step: TraceStepKind, at: DateTime<Utc>) -> LegStep {
-    LegStep {
-        step,
-        at,
-        duration_us: 10,
-        ok: true,
-        facts: vec![LegFact {
-            name: "Seen".into(),
-            value: format!("{step:?}"),
-        }],
+/// These steps as a leg records them.
+fn steps(kinds: &[TraceStepKind]) -> String {
+    let tracer = Tracer::new(uuid::Uuid::nil());
+    for &kind in kinds {
+        tracer.begin(kind);
+        tracer.fact("Seen", format!("{kind:?}"));
     }
+    tracer.finish(None).steps
 }
 
 /// The login's first leg (IdP-initiated, left in progress at the provider) and its second
@@ -46,20 +43,14 @@ fn legs(tenant_id: uuid::Uuid, id: uuid::Uuid) -> (Leg, Leg) {
     let first = leg(
         start,
         start,
-        vec![
-            step(TraceStepKind::Request, start),
-            step(TraceStepKind::Redirect, start),
-        ],
+        steps(&[TraceStepKind::Request, TraceStepKind::Redirect]),
         TraceOutcome::InProgress,
         Some("idp"),
     );
     let mut second = leg(
         back,
         back,
-        vec![
-            step(TraceStepKind::Callback, back),
-            step(TraceStepKind::Assertion, back),
-        ],
+        steps(&[TraceStepKind::Callback, TraceStepKind::Assertion]),
         TraceOutcome::Success,
         None,
     );
