@@ -72,10 +72,15 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Databas
 /// wait for a connection the logins use. An SQLite database in memory lives in its pool
 /// only: there it is the pool.
 pub async fn connect_writer(url: &SecretString, pool: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
-    if sqlite_path(url.expose_secret()).is_none() && url.expose_secret().starts_with("sqlite") {
+    if sqlite_in_memory(url.expose_secret()) {
         return Ok(pool.clone());
     }
     connect(url, 1).await
+}
+
+/// Whether `url` names an SQLite database in memory (one that lives in its pool only).
+fn sqlite_in_memory(url: &str) -> bool {
+    url.starts_with("sqlite") && sqlite_path(url).is_none()
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -95,7 +100,7 @@ fn sqlite_path(url: &str) -> Option<&str> {
 /// after start-up, under load). An SQLite database in memory lives in its pool only: there the
 /// pool migrates itself.
 pub async fn connect_migrated(url: &SecretString, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    if sqlite_path(url.expose_secret()).is_none() && url.expose_secret().starts_with("sqlite") {
+    if sqlite_in_memory(url.expose_secret()) {
         let db = connect(url, max_connections).await?;
         migrate_up(&db).await?;
         return Ok(db);

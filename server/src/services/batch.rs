@@ -185,19 +185,19 @@ impl<T: Send + 'static> Batcher<T> {
                 items: std::collections::HashMap::new(),
             };
             loop {
-                // Woken by the queue, or when a held item is due.
-                let first = match held.next_due() {
-                    Some(due) => tokio::select! {
-                        message = rx.recv() => match message {
-                            Some(message) => Some(message),
-                            None => break,
-                        },
-                        () = tokio::time::sleep_until(due) => None,
-                    },
-                    None => match rx.recv().await {
+                // Woken by the queue, or when a held item is due (never, when none is held).
+                let due = held.next_due();
+                let first = tokio::select! {
+                    message = rx.recv() => match message {
                         Some(message) => Some(message),
                         None => break,
                     },
+                    () = async {
+                        match due {
+                            Some(due) => tokio::time::sleep_until(due).await,
+                            None => std::future::pending().await,
+                        }
+                    } => None,
                 };
                 if let Some(first) = first {
                     first.take(&mut items, &mut flushes);
