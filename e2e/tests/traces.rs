@@ -21,7 +21,37 @@ use serde_json::Value;
 
 /// Every column of `login_trace`, for the secret scan.
 const ALL_COLUMNS: &str = "SELECT id, tenant_id, started_at, updated_at, outcome, initiated, service_provider, \
-     entity_id, source, user_email, failure_code, body, failure, request_xml, response_xml FROM login_trace";
+     entity_id, source, user_email, failure_code, body, failure, request_xml, response_xml, packed FROM login_trace";
+
+/// The dictionary Rosetta compresses a trace's records with (format 1).
+static DICTIONARY: &[u8] = include_bytes!("../../server/src/services/login_traces/dictionary.txt");
+
+/// The parts of every record of a row's `packed` (each leg's steps, AuthnRequest and
+/// Response), read here from the format as documented (`services::login_traces::pack`), not
+/// through Rosetta's own reader.
+fn records(mut packed: &[u8]) -> Vec<String> {
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    let mut parts = Vec::new();
+    while !packed.is_empty() {
+        assert_eq!(packed[0], 1, "format 1");
+        let (held_len, block_len) = (u32_at(packed, 1), u32_at(packed, 5));
+        let mut held = vec![0; held_len];
+        let n = lz4_flex::block::decompress_into_with_dict(&packed[9..9 + block_len], &mut held, DICTIONARY).unwrap();
+        assert_eq!(n, held_len);
+        let mut rest = held.as_slice();
+        for _ in 0..3 {
+            let len = u32_at(rest, 0);
+            rest = &rest[4..];
+            if len != u32::MAX as usize {
+                parts.push(String::from_utf8(rest[..len].to_vec()).unwrap());
+                rest = &rest[len..];
+            }
+        }
+        assert!(rest.is_empty(), "three parts");
+        packed = &packed[9 + block_len..];
+    }
+    parts
+}
 
 /// The tenant's login attempts whose `trace list` (with `filters`) satisfies `done`, newest
 /// first; as they are after 10 s, when they never do.
@@ -121,6 +151,17 @@ fn row_texts(row: &sea_orm::QueryResult) -> Vec<String> {
     }
     let body: String = row.try_get("", "body").unwrap();
     out.extend(texts(&serde_json::from_str(&body).unwrap()));
+    let packed: Vec<u8> = row.try_get("", "packed").unwrap();
+    let parts = records(&packed);
+    assert!(parts.len() >= 3, "a login's legs each store their steps: {parts:?}");
+    for part in parts {
+        match serde_json::from_str(&part) {
+            // The steps: their strings.
+            Ok(steps @ Value::Array(_)) => out.extend(texts(&steps)),
+            // The XML: as it is.
+            _ => out.push(part),
+        }
+    }
     out
 }
 
@@ -585,9 +626,13 @@ async fn failures_name_their_step_and_what_to_do() {
     assert!(w.jira.last().await.unwrap().is_none(), "nothing reached the SP");
 }
 
-/// The ID of the AuthnRequest a trace row keeps.
+/// The ID of the AuthnRequest a trace row keeps (in its first leg's record).
 fn request_id(row: &sea_orm::QueryResult) -> String {
-    let xml: String = row.try_get("", "request_xml").unwrap();
+    let packed: Vec<u8> = row.try_get("", "packed").unwrap();
+    let xml = records(&packed)
+        .into_iter()
+        .find(|part| part.starts_with("<samlp:AuthnRequest"))
+        .unwrap_or_else(|| panic!("an AuthnRequest kept"));
     let start = xml.find(" ID=\"").unwrap() + 5;
     xml[start..start + xml[start..].find('"').unwrap()].to_owned()
 }
@@ -638,7 +683,7 @@ async fn traces_are_capped_per_tenant_and_swept_for_age() {
     }
     // (acme is the only tenant: every row is its.) Ten rows with the last request among them
     // means the last batch was written and trimmed.
-    let rows = rows_when(&db, "SELECT request_xml FROM login_trace", |rows| {
+    let rows = rows_when(&db, "SELECT packed FROM login_trace", |rows| {
         rows.len() == 10 && request_ids(rows).contains("_cap14")
     })
     .await;
@@ -665,6 +710,6 @@ async fn traces_are_capped_per_tenant_and_swept_for_age() {
     assert_eq!(db.execute(&aged).await.unwrap().rows_affected(), 3);
     let report = run(&rosetta, rosetta.env(), &["lifecycle", "run", "acme", "--json"]).await;
     assert_eq!(report["traces_deleted"], 3, "{report}");
-    let rows = rows_when(&db, "SELECT request_xml FROM login_trace", |_| true).await;
+    let rows = rows_when(&db, "SELECT packed FROM login_trace", |_| true).await;
     assert_eq!(request_ids(&rows), cap_ids(8, 14), "the seven newer are kept");
 }

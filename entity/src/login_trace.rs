@@ -29,14 +29,21 @@ pub struct Model {
     pub user_email: Option<String>,
     /// The failure's code.
     pub failure_code: Option<String>,
-    /// The steps, a JSON array (never tokens, codes or secrets); each leg appends its own.
+    /// The steps, a JSON array (never tokens, codes or secrets), of a row written before
+    /// traces were stored compressed (`[]` since: they are in `packed`).
     pub body: String,
     /// Why the login failed (the latest leg's failure), JSON.
     pub failure: Option<String>,
-    /// The AuthnRequest as received, signature values removed.
+    /// The AuthnRequest as received, signature values removed, of a row written before
+    /// traces were stored compressed (in `packed` since).
     pub request_xml: Option<String>,
-    /// The Response sent, signature and digest values removed.
+    /// The Response sent, signature and digest values removed, of a row written before
+    /// traces were stored compressed (in `packed` since).
     pub response_xml: Option<String>,
+    /// Each leg's steps (a JSON array), AuthnRequest and Response (signature values
+    /// removed), compressed: a record per leg, in the legs' order, each appended by its
+    /// leg (the server's `services::login_traces::pack`).
+    pub packed: Option<Vec<u8>>,
 }
 
 /// Relations.

@@ -17,6 +17,7 @@ mod m20261204_000011_liveness;
 mod m20261205_000012_mapping;
 mod m20261205_000013_signing_key_expiry;
 mod m20261206_000014_login_trace;
+mod m20261207_000015_login_trace_packed;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_mapping::Migration),
             Box::new(m20261205_000013_signing_key_expiry::Migration),
             Box::new(m20261206_000014_login_trace::Migration),
+            Box::new(m20261207_000015_login_trace_packed::Migration),
         ]
     }
 }

@@ -54,13 +54,14 @@ pub async fn get(state: &AppState, scope: &Scope, id: &str) -> AdminResult<Login
 /// file name for it.
 pub async fn bundle(state: &AppState, scope: &Scope, id: &str) -> AdminResult<(String, SupportBundle)> {
     let row = row(state, scope, id).await?;
+    let contents = login_traces::contents(&row);
     let bundle = SupportBundle {
         rosetta_version: env!("CARGO_PKG_VERSION").into(),
         tenant: scope.slug().as_str().into(),
         generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        trace: login_traces::to_api(&row),
-        authn_request_xml: row.request_xml.clone(),
-        response_xml: row.response_xml.clone(),
+        trace: login_traces::trace(&row, contents.steps),
+        authn_request_xml: contents.request_xml,
+        response_xml: contents.response_xml,
     };
     Ok((format!("rosetta-login-{}.json", row.id), bundle))
 }

@@ -1,11 +1,11 @@
 //! Writes off the response path, in batches: the audit log's login events and the login
 //! debugger's traces. A request queues its item and returns; one task per queue gathers what
-//! arrives within 500 ms (or until 32 items wait) and writes it at once, so a login costs no
+//! arrives within 500 ms (or until 256 items wait) and writes it at once, so a login costs no
 //! database round trip for them and under load many logins share one statement.
 //!
 //! The writer is woken by the first item of a window only: while it waits out the window it
 //! does not listen to the queue, so the items that follow cost the requests that send them no
-//! wake-up of another thread (32 waiting items or a flush still cut the window short). The
+//! wake-up of another thread (256 waiting items or a flush still cut the window short). The
 //! price: a process that is killed (not stopped) loses the items of its last half second. A
 //! batch the database refuses is tried again with backoff; if it still fails (or the queue is
 //! full), each item goes to the log at error level, so nothing is silently lost.
@@ -30,9 +30,12 @@ use std::time::Duration;
 const BATCH_WINDOW: Duration = Duration::from_millis(500);
 /// Most items one batch carries.
 const MAX_BATCH: usize = 256;
-/// Queued items that end the window early: under load a batch stays small enough (about
-/// 1 ms to write) not to hold up the requests sharing the writer's CPU.
-const HURRY_AT: usize = 32;
+/// Queued items that end the window early (a full batch). Under load each batch still costs
+/// its fixed price, so batches are made large: ending the window at 32 items (login traces'
+/// batches of about 16 logins), the writers' threads took about 60 µs of CPU per benchmark
+/// login, at 256 about 35 (BENCHMARKS.md). A batch of 256 takes a few milliseconds to write,
+/// on the writer's thread, not a request's.
+const HURRY_AT: usize = MAX_BATCH;
 /// Items waiting for the writer; beyond this an item is logged instead.
 const QUEUE: usize = 16_384;
 /// How often a failed batch is tried (with 0.1, 0.2, 0.4 … s between), before its items are
@@ -148,7 +151,7 @@ impl<T> Message<T> {
 /// A queue and the task that writes it in batches to its [`Sink`].
 pub struct Batcher<T> {
     tx: tokio::sync::mpsc::Sender<Message<T>>,
-    /// Ends the writer's window early: a flush is waiting, or 32 items are.
+    /// Ends the writer's window early: a flush is waiting, or a full batch is.
     hurry: Arc<tokio::sync::Notify>,
     /// Logs an item that could not be queued.
     unwritten: fn(&T, &str),
@@ -202,7 +205,7 @@ impl<T: Send + 'static> Batcher<T> {
                 if let Some(first) = first {
                     first.take(&mut items, &mut flushes);
                     // Wait out the window without listening to the queue (senders wake no
-                    // one), unless a flush waits or 32 items already do.
+                    // one), unless a flush waits or a full batch already does.
                     if flushes.is_empty() && rx.len() < HURRY_AT {
                         tokio::select! {
                             () = tokio::time::sleep(BATCH_WINDOW) => {}

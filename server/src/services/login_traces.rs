@@ -5,11 +5,12 @@
 //! A login's legs (see `flow::trace`) arrive one by one. A leg that leaves its login in
 //! progress waits in the writer for the next one (up to [`super::batch::HOLD`]), so a login
 //! that comes back from its provider in time is written once, whole. A leg written after an
-//! earlier one of its login is added to that row without reading it (steps appended in SQL,
-//! summary filled, outcome of the latest leg). Before anything is stored the XML loses its
-//! signatures (each `Signature` element keeps only `(removed)`) and any other signature or
-//! digest value, so no stored Response is a still-valid signed assertion, and it is stored
-//! at a third of its size (the trace names the signing key by its fingerprint).
+//! earlier one of its login is added to that row without reading it (its record appended in
+//! SQL, summary filled, outcome of the latest leg). Before anything is stored the XML loses
+//! its signatures (each `Signature` element keeps only `(removed)`) and any other signature
+//! or digest value, so no stored Response is a still-valid signed assertion, and it is
+//! stored at a third of its size (the trace names the signing key by its fingerprint). A
+//! leg's steps and XML are then stored compressed, as one record ([`pack`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ use uuid::Uuid;
 use super::ServiceResult;
 use super::batch::{Batcher, Group, Sink};
 use crate::flow::Leg;
+
+pub mod pack;
 
 /// Queues each leg of a login for writing (see [`super::batch`]); never waits.
 #[derive(Clone, Debug)]
@@ -163,8 +166,9 @@ impl Sink for TraceSink {
     }
 }
 
-/// Most rows a batch statement has whose SQL is kept (a batch is mostly under
-/// `batch::HURRY_AT`, 32, legs).
+/// Most rows a batch statement has whose SQL is kept: every batch at the rates most tenants
+/// see. A larger one (a batch of up to 256 legs, under load) is built by sea-query each time,
+/// a small price shared by its logins.
 const KEPT_STATEMENTS: usize = 64;
 
 /// The batch's upsert. Its SQL text depends only on the backend and the number of rows, so
@@ -224,14 +228,7 @@ fn upsert_by_sea_query(backend: DbBackend, rows: Vec<login_trace::ActiveModel>) 
     };
     let on_conflict = OnConflict::column(C::Id)
         .values([
-            (
-                C::Body,
-                Expr::cust(format!(
-                    "CASE WHEN {later} \
-                     THEN substr(login_trace.body, 1, length(login_trace.body) - 1) || ',' || substr(excluded.body, 2) \
-                     ELSE substr(excluded.body, 1, length(excluded.body) - 1) || ',' || substr(login_trace.body, 2) END"
-                )),
-            ),
+            (C::Packed, Expr::cust(append_packed(backend, later))),
             pick(C::UpdatedAt, later),
             pick(C::Outcome, later),
             pick(C::FailureCode, later),
@@ -242,6 +239,7 @@ fn upsert_by_sea_query(backend: DbBackend, rows: Vec<login_trace::ActiveModel>) 
             keep(C::EntityId),
             keep(C::Source),
             keep(C::UserEmail),
+            // Written before traces were stored compressed (a leg of an older replica).
             keep(C::RequestXml),
             keep(C::ResponseXml),
         ])
@@ -250,6 +248,23 @@ fn upsert_by_sea_query(backend: DbBackend, rows: Vec<login_trace::ActiveModel>) 
         .on_conflict(on_conflict)
         .into_query();
     backend.build(&insert)
+}
+
+/// The row's records with the leg's added, in the legs' order (`later`: the leg is the later
+/// one). Records are whole bytes: joining two is appending one. A row written before
+/// traces were stored compressed has none. SQLite joins bytes as text (every byte kept):
+/// the result is made a blob again.
+fn append_packed(backend: DbBackend, later: &str) -> String {
+    let bytes = match backend {
+        DbBackend::Postgres => "BYTEA",
+        _ => "BLOB",
+    };
+    format!(
+        "CASE WHEN login_trace.packed IS NULL THEN excluded.packed \
+         WHEN excluded.packed IS NULL THEN login_trace.packed \
+         WHEN {later} THEN CAST(login_trace.packed || excluded.packed AS {bytes}) \
+         ELSE CAST(excluded.packed || login_trace.packed AS {bytes}) END"
+    )
 }
 
 /// The row a leg writes: the whole row for a login's first leg; for a later one, the
@@ -269,15 +284,17 @@ fn row(leg: &Leg) -> login_trace::ActiveModel {
         source: Set(text(&leg.source, 255)),
         user_email: Set(text(&leg.user_email, 320)),
         failure_code: Set(leg.failure.as_ref().map(|f| clip(&f.code, 64))),
-        // A leg made by the tracer always holds an array; one made otherwise may not.
-        body: Set(if leg.steps.is_empty() {
-            "[]".to_owned()
-        } else {
-            leg.steps.clone()
-        }),
+        // The steps and XML are in `packed`.
+        body: Set(String::from("[]")),
         failure: Set(leg.failure.as_ref().and_then(|f| serde_json::to_string(f).ok())),
-        request_xml: Set(leg.request_xml.as_deref().map(strip_signatures)),
-        response_xml: Set(leg.response_xml.as_deref().map(strip_signatures)),
+        request_xml: Set(None),
+        response_xml: Set(None),
+        packed: Set(Some(pack::pack(
+            // A leg made by the tracer always holds an array; one made otherwise may not.
+            if leg.steps.is_empty() { "[]" } else { &leg.steps },
+            leg.request_xml.as_deref().map(strip_signatures).as_deref(),
+            leg.response_xml.as_deref().map(strip_signatures).as_deref(),
+        ))),
     }
 }
 
@@ -465,6 +482,7 @@ pub async fn page(
         .column_as(Expr::val(Option::<String>::None), "failure")
         .column_as(Expr::val(Option::<String>::None), "request_xml")
         .column_as(Expr::val(Option::<String>::None), "response_xml")
+        .column_as(Expr::val(Option::<Vec<u8>>::None), "packed")
         .filter(C::TenantId.eq(tenant_id));
     if let Some(sp) = &filter.service_provider {
         query = query.filter(C::ServiceProvider.eq(sp.as_str()));
@@ -571,9 +589,41 @@ pub fn summary(row: &login_trace::Model) -> LoginTraceSummary {
     }
 }
 
+/// What a row holds beyond its summary: its steps and XML (signature values removed).
+pub fn contents(row: &login_trace::Model) -> pack::Unpacked {
+    // A row written before traces were stored compressed: its steps and XML as they are. A
+    // leg of such a replica (a rolling update) added to a newer row's `[]` left `[,…]` or
+    // `[…,]`: read without the comma.
+    let body = row.body.as_str();
+    let body = match (body.strip_prefix("[,"), body.strip_suffix(",]")) {
+        (Some(rest), _) => Cow::Owned(format!("[{rest}")),
+        (None, Some(rest)) => Cow::Owned(format!("{rest}]")),
+        (None, None) => Cow::Borrowed(body),
+    };
+    let mut out = pack::Unpacked {
+        steps: serde_json::from_str(&body).unwrap_or_default(),
+        request_xml: row.request_xml.clone(),
+        response_xml: row.response_xml.clone(),
+    };
+    if let Some(packed) = row.packed.as_deref() {
+        let (packed, damaged) = pack::unpack(packed);
+        if let Some(damaged) = damaged {
+            tracing::error!(trace_id = %row.id, %damaged, "login trace partly unreadable");
+        }
+        out.steps.extend(packed.steps);
+        out.request_xml = packed.request_xml.or(out.request_xml);
+        out.response_xml = packed.response_xml.or(out.response_xml);
+    }
+    out
+}
+
 /// A row in full, as the API shows it.
 pub fn to_api(row: &login_trace::Model) -> LoginTrace {
-    let steps: Vec<TraceStep> = serde_json::from_str(&row.body).unwrap_or_default();
+    trace(row, contents(row).steps)
+}
+
+/// A row as the API shows it, with its `steps`.
+pub fn trace(row: &login_trace::Model, steps: Vec<TraceStep>) -> LoginTrace {
     let failure = row.failure.as_deref().and_then(|f| serde_json::from_str(f).ok());
     let failure = match (failure, row.failure_code.as_deref()) {
         (None, Some(ABANDONED)) => Some(TraceFailure {
@@ -642,6 +692,63 @@ mod tests {
             strip_signatures("<a SignatureMethod=\"x\">Signature</a>"),
             "<a SignatureMethod=\"x\">Signature</a>"
         );
+    }
+
+    /// A row as `get` reads it, with these steps and XML columns.
+    fn stored(body: &str, packed: Option<Vec<u8>>) -> login_trace::Model {
+        login_trace::Model {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            started_at: Utc::now(),
+            updated_at: Utc::now(),
+            outcome: "success".into(),
+            initiated: "sp".into(),
+            service_provider: None,
+            entity_id: None,
+            source: None,
+            user_email: None,
+            failure_code: None,
+            body: body.into(),
+            failure: None,
+            request_xml: Some("<old/>".into()),
+            response_xml: None,
+            packed,
+        }
+    }
+
+    #[test]
+    fn older_rows_read_as_they_did_and_a_damaged_record_loses_only_itself() {
+        let step = |value: &str| {
+            format!(
+                r#"{{"step":"request","at":"2026-12-04T10:00:00Z","facts":[{{"name":"n","value":"{value}"}}],"duration_us":1,"ok":true}}"#
+            )
+        };
+        let values = |row: &login_trace::Model| -> Vec<String> {
+            contents(row)
+                .steps
+                .into_iter()
+                .map(|s| s.facts[0].value.clone())
+                .collect()
+        };
+        // Written before compression.
+        let old = stored(&format!("[{},{}]", step("a"), step("b")), None);
+        assert_eq!(values(&old), ["a", "b"]);
+        assert_eq!(contents(&old).request_xml.as_deref(), Some("<old/>"));
+        // A leg of an older replica added to a newer row's `[]`, later or earlier.
+        assert_eq!(values(&stored(&format!("[,{}]", step("a")), None)), ["a"]);
+        assert_eq!(values(&stored(&format!("[{},]", step("a")), None)), ["a"]);
+        // An older row that a newer replica's leg was added to: its steps, then the leg's,
+        // whose XML counts.
+        let packed = pack::pack(&format!("[{}]", step("c")), Some("<new/>"), None);
+        let mixed = stored(&format!("[{}]", step("a")), Some(packed.clone()));
+        assert_eq!(values(&mixed), ["a", "c"]);
+        assert_eq!(contents(&mixed).request_xml.as_deref(), Some("<new/>"));
+        // A damaged record: the rest of the row is still shown.
+        let next = pack::pack(&format!("[{}]", step("d")), None, None);
+        let damaged = [packed.clone(), next[..next.len() - 1].to_vec()].concat();
+        let damaged = stored(&format!("[{}]", step("a")), Some(damaged));
+        assert_eq!(values(&damaged), ["a", "c"]);
+        assert_eq!(to_api(&damaged).steps.len(), 2);
     }
 
     #[test]

@@ -1016,6 +1016,7 @@ async fn every_route_isolates_tenants() {
             failure: Set(None),
             request_xml: Set(None),
             response_xml: Set(None),
+            packed: Set(None),
         }
         .insert(&app.state.db)
         .await

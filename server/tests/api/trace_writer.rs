@@ -1,10 +1,11 @@
 //! The trace writer: the legs of one login written by two replicas, in either order, make
 //! one row with the steps in the legs' order, the start of the first and the outcome of the
-//! last.
+//! last; a row written before traces were stored compressed reads as it did, with a later
+//! leg's steps after its own.
 
 use chrono::{Duration, Utc};
 use rosetta::flow::{Leg, Tracer};
-use rosetta::services::login_traces::{TraceWriter, get, to_api};
+use rosetta::services::login_traces::{TraceWriter, contents, get, to_api};
 use rosetta_api::{TraceOutcome, TraceStepKind};
 
 use crate::helpers::*;
@@ -18,6 +19,9 @@ fn steps(kinds: &[TraceStepKind]) -> String {
     }
     tracer.finish(None).steps
 }
+
+/// The AuthnRequest the first leg received.
+const REQUEST: &str = "<samlp:AuthnRequest ID=\"_r1\"/>";
 
 /// The login's first leg (IdP-initiated, left in progress at the provider) and its second
 /// (the callback, which answered the application), a second apart.
@@ -40,13 +44,14 @@ fn legs(tenant_id: uuid::Uuid, id: uuid::Uuid) -> (Leg, Leg) {
         request_xml: None,
         response_xml: None,
     };
-    let first = leg(
+    let mut first = leg(
         start,
         start,
         steps(&[TraceStepKind::Request, TraceStepKind::Redirect]),
         TraceOutcome::InProgress,
         Some("idp"),
     );
+    first.request_xml = Some(REQUEST.into());
     let mut second = leg(
         back,
         back,
@@ -55,6 +60,11 @@ fn legs(tenant_id: uuid::Uuid, id: uuid::Uuid) -> (Leg, Leg) {
         None,
     );
     second.user_email = Some("ada@acme.example".into());
+    second.response_xml = Some(
+        "<samlp:Response><ds:Signature><ds:SignatureValue>c2ln</ds:SignatureValue></ds:Signature>\
+         <saml:NameID>ada@acme.example</saml:NameID></samlp:Response>"
+            .into(),
+    );
     (first, second)
 }
 
@@ -101,6 +111,64 @@ both_stacks!(
             assert_eq!(row.started_at.timestamp_millis(), started_at.timestamp_millis());
             assert_eq!(trace.summary.user_email.as_deref(), Some("ada@acme.example"));
             assert_eq!(trace.summary.source.as_deref(), Some("corp"));
+            let xml = contents(&row);
+            assert_eq!(xml.request_xml.as_deref(), Some(REQUEST), "{first_written_first}");
+            assert_eq!(
+                xml.response_xml.as_deref(),
+                Some(
+                    "<samlp:Response><ds:Signature>(removed)</ds:Signature>\
+                     <saml:NameID>ada@acme.example</saml:NameID></samlp:Response>"
+                ),
+                "{first_written_first}"
+            );
         }
     }
 );
+
+both_stacks!(a_row_written_before_compression_takes_a_later_leg, |stack| async move {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app(stack).await;
+    let tenant = app.create_tenant("acme", "Acme").await;
+    let id = rosetta::db::new_time_ordered_id();
+    let (first, second) = legs(tenant.id, id);
+    // The first leg as a replica of the version before wrote it: steps and XML as text.
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO login_trace (id, tenant_id, started_at, updated_at, outcome, initiated, service_provider, \
+                 body, request_xml) VALUES ($1, $2, $3, $3, 'in_progress', 'idp', 'jira', $4, $5)"
+        }
+        _ => {
+            "INSERT INTO login_trace (id, tenant_id, started_at, updated_at, outcome, initiated, service_provider, \
+                 body, request_xml) VALUES (?, ?, ?, ?, 'in_progress', 'idp', 'jira', ?, ?)"
+        }
+    };
+    let mut values: Vec<sea_orm::Value> = vec![id.into(), tenant.id.into(), first.started_at.into()];
+    if backend != sea_orm::DbBackend::Postgres {
+        values.push(first.started_at.into());
+    }
+    values.extend([first.steps.clone().into(), REQUEST.into()]);
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .unwrap();
+    let writer = TraceWriter::spawn(db.clone(), 5000);
+    writer.record(second);
+    writer.flush().await;
+    let row = get(db, tenant.id, id).await.unwrap().expect("one row");
+    let trace = to_api(&row);
+    let kinds: Vec<TraceStepKind> = trace.steps.iter().map(|s| s.step).collect();
+    assert_eq!(
+        kinds,
+        [
+            TraceStepKind::Request,
+            TraceStepKind::Redirect,
+            TraceStepKind::Callback,
+            TraceStepKind::Assertion
+        ]
+    );
+    assert_eq!(trace.summary.outcome, TraceOutcome::Success);
+    let xml = contents(&row);
+    assert_eq!(xml.request_xml.as_deref(), Some(REQUEST), "kept from the older row");
+    assert!(xml.response_xml.unwrap().contains("ada@acme.example"));
+});
