@@ -2,7 +2,8 @@
 //! not grow beyond noise): `login_trace.packed` holds a record per leg, each the leg's steps,
 //! AuthnRequest and Response compressed together (`services::login_traces::pack`). Rows
 //! written before keep their steps in `body` and their XML in `request_xml` and
-//! `response_xml`, and are read from there until they expire (`login_trace_days`).
+//! `response_xml`, and are read from there until they expire (`login_trace_days`). Rolled
+//! back, the column goes: traces written since keep their summary, not their steps and XML.
 
 use sea_orm_migration::prelude::*;
 

@@ -20,6 +20,19 @@ fn steps(kinds: &[TraceStepKind]) -> String {
     tracer.finish(None).steps
 }
 
+/// The steps of both legs, in order.
+const BOTH_LEGS: [TraceStepKind; 4] = [
+    TraceStepKind::Request,
+    TraceStepKind::Redirect,
+    TraceStepKind::Callback,
+    TraceStepKind::Assertion,
+];
+
+/// The kinds of a trace's steps, in order.
+fn kinds(trace: &rosetta_api::LoginTrace) -> Vec<TraceStepKind> {
+    trace.steps.iter().map(|s| s.step).collect()
+}
+
 /// The AuthnRequest the first leg received.
 const REQUEST: &str = "<samlp:AuthnRequest ID=\"_r1\"/>";
 
@@ -95,17 +108,7 @@ both_stacks!(
             }
             let row = get(&app.state.db, tenant.id, id).await.unwrap().expect("one row");
             let trace = to_api(&row);
-            let kinds: Vec<TraceStepKind> = trace.steps.iter().map(|s| s.step).collect();
-            assert_eq!(
-                kinds,
-                [
-                    TraceStepKind::Request,
-                    TraceStepKind::Redirect,
-                    TraceStepKind::Callback,
-                    TraceStepKind::Assertion
-                ],
-                "first written first: {first_written_first}"
-            );
+            assert_eq!(kinds(&trace), BOTH_LEGS, "first written first: {first_written_first}");
             assert_eq!(trace.summary.outcome, TraceOutcome::Success, "{first_written_first}");
             assert_eq!(trace.summary.initiated, "idp", "{first_written_first}");
             assert_eq!(row.started_at.timestamp_millis(), started_at.timestamp_millis());
@@ -157,16 +160,7 @@ both_stacks!(a_row_written_before_compression_takes_a_later_leg, |stack| async m
     writer.flush().await;
     let row = get(db, tenant.id, id).await.unwrap().expect("one row");
     let trace = to_api(&row);
-    let kinds: Vec<TraceStepKind> = trace.steps.iter().map(|s| s.step).collect();
-    assert_eq!(
-        kinds,
-        [
-            TraceStepKind::Request,
-            TraceStepKind::Redirect,
-            TraceStepKind::Callback,
-            TraceStepKind::Assertion
-        ]
-    );
+    assert_eq!(kinds(&trace), BOTH_LEGS);
     assert_eq!(trace.summary.outcome, TraceOutcome::Success);
     let xml = contents(&row);
     assert_eq!(xml.request_xml.as_deref(), Some(REQUEST), "kept from the older row");
