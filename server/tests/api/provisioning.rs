@@ -48,21 +48,41 @@ async fn provision(app: &TestApp, scim: &ScimServer, key: &str) {
     .unwrap();
 }
 
-/// The SCIM server's state once `check` holds (bounded wait: the worker polls every 50 ms
-/// in tests, so this is seconds at most unless something is broken).
-async fn until(scim: &ScimServer, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+/// What `read` returns once `done` holds for it, read every 25 ms (bounded wait: the worker
+/// polls every 50 ms in tests, so this is seconds at most unless something is broken).
+async fn eventually<T: std::fmt::Debug>(what: &str, mut read: impl AsyncFnMut() -> T, done: impl Fn(&T) -> bool) -> T {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let state = scim.state();
-        if check(&state) {
-            return state;
+        let value = read().await;
+        if done(&value) {
+            return value;
         }
-        assert!(
-            Instant::now() < deadline,
-            "gave up waiting for {what}; the directory holds {state}"
-        );
+        assert!(Instant::now() < deadline, "gave up waiting for {what}: {value:?}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The SCIM server's state once `check` holds.
+async fn until(scim: &ScimServer, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    eventually(what, async || scim.state(), check).await
+}
+
+/// The state of `jira`'s target once `done` holds for it.
+async fn target_when(
+    app: &TestApp,
+    what: &str,
+    done: impl Fn(&rosetta_api::ProvisioningTarget) -> bool,
+) -> rosetta_api::ProvisioningTarget {
+    eventually(
+        what,
+        async || {
+            provisioning::get(&app.state, &scope_of(app).await, Which::Name("jira"))
+                .await
+                .unwrap()
+        },
+        done,
+    )
+    .await
 }
 
 fn users(state: &Value) -> &Vec<Value> {
@@ -82,8 +102,7 @@ fn name_id_of(page: &str) -> String {
 
 /// The user's provisioning state at `jira`'s target, once it is `want`.
 async fn state_becomes(app: &TestApp, email: &str, want: ProvisioningState) -> rosetta_api::ProvisioningUser {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let read = async || {
         let page = provisioning::users(
             &app.state,
             &scope_of(app).await,
@@ -92,17 +111,12 @@ async fn state_becomes(app: &TestApp, email: &str, want: ProvisioningState) -> r
         )
         .await
         .unwrap();
-        let user = page
-            .items
+        page.items
             .into_iter()
             .find(|u| u.email == email)
-            .expect("the user is listed");
-        if user.state == want {
-            return user;
-        }
-        assert!(Instant::now() < deadline, "{email} stayed {user:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+            .expect("the user is listed")
+    };
+    eventually(&format!("{email} to be {want:?}"), read, |u| u.state == want).await
 }
 
 /// The tenant's audit events (action, outcome, detail), once `done` holds for them: the push
@@ -113,14 +127,12 @@ async fn audit_when(
     tenant_id: uuid::Uuid,
     done: impl Fn(&[(String, String, String)]) -> bool,
 ) -> Vec<(String, String, String)> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let events = audit_actions(app, tenant_id).await;
-        if done(&events) || Instant::now() >= deadline {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(
+        "the audit event",
+        async || audit_actions(app, tenant_id).await,
+        |e| done(e),
+    )
+    .await
 }
 
 async fn audit_actions(app: &TestApp, tenant_id: uuid::Uuid) -> Vec<(String, String, String)> {
@@ -254,18 +266,8 @@ async fn a_hundred_logins_while_the_directory_is_down_all_arrive_once_it_is_back
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), 100, "each user once");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let target = provisioning::get(&c.app.state, &scope_of(&c.app).await, Which::Name("jira"))
-            .await
-            .unwrap();
-        if target.queue.pending == 0 {
-            assert_eq!(target.queue.synced, 100);
-            break;
-        }
-        assert!(Instant::now() < deadline, "{target:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let target = target_when(&c.app, "the queue drained", |t| t.queue.pending == 0).await;
+    assert_eq!(target.queue.synced, 100);
 }
 
 #[tokio::test]
@@ -275,17 +277,7 @@ async fn a_rejected_key_pauses_the_target_and_a_new_key_resumes_it() {
     scim.reject_key(true);
     provision(&c.app, &scim, KEY).await;
     c.assert_accepted(c.login_edited(|_| {}).await).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let paused = loop {
-        let target = provisioning::get(&c.app.state, &scope_of(&c.app).await, Which::Name("jira"))
-            .await
-            .unwrap();
-        if target.paused_reason.is_some() {
-            break target;
-        }
-        assert!(Instant::now() < deadline, "{target:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let paused = target_when(&c.app, "the target paused", |t| t.paused_reason.is_some()).await;
     assert!(paused.paused_reason.as_deref().unwrap().contains("401"), "{paused:?}");
     assert_eq!(paused.queue.pending, 1, "the push waits, nothing is lost");
     // Paused, the worker sends nothing more.
@@ -521,17 +513,7 @@ async fn two_replicas_push_each_user_once() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), USERS);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while provisioning::get(&first.state, &scope_of(&first).await, Which::Name("jira"))
-        .await
-        .unwrap()
-        .queue
-        .pending
-        > 0
-    {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    target_when(&first, "the queue drained", |t| t.queue.pending == 0).await;
     assert_eq!(
         scim.requests(),
         2 * USERS as u64,
