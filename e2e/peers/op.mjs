@@ -382,6 +382,13 @@ const server = createServer(async (req, res) => {
 for (const account of config.accounts ?? []) addAccount(account);
 keys.push(newSigningKey());
 
+// Idle keep-alive connections stay open longer than any test client keeps one in its pool
+// (reqwest: 90 s). Node closes them after 5 s by default, and a client that reuses one at
+// that instant sees "connection reset" (a login after a pause of about 5 s, as in
+// e2e/tests/faults.rs during an outage).
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 121_000;
+
 server.listen(config.port, '127.0.0.1', () => {
   const { port } = server.address();
   issuer = (config.issuer ?? 'http://127.0.0.1:{port}').replaceAll('{port}', String(port));
